@@ -1,0 +1,45 @@
+package engine
+
+import "time"
+
+// Config holds the engine's router-wide settings.
+type Config struct {
+	// NewID returns a fresh ID for offers, assignments and jobs created without one.
+	// The engine calls it only while applying a command, so a deterministic NewID
+	// gives a deterministic engine.
+	NewID func() string
+	// KeepWorkersOnOfferExpiry, when false (the default), deregisters a worker whose
+	// offer expires, as Azure does.
+	KeepWorkersOnOfferExpiry bool
+	// MaxIDLength bounds every ID, in bytes. Zero means 256.
+	MaxIDLength int
+}
+
+// JobFilter selects jobs for ListJobs. Zero fields match everything.
+type JobFilter struct {
+	Status                 JobStatus // exact status
+	Active                 bool      // any non-terminal status
+	QueueID                string
+	ChannelID              string
+	ClassificationPolicyID string
+	ScheduledBefore        time.Time // ScheduledAt before this instant
+	ScheduledAfter         time.Time // ScheduledAt after this instant
+	After                  string    // paging: only IDs greater than this
+	Limit                  int       // 0: no limit
+}
+
+// WorkerFilter selects workers for ListWorkers. Zero fields match everything.
+type WorkerFilter struct {
+	State       WorkerState
+	ChannelID   string
+	QueueID     string
+	HasCapacity bool // free capacity for one more job (on ChannelID when set, else on any channel)
+	After       string
+	Limit       int
+}
+
+// Page bounds a List of policies or queues.
+type Page struct {
+	After string
+	Limit int
+}

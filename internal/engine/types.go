@@ -1,0 +1,311 @@
+package engine
+
+import (
+	"time"
+
+	"github.com/openjobrouter/jobrouter/internal/labels"
+)
+
+// Labels is a map of label (or tag) values. The engine treats every Labels it stores
+// as immutable: an update replaces the map, it never writes into it. That lets events
+// share the stored map; the shell copies it before handing it to a caller.
+type Labels = map[string]any
+
+// JobStatus values equal the public ones.
+type JobStatus string
+
+// Job statuses (Azure's values).
+const (
+	JobCreated               JobStatus = "created"
+	JobPendingClassification JobStatus = "pendingClassification"
+	JobQueued                JobStatus = "queued"
+	JobAssigned              JobStatus = "assigned"
+	JobCompleted             JobStatus = "completed"
+	JobClosed                JobStatus = "closed"
+	JobCancelled             JobStatus = "cancelled"
+	JobClassificationFailed  JobStatus = "classificationFailed"
+	JobPendingSchedule       JobStatus = "pendingSchedule"
+	JobScheduled             JobStatus = "scheduled"
+	JobScheduleFailed        JobStatus = "scheduleFailed"
+	JobWaitingForActivation  JobStatus = "waitingForActivation"
+)
+
+// Terminal reports whether s is closed or cancelled.
+func (s JobStatus) Terminal() bool { return s == JobClosed || s == JobCancelled }
+
+// WorkerState values equal the public ones.
+type WorkerState string
+
+// Worker states.
+const (
+	WorkerActive   WorkerState = "active"
+	WorkerDraining WorkerState = "draining"
+	WorkerInactive WorkerState = "inactive"
+)
+
+// ModeKind is a distribution mode.
+type ModeKind uint8
+
+// Distribution modes.
+const (
+	LongestIdle ModeKind = iota + 1
+	RoundRobin
+	BestWorker
+)
+
+// ScoringInput is what a Go scoring function sees.
+type ScoringInput struct {
+	JobLabels, WorkerLabels Labels
+	WorkerID                string
+	Selectors               []Selector
+}
+
+// ScoreFunc scores one worker for one job. It is user code: the engine recovers its
+// panics and treats an error or a panic as the worst score.
+type ScoreFunc func(in ScoringInput) (float64, error)
+
+// Mode is a distribution mode with its options.
+type Mode struct {
+	Kind                ModeKind
+	MinConcurrentOffers int // >= 1
+	MaxConcurrentOffers int // >= Min
+	BypassSelectors     bool
+	// BestWorker only.
+	Score      ScoreFunc // nil: the default scoring
+	BatchSize  int
+	Batching   bool
+	Descending bool
+}
+
+// DistributionPolicy is a stored distribution policy.
+type DistributionPolicy struct {
+	ID                string
+	Name              string
+	OfferExpiresAfter time.Duration
+	Mode              Mode
+}
+
+// Queue is a stored queue. Labels always hold "Id" = ID.
+type Queue struct {
+	ID                   string
+	Name                 string
+	DistributionPolicyID string
+	ExceptionPolicyID    string
+	Labels               Labels
+}
+
+// ChannelConfig is a worker's entry for one channel.
+type ChannelConfig struct {
+	ChannelID          string
+	CapacityCostPerJob int
+	MaxNumberOfJobs    int // 0: no limit
+}
+
+// Offer is an open offer.
+type Offer struct {
+	ID           string
+	JobID        string
+	WorkerID     string
+	CapacityCost int
+	OfferedAt    time.Time
+	ExpiresAt    time.Time
+}
+
+// Worker is a stored worker. Labels always hold "Id" = ID.
+type Worker struct {
+	ID                  string
+	Queues              []string
+	Capacity            int
+	Channels            []ChannelConfig
+	Labels              Labels
+	Tags                Labels
+	AvailableForOffers  bool
+	MaxConcurrentOffers int // 0: no limit
+	// Read-only.
+	State        WorkerState
+	Offers       []Offer
+	AssignedJobs []AssignedJob
+	LoadRatio    float64
+}
+
+// AssignedJob is one job a worker holds (assigned, or completed and not yet closed).
+type AssignedJob struct {
+	AssignmentID string
+	JobID        string
+	CapacityCost int
+	AssignedAt   time.Time
+}
+
+// Selector is a worker selector.
+type Selector struct {
+	Key          string
+	Op           labels.Operator
+	Value        any
+	ExpiresAfter time.Duration
+	Expedite     bool
+	// Read-only.
+	Expired   bool
+	ExpiresAt time.Time
+}
+
+// MatchingKind is a job's matching mode.
+type MatchingKind uint8
+
+// Matching modes.
+const (
+	QueueAndMatch MatchingKind = iota // the zero value
+	ScheduleAndSuspend
+	Suspend
+)
+
+// MatchingMode is a job's matching mode.
+type MatchingMode struct {
+	Kind       MatchingKind
+	ScheduleAt time.Time // ScheduleAndSuspend only
+}
+
+// Note is a note on a job.
+type Note struct {
+	Message string
+	AddedAt time.Time
+}
+
+// Assignment is one assignment in a job's history.
+type Assignment struct {
+	ID           string
+	JobID        string
+	WorkerID     string
+	CapacityCost int
+	AssignedAt   time.Time
+	CompletedAt  time.Time
+	ClosedAt     time.Time
+}
+
+// Job is a stored job.
+type Job struct {
+	ID                       string
+	ChannelID                string
+	ChannelReference         string
+	QueueID                  string
+	ClassificationPolicyID   string
+	Priority                 int
+	RequestedWorkerSelectors []Selector
+	Labels                   Labels
+	Tags                     Labels
+	Notes                    []Note
+	MatchingMode             MatchingMode
+	// Read-only.
+	Status                  JobStatus
+	CreatedAt               time.Time
+	EnqueuedAt              time.Time
+	ScheduledAt             time.Time
+	AttachedWorkerSelectors []Selector
+	Assignments             map[string]Assignment
+	DispositionCode         string
+	UnassignmentCount       int
+}
+
+// EventType values equal the public ones.
+type EventType string
+
+// Event types.
+const (
+	EvJobReceived               EventType = "JobReceived"
+	EvJobClassified             EventType = "JobClassified"
+	EvJobClassificationFailed   EventType = "JobClassificationFailed"
+	EvJobQueued                 EventType = "JobQueued"
+	EvJobCompleted              EventType = "JobCompleted"
+	EvJobClosed                 EventType = "JobClosed"
+	EvJobCancelled              EventType = "JobCancelled"
+	EvJobExceptionTriggered     EventType = "JobExceptionTriggered"
+	EvJobWorkerSelectorsExpired EventType = "JobWorkerSelectorsExpired"
+	EvJobUnassigned             EventType = "JobUnassigned"
+	EvJobWaitingForActivation   EventType = "JobWaitingForActivation"
+	EvJobSchedulingFailed       EventType = "JobSchedulingFailed"
+	EvJobDeleted                EventType = "JobDeleted"
+	EvOfferIssued               EventType = "OfferIssued"
+	EvOfferAccepted             EventType = "OfferAccepted"
+	EvOfferDeclined             EventType = "OfferDeclined"
+	EvOfferExpired              EventType = "OfferExpired"
+	EvOfferRevoked              EventType = "OfferRevoked"
+	EvWorkerRegistered          EventType = "WorkerRegistered"
+	EvWorkerDeregistered        EventType = "WorkerDeregistered"
+	EvWorkerUpdated             EventType = "WorkerUpdated"
+	EvWorkerDeleted             EventType = "WorkerDeleted"
+)
+
+// Event is one state change. It is a flat union: each type fills the fields that
+// apply to it (see the public event structs). Maps and slices in it are shared with
+// the engine's stored state and must not be written to.
+type Event struct {
+	Seq  uint64
+	Time time.Time
+	Type EventType
+
+	JobID            string
+	WorkerID         string
+	OfferID          string
+	AssignmentID     string
+	QueueID          string
+	ChannelID        string
+	ChannelReference string
+
+	ClassificationPolicyID string
+	JobPriority            int
+	JobStatus              JobStatus
+	JobLabels, JobTags     Labels
+	WorkerLabels           Labels
+	WorkerTags             Labels
+	RequestedSelectors     []Selector
+	AttachedSelectors      []Selector
+
+	OfferedAt    time.Time
+	ExpiresAt    time.Time
+	RetryOfferAt time.Time
+	ScheduledAt  time.Time
+
+	DispositionCode   string
+	Note              string
+	Reason            string // OfferRevoked, JobClassificationFailed, JobSchedulingFailed
+	RuleID            string
+	UnassignmentCount int
+
+	// Worker events.
+	Queues              []string
+	Capacity            int
+	Channels            []ChannelConfig
+	UpdatedProperties   []string
+	MaxConcurrentOffers int
+}
+
+// Code classifies an engine error; the shell maps it to a public sentinel.
+type Code uint8
+
+// Error codes.
+const (
+	CodeInvalid Code = iota + 1
+	CodeNotFound
+	CodeConflict
+)
+
+// Error is an engine error: what failed, on which entity, and why.
+type Error struct {
+	Code   Code
+	Entity string // "job", "worker", "queue", "distribution policy", "offer", "assignment"
+	ID     string
+	Reason string
+}
+
+func (e *Error) Error() string { return e.Entity + " " + quote(e.ID) + ": " + e.Reason }
+
+func quote(s string) string { return "\"" + s + "\"" }
+
+func invalid(entity, id, reason string) error {
+	return &Error{Code: CodeInvalid, Entity: entity, ID: id, Reason: reason}
+}
+func notFound(entity, id string) error {
+	return &Error{Code: CodeNotFound, Entity: entity, ID: id, Reason: entity + " not found"}
+}
+func conflict(entity, id, reason string) error {
+	return &Error{Code: CodeConflict, Entity: entity, ID: id, Reason: reason}
+}

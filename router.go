@@ -1,0 +1,237 @@
+package jobrouter
+
+import (
+	"context"
+	"fmt"
+	"math"
+	"sync"
+	"time"
+
+	"github.com/benbjohnson/clock"
+	"github.com/google/uuid"
+
+	"github.com/openjobrouter/jobrouter/internal/engine"
+)
+
+// Router is an in-memory job router. Create one with New; it is safe for concurrent
+// use by any number of goroutines. Every method runs under one mutex: it reads the
+// clock, fires every deadline that has fallen due (offer expiries, RetryOfferAt
+// times, CloseAt times), applies the operation, queues the resulting events for
+// each subscriber and returns. See the package documentation for the full contract.
+type Router struct {
+	mu     sync.Mutex
+	eng    *engine.Engine
+	bus    *bus
+	closed bool
+
+	// Time: exactly one of clk and manual is in use.
+	clk       clock.Clock
+	manual    bool
+	manualNow time.Time
+
+	// The one timer, armed at the earliest pending deadline (zero armed: disarmed).
+	timer *clock.Timer
+	armed time.Time
+
+	closeTimeout time.Duration
+}
+
+// New returns a Router configured by opts; nil opts means every default. It fails
+// with ErrInvalidArgument when an option is out of range.
+func New(opts *Options) (*Router, error) {
+	var o Options
+	if opts != nil {
+		o = *opts
+	}
+	if o.DefaultMaxBacklog < 0 {
+		return nil, errInvalid("new router", "options", "", "DefaultMaxBacklog must not be negative")
+	}
+	if o.CloseTimeout < 0 {
+		return nil, errInvalid("new router", "options", "", "CloseTimeout must not be negative")
+	}
+	if o.DefaultMaxBacklog == 0 {
+		o.DefaultMaxBacklog = defaultMaxBacklog
+	}
+	if o.CloseTimeout == 0 {
+		o.CloseTimeout = defaultCloseTimeout
+	}
+	if o.NewID == nil {
+		o.NewID = uuid.NewString
+	}
+	r := &Router{
+		eng: engine.New(engine.Config{
+			NewID:                    o.NewID,
+			KeepWorkersOnOfferExpiry: o.KeepWorkersOnOfferExpiry,
+		}),
+		bus:          newBus(o.DefaultMaxBacklog),
+		manual:       o.ManualTime,
+		closeTimeout: o.CloseTimeout,
+	}
+	if o.ManualTime {
+		r.manualNow = o.StartTime
+		if r.manualNow.IsZero() {
+			r.manualNow = time.Unix(0, 0).UTC()
+		}
+		return r, nil
+	}
+	r.clk = o.Clock
+	if r.clk == nil {
+		r.clk = clock.New()
+	}
+	// One timer for the Router's whole life: created stopped, re-armed by rearm.
+	// AfterFunc (rather than a channel timer) because the mock clock blocks while
+	// holding its own lock when a channel timer's buffer is full.
+	r.timer = r.clk.AfterFunc(time.Duration(math.MaxInt64), r.onTimer)
+	r.timer.Stop()
+	return r, nil
+}
+
+// Close stops the Router. Later calls return ErrClosed. Close stops the timer, then
+// lets every subscription deliver the events already queued for it (waiting at most
+// Options.CloseTimeout in real time) and closes its channel. No goroutine started by
+// the Router outlives Close. Close is idempotent and always returns nil.
+func (r *Router) Close() error {
+	r.mu.Lock()
+	if r.closed {
+		r.mu.Unlock()
+		return nil
+	}
+	r.closed = true
+	if r.timer != nil {
+		r.timer.Stop()
+	}
+	r.mu.Unlock()
+	r.bus.close(r.closeTimeout)
+	return nil
+}
+
+// AdvanceTo moves a ManualTime Router's time to t, firing every deadline due by then
+// in time order. It returns ErrInvalidArgument when the Router has a clock or when t
+// is before the Router's current time.
+func (r *Router) AdvanceTo(t time.Time) error {
+	const op = "advance time"
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.closed {
+		return errClosed(op)
+	}
+	if !r.manual {
+		return errInvalid(op, "router", "", "the router has a clock; AdvanceTo needs Options.ManualTime")
+	}
+	if t.Before(r.manualNow) {
+		return errInvalid(op, "router", "", fmt.Sprintf("time %s is before the router's time %s", t.Format(time.RFC3339Nano), r.manualNow.Format(time.RFC3339Nano)))
+	}
+	r.manualNow = t
+	err := r.safely(func() error { r.eng.Advance(t); return nil })
+	r.flush(t)
+	return wrapErr(op, err)
+}
+
+// NextDeadline returns the earliest pending deadline (an offer expiry, a RetryOfferAt,
+// a CloseAt), and false when there is none. A discrete-event simulator jumps there
+// with AdvanceTo.
+func (r *Router) NextDeadline() (time.Time, bool) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.eng.NextDeadline()
+}
+
+// now reads the Router's time. Called with r.mu held.
+func (r *Router) now() time.Time {
+	if r.manual {
+		return r.manualNow
+	}
+	return r.clk.Now()
+}
+
+// do runs one public operation: lock, fire due deadlines, apply f, hand the events
+// to the subscribers, re-arm the timer, unlock.
+func (r *Router) do(ctx context.Context, op string, f func(now time.Time) error) error {
+	if ctx != nil {
+		if err := ctx.Err(); err != nil {
+			return &Error{Op: op, Reason: err.Error(), Err: err}
+		}
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.closed {
+		return errClosed(op)
+	}
+	now := r.now()
+	err := r.safely(func() error {
+		r.eng.Advance(now)
+		return f(now)
+	})
+	r.flush(now)
+	return wrapErr(op, err)
+}
+
+// safely runs f, turning a panic into an ErrInternal error so that none escapes.
+func (r *Router) safely(f func() error) (err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			err = &Error{Op: "router", Reason: fmt.Sprintf("recovered panic: %v", p), Err: ErrInternal}
+		}
+	}()
+	return f()
+}
+
+// flush hands the engine's new events to the subscribers and re-arms the timer.
+// Called with r.mu held.
+func (r *Router) flush(now time.Time) {
+	if evs := r.eng.TakeEvents(); len(evs) > 0 {
+		r.bus.publish(evs)
+	}
+	r.rearm(now)
+}
+
+// rearm points the one timer at the earliest pending deadline. Called with r.mu held.
+func (r *Router) rearm(now time.Time) {
+	if r.timer == nil {
+		return
+	}
+	next, ok := r.eng.NextDeadline()
+	if !ok {
+		if !r.armed.IsZero() {
+			r.timer.Stop()
+			r.armed = time.Time{}
+		}
+		return
+	}
+	if next.Equal(r.armed) {
+		return
+	}
+	d := next.Sub(now)
+	if d < 0 {
+		d = 0
+	}
+	r.timer.Reset(d)
+	r.armed = next
+}
+
+// onTimer runs on the timer's goroutine when the earliest deadline is due.
+func (r *Router) onTimer() {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.closed {
+		return
+	}
+	r.armed = time.Time{}
+	now := r.now()
+	_ = r.safely(func() error { r.eng.Advance(now); return nil })
+	r.flush(now)
+}
+
+// Subscribe returns a subscription to the Router's events; nil opts means every
+// event. Events published after Subscribe returns are delivered in order, each
+// subscription from its own queue; see the package documentation for slow readers.
+// On a closed Router the subscription's channel is already closed and Err returns
+// ErrClosed.
+func (r *Router) Subscribe(opts *SubscribeOptions) *Subscription {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.closed {
+		return closedSubscription(opts)
+	}
+	return r.bus.subscribe(opts)
+}
