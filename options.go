@@ -31,13 +31,15 @@ type Options struct {
 	// DefaultMaxBacklog is the MaxBacklog of a subscription that does not set one.
 	// Defaults to 65,536 events.
 	DefaultMaxBacklog int
-	// CloseTimeout bounds how long Close waits, in real time, for subscribers to take
-	// the events still queued for them. A subscription whose events are not all taken
-	// by then is closed with ErrSlowSubscriber. Defaults to 5 seconds.
+	// CloseTimeout is how long Close waits, in real time, for a subscriber that takes
+	// no event at all. Close delivers every event already queued and keeps waiting as
+	// long as each subscriber keeps taking events; a subscription whose reader takes
+	// none for a whole CloseTimeout is closed with ErrSlowSubscriber and the rest of
+	// its events are discarded. Defaults to 1 second.
 	CloseTimeout time.Duration
 }
 
 const (
 	defaultMaxBacklog   = 65536
-	defaultCloseTimeout = 5 * time.Second
+	defaultCloseTimeout = time.Second
 )

@@ -87,8 +87,9 @@ func New(opts *Options) (*Router, error) {
 }
 
 // Close stops the Router. Later calls return ErrClosed. Close stops the timer, then
-// lets every subscription deliver the events already queued for it (waiting at most
-// Options.CloseTimeout in real time) and closes its channel. No goroutine started by
+// lets every subscription deliver the events already queued for it (giving up on a
+// reader that takes none for Options.CloseTimeout, in real time) and closes its
+// channel. No goroutine started by
 // the Router outlives Close. Close is idempotent and always returns nil.
 func (r *Router) Close() error {
 	r.mu.Lock()

@@ -2,4 +2,195 @@
 // queues, policies and offers. It has no goroutines, no locks, no clock and no I/O;
 // every command takes the current time as an argument and every state change is
 // recorded as an Event, which the caller takes with TakeEvents.
+//
+// Each command validates everything before it changes anything, so a command that
+// returns an error leaves the state as it was (deadlines fired by Advance before the
+// command are not part of the command).
 package engine
+
+import (
+	"sort"
+	"time"
+
+	"github.com/openjobrouter/jobrouter/internal/deadline"
+)
+
+// Deadline kinds. The order of the values does not matter: equal deadlines fire in
+// the order they were set.
+const (
+	dlOfferExpiry deadline.Kind = iota + 1
+	dlRetryOffer                // ID: jobID + "\x00" + workerID
+	dlCloseAt                   // ID: jobID
+	dlSchedule                  // ID: jobID
+)
+
+// Engine is the router's state. It is not safe for concurrent use: the shell
+// serialises every call.
+type Engine struct {
+	cfg Config
+	now time.Time // the latest time seen; time never moves backwards inside the engine
+
+	seq    uint64 // last event sequence number
+	jobSeq uint64 // last job creation number
+	regSeq uint64 // last worker registration number
+
+	policies map[string]*DistributionPolicy
+	queues   map[string]*queueState
+	workers  map[string]*workerState
+	jobs     map[string]*jobState
+	offers   map[string]*offerState // open offers only
+
+	deadlines *deadline.Heap
+	queued    []*jobState // every queued job, in queue order (match.Less)
+	events    []Event
+	dirty     bool // something changed that could change matching
+}
+
+// New returns an empty engine.
+func New(cfg Config) *Engine {
+	if cfg.MaxIDLength == 0 {
+		cfg.MaxIDLength = 256
+	}
+	if cfg.NewID == nil {
+		var n uint64
+		cfg.NewID = func() string {
+			n++
+			return "id-" + uitoa(n)
+		}
+	}
+	return &Engine{
+		cfg:       cfg,
+		policies:  make(map[string]*DistributionPolicy),
+		queues:    make(map[string]*queueState),
+		workers:   make(map[string]*workerState),
+		jobs:      make(map[string]*jobState),
+		offers:    make(map[string]*offerState),
+		deadlines: deadline.New(),
+	}
+}
+
+// at records now as the engine's time, never moving backwards: a clock that jumps
+// back is treated as standing still.
+func (e *Engine) at(now time.Time) time.Time {
+	if now.Before(e.now) {
+		return e.now
+	}
+	e.now = now
+	return now
+}
+
+// Advance fires every deadline due at or before now, in time order (equal times in
+// the order they were set). Each takes effect at its own instant: its events carry
+// the deadline's time. Then matching runs once, at now: a clock that jumped is
+// treated as a pause during which deadlines took effect but no new offer was made.
+// O(k log n) for k due deadlines, plus one matching pass when anything changed.
+func (e *Engine) Advance(now time.Time) {
+	now = e.at(now)
+	for {
+		d, ok := e.deadlines.PopDue(now)
+		if !ok {
+			break
+		}
+		e.fire(d)
+	}
+	e.match(now)
+}
+
+// NextDeadline returns the earliest pending deadline. O(1).
+func (e *Engine) NextDeadline() (time.Time, bool) {
+	d, ok := e.deadlines.Peek()
+	return d.When, ok
+}
+
+// TakeEvents returns the events recorded since the last call and forgets them.
+func (e *Engine) TakeEvents() []Event {
+	evs := e.events
+	e.events = nil
+	return evs
+}
+
+// emit records ev at time t with the next sequence number.
+func (e *Engine) emit(t time.Time, ev Event) {
+	e.seq++
+	ev.Seq = e.seq
+	ev.Time = t
+	e.events = append(e.events, ev)
+}
+
+func (e *Engine) fire(d deadline.Deadline) {
+	switch d.Kind {
+	case dlOfferExpiry:
+		e.expireOffer(d.When, d.ID)
+	case dlRetryOffer:
+		// The decliner is eligible again; matching decides.
+		e.dirty = true
+	case dlCloseAt:
+		if j := e.jobs[d.ID]; j != nil && j.closing != nil {
+			e.closeNow(d.When, j, j.closing.code)
+		}
+	case dlSchedule:
+		e.activateSchedule(d.When, d.ID)
+	}
+}
+
+// newID returns a fresh ID from Config.NewID that no open offer, job or assignment
+// already uses (a suffix makes a repeated ID unique, deterministically).
+func (e *Engine) newID(taken func(string) bool) string {
+	id := e.cfg.NewID()
+	if !taken(id) {
+		return id
+	}
+	for i := uint64(1); ; i++ {
+		c := id + "-" + uitoa(i)
+		if !taken(c) {
+			return c
+		}
+	}
+}
+
+func (e *Engine) validID(entity, id string) error {
+	if id == "" {
+		return invalid(entity, id, "empty ID")
+	}
+	if len(id) > e.cfg.MaxIDLength {
+		return invalid(entity, id[:32]+"…", "ID longer than "+itoa(e.cfg.MaxIDLength)+" bytes")
+	}
+	return nil
+}
+
+// page applies After and Limit to IDs sorted ascending.
+func page(ids []string, after string, limit int) []string {
+	sort.Strings(ids)
+	if after != "" {
+		i := sort.SearchStrings(ids, after)
+		for i < len(ids) && ids[i] <= after {
+			i++
+		}
+		ids = ids[i:]
+	}
+	if limit > 0 && len(ids) > limit {
+		ids = ids[:limit]
+	}
+	return ids
+}
+
+func uitoa(n uint64) string {
+	if n == 0 {
+		return "0"
+	}
+	var b [20]byte
+	i := len(b)
+	for n > 0 {
+		i--
+		b[i] = byte('0' + n%10)
+		n /= 10
+	}
+	return string(b[i:])
+}
+
+func itoa(n int) string {
+	if n < 0 {
+		return "-" + uitoa(uint64(-n))
+	}
+	return uitoa(uint64(n))
+}

@@ -72,6 +72,9 @@ type Mode struct {
 	BypassSelectors     bool
 	// BestWorker only.
 	Score      ScoreFunc // nil: the default scoring
+	// ScoreOrigin is the caller's own scoring function that Score adapts, kept
+	// untouched so that reading a policy back returns the caller's function.
+	ScoreOrigin any
 	BatchSize  int
 	Batching   bool
 	Descending bool

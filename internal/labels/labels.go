@@ -9,6 +9,7 @@ package labels
 import (
 	"fmt"
 	"math"
+	"sort"
 )
 
 // Operator is a selector operator. Its values are Azure Job Router's.
@@ -97,6 +98,14 @@ func normalize(v any) (value, bool) {
 	return value{}, false
 }
 
+// wholeFloat marks a float holding a whole number within int64's range as exact.
+func wholeFloat(v value) value {
+	if !v.exact && v.f == math.Trunc(v.f) && v.f >= -(1<<63) && v.f < 1<<63 {
+		v.i, v.exact = int64(v.f), true
+	}
+	return v
+}
+
 func intValue(i int64) value { return value{k: kindNumber, f: float64(i), i: i, exact: true} }
 
 func uintValue(u uint64) (value, bool) {
@@ -123,9 +132,17 @@ func Validate(v any) error {
 	return nil
 }
 
-// ValidateMap validates every key and value of m. Keys must be non-empty.
+// ValidateMap validates every key and value of m. Keys must be non-empty. Keys are
+// checked in sorted order, so the error for a map with several bad entries is
+// always the same one.
 func ValidateMap(m map[string]any) error {
-	for k, v := range m {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	for _, k := range keys {
+		v := m[k]
 		if k == "" {
 			return fmt.Errorf("empty label key")
 		}
@@ -169,8 +186,10 @@ func Same(a, b any) bool {
 	}
 }
 
-// numCompare orders two numbers exactly when both are integers.
+// numCompare orders two numbers, exactly when both are integers or when one is an
+// integer and the other a whole float within int64's range (so 1<<53+1 > 1<<53.0).
 func numCompare(x, y value) int {
+	x, y = wholeFloat(x), wholeFloat(y)
 	if x.exact && y.exact {
 		switch {
 		case x.i < y.i:

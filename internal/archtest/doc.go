@@ -1,0 +1,2 @@
+// Package archtest checks the layering rules of DESIGN.md.
+package archtest

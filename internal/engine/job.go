@@ -1,0 +1,570 @@
+package engine
+
+import (
+	"maps"
+	"slices"
+	"sort"
+	"time"
+
+	"github.com/openjobrouter/jobrouter/internal/deadline"
+	"github.com/openjobrouter/jobrouter/internal/labels"
+	"github.com/openjobrouter/jobrouter/internal/match"
+)
+
+// MaxUnassignments is how many times a job may be unassigned.
+const MaxUnassignments = 3
+
+// DefaultPriority is a job's priority when none is given.
+const DefaultPriority = 1
+
+// jobState is a stored job and its matching state.
+type jobState struct {
+	Job
+	seq      uint64 // creation order
+	key      match.JobKey
+	inQueue  bool
+	reqs     []match.Requirement // active selectors, requested and attached
+	offers   []*offerState       // open offers, in issue order
+	declines map[string]decline  // by worker ID
+	current  string              // the assignment holding capacity, if any
+	closing  *pendingClose
+}
+
+type pendingClose struct {
+	code string
+}
+
+func closeKey(jobID string) deadline.Key    { return deadline.Key{Kind: dlCloseAt, ID: jobID} }
+func scheduleKey(jobID string) deadline.Key { return deadline.Key{Kind: dlSchedule, ID: jobID} }
+
+// view returns a copy of the job safe to hand out (maps of labels are immutable and
+// shared; the shell copies them).
+func (j *jobState) view() Job {
+	v := j.Job
+	v.RequestedWorkerSelectors = slices.Clone(j.RequestedWorkerSelectors)
+	v.AttachedWorkerSelectors = slices.Clone(j.AttachedWorkerSelectors)
+	v.Notes = slices.Clone(j.Notes)
+	v.Assignments = maps.Clone(j.Assignments)
+	return v
+}
+
+// validateJob checks and normalises the writable fields of j.
+func (e *Engine) validateJob(j *Job) error {
+	const ent = "job"
+	if err := e.validID(ent, j.ID); err != nil {
+		return err
+	}
+	if j.ChannelID == "" {
+		return invalid(ent, j.ID, "a ChannelID is required")
+	}
+	if j.Priority == 0 {
+		j.Priority = DefaultPriority
+	}
+	if j.Priority < -100 || j.Priority > 100 {
+		return invalid(ent, j.ID, "Priority "+itoa(j.Priority)+" is outside -100..100")
+	}
+	if j.ClassificationPolicyID != "" {
+		// Classification policies are not stored yet; every reference is dangling.
+		return &Error{Code: CodeNotFound, Entity: ent, ID: j.ID, Reason: "classification policy " + quote(j.ClassificationPolicyID) + " not found"}
+	}
+	if j.QueueID == "" {
+		return invalid(ent, j.ID, "a QueueID is required")
+	}
+	if _, ok := e.queues[j.QueueID]; !ok {
+		return &Error{Code: CodeNotFound, Entity: ent, ID: j.ID, Reason: "queue " + quote(j.QueueID) + " not found"}
+	}
+	for i := range j.RequestedWorkerSelectors {
+		if err := validSelector(j.ID, &j.RequestedWorkerSelectors[i]); err != nil {
+			return err
+		}
+	}
+	if err := labels.ValidateMap(j.Labels); err != nil {
+		return invalid(ent, j.ID, "labels: "+err.Error())
+	}
+	if err := labels.ValidateMap(j.Tags); err != nil {
+		return invalid(ent, j.ID, "tags: "+err.Error())
+	}
+	switch j.MatchingMode.Kind {
+	case QueueAndMatch, Suspend:
+		j.MatchingMode.ScheduleAt = time.Time{}
+	case ScheduleAndSuspend:
+		if j.MatchingMode.ScheduleAt.IsZero() {
+			return invalid(ent, j.ID, "ScheduleAndSuspend needs a ScheduleAt")
+		}
+	default:
+		return invalid(ent, j.ID, "unknown matching mode")
+	}
+	j.Labels = labels.Clone(j.Labels)
+	j.Tags = labels.Clone(j.Tags)
+	j.RequestedWorkerSelectors = slices.Clone(j.RequestedWorkerSelectors)
+	j.Notes = slices.Clone(j.Notes)
+	return nil
+}
+
+func validSelector(jobID string, s *Selector) error {
+	switch {
+	case s.Key == "":
+		return invalid("job", jobID, "a worker selector has an empty key")
+	case !s.Op.Valid():
+		return invalid("job", jobID, "worker selector "+quote(s.Key)+": unknown operator "+quote(string(s.Op)))
+	case s.ExpiresAfter < 0:
+		return invalid("job", jobID, "worker selector "+quote(s.Key)+": ExpiresAfter must not be negative")
+	}
+	if err := labels.Validate(s.Value); err != nil {
+		return invalid("job", jobID, "worker selector "+quote(s.Key)+": "+err.Error())
+	}
+	if s.Op.Ordering() && !labels.IsNumber(s.Value) {
+		return invalid("job", jobID, "worker selector "+quote(s.Key)+": "+string(s.Op)+" needs a number")
+	}
+	if s.ExpiresAfter > 0 {
+		return invalid("job", jobID, "worker selector "+quote(s.Key)+": ExpiresAfter is not supported yet")
+	}
+	s.Expired, s.ExpiresAt = false, time.Time{}
+	return nil
+}
+
+// CreateJob creates a job and routes it at once: it is announced (JobReceived), then
+// queued (JobQueued) and offered to eligible workers before CreateJob returns. A job
+// created with SuspendMode waits for activation; with ScheduleAndSuspendMode it is
+// scheduled. An empty ID gets one from Config.NewID.
+// Errors: CodeInvalid, CodeNotFound (queue), CodeConflict (the ID exists).
+func (e *Engine) CreateJob(now time.Time, in Job) (Job, error) {
+	now = e.at(now)
+	if in.ID == "" {
+		in.ID = e.newID(func(s string) bool { _, ok := e.jobs[s]; return ok })
+	}
+	if err := e.validateJob(&in); err != nil {
+		return Job{}, err
+	}
+	if _, ok := e.jobs[in.ID]; ok {
+		return Job{}, conflict("job", in.ID, "a job with this ID exists")
+	}
+	e.jobSeq++
+	j := &jobState{seq: e.jobSeq}
+	j.Job = Job{
+		ID: in.ID, ChannelID: in.ChannelID, ChannelReference: in.ChannelReference, QueueID: in.QueueID,
+		Priority: in.Priority, RequestedWorkerSelectors: in.RequestedWorkerSelectors, Labels: in.Labels,
+		Tags: in.Tags, Notes: in.Notes, MatchingMode: in.MatchingMode, Status: JobCreated, CreatedAt: now,
+	}
+	j.reqs = activeReqs(j)
+	e.jobs[j.ID] = j
+	e.emit(now, e.jobEvent(EvJobReceived, j))
+	e.route(now, j)
+	e.match(now)
+	return j.view(), nil
+}
+
+// route sends a job that has just been created or (later) classified where its
+// matching mode says.
+func (e *Engine) route(now time.Time, j *jobState) {
+	switch j.MatchingMode.Kind {
+	case QueueAndMatch:
+		e.enqueue(now, j, now)
+	case Suspend:
+		e.suspend(now, j)
+	case ScheduleAndSuspend:
+		e.schedule(now, j)
+	}
+}
+
+// enqueue puts j in queue order with the given EnqueuedAt and announces JobQueued.
+func (e *Engine) enqueue(now time.Time, j *jobState, enqueuedAt time.Time) {
+	j.Status = JobQueued
+	j.EnqueuedAt = enqueuedAt
+	e.requeue(j)
+	e.emit(now, e.jobEvent(EvJobQueued, j))
+}
+
+func (e *Engine) suspend(now time.Time, j *jobState) {
+	e.unqueue(j)
+	j.Status = JobWaitingForActivation
+	e.emit(now, e.jobEvent(EvJobWaitingForActivation, j))
+}
+
+func (e *Engine) schedule(now time.Time, j *jobState) {
+	e.unqueue(j)
+	j.ScheduledAt = j.MatchingMode.ScheduleAt
+	j.Status = JobScheduled
+	if !j.ScheduledAt.After(now) {
+		e.activateSchedule(now, j.ID)
+		return
+	}
+	e.deadlines.Set(scheduleKey(j.ID), j.ScheduledAt)
+}
+
+func (e *Engine) activateSchedule(t time.Time, id string) {
+	j := e.jobs[id]
+	if j == nil || j.Status != JobScheduled {
+		return
+	}
+	e.deadlines.Cancel(scheduleKey(id))
+	j.Status = JobWaitingForActivation
+	e.emit(t, e.jobEvent(EvJobWaitingForActivation, j))
+}
+
+// requeue (re)inserts j in queue order after a change of its key. O(n).
+func (e *Engine) requeue(j *jobState) {
+	e.unqueue(j)
+	j.key = match.JobKey{Expedite: expedite(j), Priority: j.Priority, EnqueuedAt: j.EnqueuedAt, Seq: j.seq}
+	i := sort.Search(len(e.queued), func(i int) bool { return match.Less(j.key, e.queued[i].key) })
+	e.queued = slices.Insert(e.queued, i, j)
+	j.inQueue = true
+	e.dirty = true
+}
+
+// unqueue removes j from queue order if it is there. O(n).
+func (e *Engine) unqueue(j *jobState) {
+	if !j.inQueue {
+		return
+	}
+	i := sort.Search(len(e.queued), func(i int) bool { return !match.Less(e.queued[i].key, j.key) })
+	if i < len(e.queued) && e.queued[i] == j {
+		e.queued = slices.Delete(e.queued, i, i+1)
+	}
+	j.inQueue = false
+}
+
+func expedite(j *jobState) bool {
+	for _, s := range j.RequestedWorkerSelectors {
+		if s.Expedite && !s.Expired {
+			return true
+		}
+	}
+	for _, s := range j.AttachedWorkerSelectors {
+		if s.Expedite && !s.Expired {
+			return true
+		}
+	}
+	return false
+}
+
+func activeReqs(j *jobState) []match.Requirement {
+	var out []match.Requirement
+	for _, list := range [][]Selector{j.RequestedWorkerSelectors, j.AttachedWorkerSelectors} {
+		for _, s := range list {
+			if !s.Expired {
+				out = append(out, match.Requirement{Key: s.Key, Op: s.Op, Value: s.Value})
+			}
+		}
+	}
+	return out
+}
+
+func (e *Engine) jobEvent(typ EventType, j *jobState) Event {
+	return Event{Type: typ, JobID: j.ID, QueueID: j.QueueID, ChannelID: j.ChannelID,
+		ChannelReference: j.ChannelReference, ClassificationPolicyID: j.ClassificationPolicyID,
+		JobPriority: j.Priority, JobStatus: j.Status, JobLabels: j.Labels, JobTags: j.Tags,
+		RequestedSelectors: j.RequestedWorkerSelectors, AttachedSelectors: j.AttachedWorkerSelectors,
+		ScheduledAt: j.ScheduledAt, UnassignmentCount: j.UnassignmentCount}
+}
+
+// assignmentEvent is a job event naming the job's current assignment.
+func (e *Engine) assignmentEvent(typ EventType, j *jobState, aid string) Event {
+	ev := e.jobEvent(typ, j)
+	ev.AssignmentID = aid
+	ev.WorkerID = j.Assignments[aid].WorkerID
+	return ev
+}
+
+// UpdateJob replaces a job's writable fields (read-only ones in the input are
+// ignored). On a queued job, a change of queue, channel, priority, labels or
+// selectors revokes its open offers and matches it again **(ours, as Azure)**.
+// A change of MatchingMode moves a job between queued, waiting for activation and
+// scheduled; back to QueueAndMatch, a job that was queued before keeps its
+// EnqueuedAt **(ours)**. An assigned or completed job may change only its labels,
+// tags, notes, priority and channel reference.
+// Errors: CodeInvalid, CodeNotFound, CodeConflict (terminal job, or a change its
+// status does not allow).
+func (e *Engine) UpdateJob(now time.Time, in Job) (Job, error) {
+	now = e.at(now)
+	j, ok := e.jobs[in.ID]
+	if !ok {
+		return Job{}, notFound("job", in.ID)
+	}
+	if err := e.validateJob(&in); err != nil {
+		return Job{}, err
+	}
+	if j.Status.Terminal() {
+		return Job{}, conflict("job", j.ID, "the job is "+string(j.Status))
+	}
+	routing := in.QueueID != j.QueueID || in.ChannelID != j.ChannelID || in.Priority != j.Priority ||
+		!sameLabels(in.Labels, j.Labels) || !slices.EqualFunc(in.RequestedWorkerSelectors, j.RequestedWorkerSelectors, sameSelector)
+	modeChanged := in.MatchingMode.Kind != j.MatchingMode.Kind || !in.MatchingMode.ScheduleAt.Equal(j.MatchingMode.ScheduleAt)
+	held := j.Status == JobAssigned || j.Status == JobCompleted
+	if held && (in.QueueID != j.QueueID || in.ChannelID != j.ChannelID ||
+		!slices.EqualFunc(in.RequestedWorkerSelectors, j.RequestedWorkerSelectors, sameSelector) || modeChanged) {
+		return Job{}, conflict("job", j.ID, "an "+string(j.Status)+" job may change only labels, tags, notes, priority and channel reference")
+	}
+	if routing && j.Status == JobQueued {
+		e.revokeJobOffers(now, j, "job updated")
+	}
+	j.QueueID, j.ChannelID, j.ChannelReference, j.Priority = in.QueueID, in.ChannelID, in.ChannelReference, in.Priority
+	j.Labels, j.Tags, j.Notes = in.Labels, in.Tags, in.Notes
+	j.RequestedWorkerSelectors = in.RequestedWorkerSelectors
+	j.reqs = activeReqs(j)
+	j.MatchingMode = in.MatchingMode
+	if modeChanged {
+		e.deadlines.Cancel(scheduleKey(j.ID))
+		switch j.MatchingMode.Kind {
+		case QueueAndMatch:
+			enq := j.EnqueuedAt
+			if enq.IsZero() {
+				enq = now
+			}
+			if j.Status != JobQueued {
+				e.enqueue(now, j, enq)
+			}
+		case Suspend:
+			if j.Status != JobWaitingForActivation {
+				e.revokeJobOffers(now, j, "job suspended")
+				e.suspend(now, j)
+			}
+		case ScheduleAndSuspend:
+			e.revokeJobOffers(now, j, "job scheduled")
+			e.schedule(now, j)
+		}
+	} else if j.Status == JobQueued && routing {
+		e.requeue(j)
+	}
+	e.dirty = true
+	e.match(now)
+	return j.view(), nil
+}
+
+func sameSelector(a, b Selector) bool {
+	return a.Key == b.Key && a.Op == b.Op && labels.Same(a.Value, b.Value) && sameType(a.Value, b.Value) &&
+		a.ExpiresAfter == b.ExpiresAfter && a.Expedite == b.Expedite
+}
+
+// GetJob returns a job. Errors: CodeNotFound.
+func (e *Engine) GetJob(id string) (Job, error) {
+	j, ok := e.jobs[id]
+	if !ok {
+		return Job{}, notFound("job", id)
+	}
+	return j.view(), nil
+}
+
+// ListJobs returns the jobs that pass f, sorted by ID. O(n log n).
+func (e *Engine) ListJobs(f JobFilter) []Job {
+	var out []Job
+	for _, id := range page(sortedKeys(e.jobs), f.After, 0) {
+		j := e.jobs[id]
+		switch {
+		case f.Status != "" && j.Status != f.Status,
+			f.Active && j.Status.Terminal(),
+			f.QueueID != "" && j.QueueID != f.QueueID,
+			f.ChannelID != "" && j.ChannelID != f.ChannelID,
+			f.ClassificationPolicyID != "" && j.ClassificationPolicyID != f.ClassificationPolicyID,
+			!f.ScheduledBefore.IsZero() && (j.ScheduledAt.IsZero() || !j.ScheduledAt.Before(f.ScheduledBefore)),
+			!f.ScheduledAfter.IsZero() && (j.ScheduledAt.IsZero() || !j.ScheduledAt.After(f.ScheduledAfter)):
+			continue
+		}
+		out = append(out, j.view())
+		if f.Limit > 0 && len(out) == f.Limit {
+			break
+		}
+	}
+	return out
+}
+
+// DeleteJob deletes a closed or cancelled job: JobDeleted.
+// Errors: CodeNotFound, CodeConflict (not terminal).
+func (e *Engine) DeleteJob(now time.Time, id string) error {
+	now = e.at(now)
+	j, ok := e.jobs[id]
+	if !ok {
+		return notFound("job", id)
+	}
+	if !j.Status.Terminal() {
+		return conflict("job", id, "only a closed or cancelled job can be deleted; it is "+string(j.Status))
+	}
+	delete(e.jobs, id)
+	e.emit(now, Event{Type: EvJobDeleted, JobID: id, QueueID: j.QueueID, ChannelID: j.ChannelID, ChannelReference: j.ChannelReference})
+	return nil
+}
+
+// heldAssignment checks that aid is j's current assignment.
+func (j *jobState) heldAssignment(aid string) error {
+	if _, ok := j.Assignments[aid]; !ok {
+		return &Error{Code: CodeNotFound, Entity: "assignment", ID: aid, Reason: "job " + quote(j.ID) + " has no assignment " + quote(aid)}
+	}
+	if aid != j.current {
+		return conflict("assignment", aid, "not the current assignment of job "+quote(j.ID))
+	}
+	return nil
+}
+
+func (j *jobState) addNote(now time.Time, note string) {
+	if note != "" {
+		j.Notes = append(slices.Clip(j.Notes), Note{Message: note, AddedAt: now})
+	}
+}
+
+// CompleteJob moves an assigned job to completed (wrap-up): JobCompleted. The
+// worker's capacity stays held until the job is closed.
+// Errors: CodeNotFound (job, assignment), CodeConflict (not assigned, or not the
+// current assignment).
+func (e *Engine) CompleteJob(now time.Time, jobID, aid, note string) error {
+	now = e.at(now)
+	j, ok := e.jobs[jobID]
+	if !ok {
+		return notFound("job", jobID)
+	}
+	if err := j.heldAssignment(aid); err != nil {
+		return err
+	}
+	if j.Status != JobAssigned {
+		return conflict("job", jobID, "only an assigned job can be completed; it is "+string(j.Status))
+	}
+	e.complete(now, j, note)
+	return nil
+}
+
+func (e *Engine) complete(now time.Time, j *jobState, note string) {
+	a := j.Assignments[j.current]
+	a.CompletedAt = now
+	j.Assignments[j.current] = a
+	j.Status = JobCompleted
+	j.addNote(now, note)
+	e.emit(now, e.assignmentEvent(EvJobCompleted, j, j.current))
+}
+
+// CloseJob closes a completed job: its capacity is released and JobClosed is
+// announced now, or at closeAt when that is later. **(ours)** An assigned job is
+// completed and closed in one call (JobCompleted, then JobClosed).
+// Errors: CodeNotFound (job, assignment), CodeConflict (wrong status, not the
+// current assignment, or a close already scheduled).
+func (e *Engine) CloseJob(now time.Time, jobID, aid, code, note string, closeAt time.Time) error {
+	now = e.at(now)
+	j, ok := e.jobs[jobID]
+	if !ok {
+		return notFound("job", jobID)
+	}
+	if err := j.heldAssignment(aid); err != nil {
+		return err
+	}
+	switch {
+	case j.closing != nil:
+		return conflict("job", jobID, "a close is already scheduled")
+	case j.Status != JobAssigned && j.Status != JobCompleted:
+		return conflict("job", jobID, "only an assigned or completed job can be closed; it is "+string(j.Status))
+	}
+	if j.Status == JobAssigned {
+		e.complete(now, j, "")
+	}
+	j.addNote(now, note)
+	if closeAt.After(now) {
+		j.closing = &pendingClose{code: code}
+		e.deadlines.Set(closeKey(jobID), closeAt)
+		return nil
+	}
+	e.closeNow(now, j, code)
+	e.match(now)
+	return nil
+}
+
+func (e *Engine) closeNow(t time.Time, j *jobState, code string) {
+	e.deadlines.Cancel(closeKey(j.ID))
+	j.closing = nil
+	a := j.Assignments[j.current]
+	a.ClosedAt = t
+	j.Assignments[j.current] = a
+	e.release(t, a.WorkerID, a.ID)
+	j.Status = JobClosed
+	j.DispositionCode = code
+	e.finish(j)
+	e.emit(t, e.withCode(e.assignmentEvent(EvJobClosed, j, j.current), code))
+}
+
+func (e *Engine) withCode(ev Event, code string) Event {
+	ev.DispositionCode = code
+	return ev
+}
+
+// finish forgets a terminal job's pending deadlines.
+func (e *Engine) finish(j *jobState) {
+	e.unqueue(j)
+	e.deadlines.Cancel(scheduleKey(j.ID))
+	e.deadlines.Cancel(closeKey(j.ID))
+	for _, wid := range sortedKeys(j.declines) {
+		e.deadlines.Cancel(retryKey(j.ID, wid))
+	}
+	j.declines = nil
+	j.reqs = nil
+}
+
+// CancelJob cancels a job in any non-terminal status: its offers are revoked, an
+// assignment's capacity is released, and JobCancelled is announced with the
+// disposition code ("Cancelled" when empty).
+// Errors: CodeNotFound, CodeConflict (already terminal).
+func (e *Engine) CancelJob(now time.Time, jobID, code, note string) error {
+	now = e.at(now)
+	j, ok := e.jobs[jobID]
+	if !ok {
+		return notFound("job", jobID)
+	}
+	if j.Status.Terminal() {
+		return conflict("job", jobID, "the job is already "+string(j.Status))
+	}
+	if code == "" {
+		code = "Cancelled"
+	}
+	e.cancel(now, j, code, note)
+	e.match(now)
+	return nil
+}
+
+func (e *Engine) cancel(now time.Time, j *jobState, code, note string) {
+	e.revokeJobOffers(now, j, "job cancelled")
+	if j.current != "" && (j.Status == JobAssigned || j.Status == JobCompleted) {
+		a := j.Assignments[j.current]
+		e.release(now, a.WorkerID, a.ID)
+	}
+	j.closing = nil
+	j.Status = JobCancelled
+	j.DispositionCode = code
+	j.addNote(now, note)
+	e.finish(j)
+	ev := e.withCode(e.jobEvent(EvJobCancelled, j), code)
+	ev.Note = note
+	e.emit(now, ev)
+	e.dirty = true
+}
+
+// UnassignJob takes an assigned job back from its worker: the capacity is released,
+// JobUnassigned is announced, and the job is queued again (the same worker may get
+// it) keeping its EnqueuedAt **(ours)**, or with suspend it waits for activation
+// (JobWaitingForActivation) until UpdateJob sets QueueAndMatch. A job can be
+// unassigned at most MaxUnassignments times. It returns the new unassignment count.
+// Errors: CodeNotFound (job, assignment), CodeConflict (not assigned, not the
+// current assignment, or the limit reached).
+func (e *Engine) UnassignJob(now time.Time, jobID, aid string, suspend bool) (int, error) {
+	now = e.at(now)
+	j, ok := e.jobs[jobID]
+	if !ok {
+		return 0, notFound("job", jobID)
+	}
+	if err := j.heldAssignment(aid); err != nil {
+		return 0, err
+	}
+	if j.Status != JobAssigned {
+		return 0, conflict("job", jobID, "only an assigned job can be unassigned; it is "+string(j.Status))
+	}
+	if j.UnassignmentCount >= MaxUnassignments {
+		return 0, conflict("job", jobID, "the job was already unassigned "+itoa(MaxUnassignments)+" times")
+	}
+	a := j.Assignments[aid]
+	e.release(now, a.WorkerID, aid)
+	j.UnassignmentCount++
+	j.current = ""
+	e.emit(now, e.assignmentEvent(EvJobUnassigned, j, aid))
+	if suspend {
+		j.MatchingMode = MatchingMode{Kind: Suspend}
+		e.suspend(now, j)
+	} else {
+		e.enqueue(now, j, j.EnqueuedAt)
+	}
+	e.match(now)
+	return j.UnassignmentCount, nil
+}

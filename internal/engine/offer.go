@@ -1,0 +1,208 @@
+package engine
+
+import (
+	"slices"
+	"time"
+
+	"github.com/openjobrouter/jobrouter/internal/deadline"
+)
+
+// offerState is an open offer.
+type offerState struct {
+	Offer
+	channelID string
+}
+
+// decline remembers that a worker declined a job.
+type decline struct {
+	reg     uint64    // the worker's registration when it declined
+	retryAt time.Time // zero: never again during that registration
+}
+
+func offerKey(id string) deadline.Key { return deadline.Key{Kind: dlOfferExpiry, ID: id} }
+func retryKey(jobID, workerID string) deadline.Key {
+	return deadline.Key{Kind: dlRetryOffer, ID: jobID + "\x00" + workerID}
+}
+
+// issueOffer offers j to w. O(log n).
+func (e *Engine) issueOffer(now time.Time, j *jobState, w *workerState, cost int, expiresAfter time.Duration) {
+	id := e.newID(func(s string) bool { _, ok := e.offers[s]; return ok })
+	o := &offerState{
+		Offer:     Offer{ID: id, JobID: j.ID, WorkerID: w.ID, CapacityCost: cost, OfferedAt: now, ExpiresAt: now.Add(expiresAfter)},
+		channelID: j.ChannelID,
+	}
+	e.offers[id] = o
+	w.offers = append(w.offers, o)
+	w.used += cost
+	j.offers = append(j.offers, o)
+	e.deadlines.Set(offerKey(id), o.ExpiresAt)
+	e.emit(now, Event{Type: EvOfferIssued, WorkerID: w.ID, JobID: j.ID, OfferID: id, QueueID: j.QueueID,
+		ChannelID: j.ChannelID, ChannelReference: j.ChannelReference, JobPriority: j.Priority,
+		OfferedAt: now, ExpiresAt: o.ExpiresAt, JobLabels: j.Labels, JobTags: j.Tags,
+		WorkerLabels: w.Labels, WorkerTags: w.Tags})
+}
+
+// endOffer removes an open offer from every index. When release is set its capacity
+// returns to the worker.
+func (e *Engine) endOffer(o *offerState, release bool) {
+	delete(e.offers, o.ID)
+	e.deadlines.Cancel(offerKey(o.ID))
+	if w := e.workers[o.WorkerID]; w != nil {
+		w.offers = removeOffer(w.offers, o)
+		if release {
+			w.used -= o.CapacityCost
+		}
+	}
+	if j := e.jobs[o.JobID]; j != nil {
+		j.offers = removeOffer(j.offers, o)
+	}
+	e.dirty = true
+}
+
+func removeOffer(s []*offerState, o *offerState) []*offerState {
+	for i, x := range s {
+		if x == o {
+			copy(s[i:], s[i+1:])
+			s[len(s)-1] = nil
+			return s[:len(s)-1]
+		}
+	}
+	return s
+}
+
+func (e *Engine) offerEvent(typ EventType, o *offerState) Event {
+	ev := Event{Type: typ, WorkerID: o.WorkerID, JobID: o.JobID, OfferID: o.ID, ChannelID: o.channelID}
+	if j := e.jobs[o.JobID]; j != nil {
+		ev.QueueID = j.QueueID
+		ev.ChannelReference = j.ChannelReference
+		ev.JobPriority = j.Priority
+	}
+	return ev
+}
+
+// revoke withdraws an open offer: OfferRevoked with the reason.
+func (e *Engine) revoke(now time.Time, o *offerState, reason string) {
+	ev := e.offerEvent(EvOfferRevoked, o)
+	ev.Reason = reason
+	e.endOffer(o, true)
+	e.emit(now, ev)
+}
+
+func (e *Engine) revokeWorkerOffers(now time.Time, w *workerState, reason string) {
+	for len(w.offers) > 0 {
+		e.revoke(now, w.offers[0], reason)
+	}
+}
+
+func (e *Engine) revokeJobOffers(now time.Time, j *jobState, reason string) {
+	for len(j.offers) > 0 {
+		e.revoke(now, j.offers[0], reason)
+	}
+}
+
+// openOffer finds an offer that is open at now and belongs to workerID.
+func (e *Engine) openOffer(now time.Time, workerID, offerID string) (*offerState, error) {
+	o, ok := e.offers[offerID]
+	// An offer is closed from its ExpiresAt on, even when no Advance has fired its
+	// expiry yet: SEMANTICS says that from that instant it can no longer be accepted,
+	// and a command must not depend on whether its caller advanced first.
+	if !ok || o.WorkerID != workerID || !now.Before(o.ExpiresAt) {
+		return nil, &Error{Code: CodeNotFound, Entity: "offer", ID: offerID, Reason: "no open offer " + quote(offerID) + " for worker " + quote(workerID)}
+	}
+	return o, nil
+}
+
+// AcceptOffer accepts an open offer: the job is assigned to the worker (a new
+// assignment holds the offer's capacity), OfferAccepted is announced, and every
+// other offer for the job is revoked.
+// Errors: CodeNotFound (the offer is not open or has reached its ExpiresAt, or is
+// another worker's).
+func (e *Engine) AcceptOffer(now time.Time, workerID, offerID string) (jobID, assignmentID string, err error) {
+	now = e.at(now)
+	o, err := e.openOffer(now, workerID, offerID)
+	if err != nil {
+		return "", "", err
+	}
+	j, w := e.jobs[o.JobID], e.workers[o.WorkerID]
+	aid := e.newID(func(s string) bool { _, ok := j.Assignments[s]; return ok })
+	ev := e.offerEvent(EvOfferAccepted, o)
+	ev.AssignmentID = aid
+	ev.JobLabels, ev.JobTags, ev.WorkerLabels, ev.WorkerTags = j.Labels, j.Tags, w.Labels, w.Tags
+	e.endOffer(o, false) // the capacity moves to the assignment
+	if j.Assignments == nil {
+		j.Assignments = make(map[string]Assignment)
+	}
+	j.Assignments[aid] = Assignment{ID: aid, JobID: j.ID, WorkerID: w.ID, CapacityCost: o.CapacityCost, AssignedAt: now}
+	j.current = aid
+	w.holds = append(w.holds, &holding{jobID: j.ID, assignmentID: aid, channelID: o.channelID, cost: o.CapacityCost, assignedAt: now})
+	e.unqueue(j)
+	j.Status = JobAssigned
+	e.emit(now, ev)
+	e.revokeJobOffers(now, j, "accepted by another worker")
+	e.match(now)
+	return j.ID, aid, nil
+}
+
+// DeclineOffer declines an open offer: its capacity is released, OfferDeclined is
+// announced, and the job goes to the next eligible worker. The decliner is not
+// offered this job again until retryAt (never, when retryAt is zero) or until it
+// registers again.
+// Errors: CodeNotFound (the offer is not open or has reached its ExpiresAt, or is
+// another worker's).
+func (e *Engine) DeclineOffer(now time.Time, workerID, offerID string, retryAt time.Time) error {
+	now = e.at(now)
+	o, err := e.openOffer(now, workerID, offerID)
+	if err != nil {
+		return err
+	}
+	j, w := e.jobs[o.JobID], e.workers[o.WorkerID]
+	ev := e.offerEvent(EvOfferDeclined, o)
+	ev.RetryOfferAt = retryAt
+	e.endOffer(o, true)
+	if j.declines == nil {
+		j.declines = make(map[string]decline)
+	}
+	j.declines[w.ID] = decline{reg: w.reg, retryAt: retryAt}
+	if retryAt.After(now) {
+		e.deadlines.Set(retryKey(j.ID, w.ID), retryAt)
+	}
+	e.emit(now, ev)
+	e.match(now)
+	return nil
+}
+
+// expireOffer ends an offer at its expiry: OfferExpired; the worker is deregistered
+// unless Config.KeepWorkersOnOfferExpiry.
+func (e *Engine) expireOffer(t time.Time, id string) {
+	o, ok := e.offers[id]
+	if !ok {
+		return
+	}
+	e.endExpired(t, o)
+	if w := e.workers[o.WorkerID]; w != nil && !e.cfg.KeepWorkersOnOfferExpiry && w.AvailableForOffers {
+		// The worker's other offers due at this same instant have expired too:
+		// announce them as expired before the deregistration revokes the rest, so an
+		// offer's outcome does not depend on the order of equal deadlines.
+		for _, x := range slices.Clone(w.offers) {
+			if !x.ExpiresAt.After(t) {
+				e.endExpired(t, x)
+			}
+		}
+		e.deregister(t, w)
+	}
+}
+
+func (e *Engine) endExpired(t time.Time, o *offerState) {
+	ev := e.offerEvent(EvOfferExpired, o)
+	e.endOffer(o, true)
+	e.emit(t, ev)
+}
+
+// declined reports whether j must not be offered to w at now.
+func (j *jobState) declined(w *workerState, now time.Time) bool {
+	d, ok := j.declines[w.ID]
+	if !ok || d.reg != w.reg {
+		return false
+	}
+	return d.retryAt.IsZero() || now.Before(d.retryAt)
+}

@@ -1,0 +1,121 @@
+package engine
+
+import (
+	"sort"
+	"time"
+
+	"github.com/openjobrouter/jobrouter/internal/labels"
+)
+
+// queueState is a stored queue and its matching state.
+type queueState struct {
+	Queue
+	workers []*workerState // workers listening on the queue, sorted by ID
+	rrLast  string         // RoundRobin: the last worker offered a job from this queue
+}
+
+// UpsertQueue creates or replaces a queue. Its Labels gain "Id" = ID.
+// Errors: CodeInvalid, CodeNotFound (distribution or exception policy).
+func (e *Engine) UpsertQueue(now time.Time, q Queue) (Queue, error) {
+	e.at(now)
+	const ent = "queue"
+	if err := e.validID(ent, q.ID); err != nil {
+		return Queue{}, err
+	}
+	if q.DistributionPolicyID == "" {
+		return Queue{}, invalid(ent, q.ID, "a DistributionPolicyID is required")
+	}
+	if _, ok := e.policies[q.DistributionPolicyID]; !ok {
+		return Queue{}, &Error{Code: CodeNotFound, Entity: ent, ID: q.ID, Reason: "distribution policy " + quote(q.DistributionPolicyID) + " not found"}
+	}
+	if q.ExceptionPolicyID != "" {
+		// Exception policies are not stored yet; every reference is dangling.
+		return Queue{}, &Error{Code: CodeNotFound, Entity: ent, ID: q.ID, Reason: "exception policy " + quote(q.ExceptionPolicyID) + " not found"}
+	}
+	lbl, err := withID(ent, q.ID, q.Labels)
+	if err != nil {
+		return Queue{}, err
+	}
+	q.Labels = lbl
+	if qs, ok := e.queues[q.ID]; ok {
+		qs.Queue = q
+	} else {
+		e.queues[q.ID] = &queueState{Queue: q}
+	}
+	e.dirty = true
+	e.match(e.now)
+	return q, nil
+}
+
+// withID validates l and returns a copy holding "Id" = id. A caller's "Id" label
+// must equal id.
+func withID(entity, id string, l Labels) (Labels, error) {
+	if err := labels.ValidateMap(l); err != nil {
+		return nil, invalid(entity, id, err.Error())
+	}
+	if v, ok := l["Id"]; ok && !labels.Same(v, id) {
+		return nil, invalid(entity, id, `label "Id" is reserved and always equals the ID`)
+	}
+	c := make(Labels, len(l)+1)
+	for k, v := range l {
+		c[k] = v
+	}
+	c["Id"] = id
+	return c, nil
+}
+
+// GetQueue returns a queue. Errors: CodeNotFound.
+func (e *Engine) GetQueue(id string) (Queue, error) {
+	q, ok := e.queues[id]
+	if !ok {
+		return Queue{}, notFound("queue", id)
+	}
+	return q.Queue, nil
+}
+
+// ListQueues returns queues sorted by ID. O(n log n).
+func (e *Engine) ListQueues(pg Page) []Queue {
+	var out []Queue
+	for _, id := range page(sortedKeys(e.queues), pg.After, pg.Limit) {
+		out = append(out, e.queues[id].Queue)
+	}
+	return out
+}
+
+// DeleteQueue deletes a queue that no active job uses and no worker listens on.
+// Errors: CodeNotFound, CodeConflict. O(jobs).
+func (e *Engine) DeleteQueue(now time.Time, id string) error {
+	e.at(now)
+	q, ok := e.queues[id]
+	if !ok {
+		return notFound("queue", id)
+	}
+	if len(q.workers) > 0 {
+		return conflict("queue", id, "worker "+quote(q.workers[0].ID)+" listens on it")
+	}
+	for _, jid := range sortedKeys(e.jobs) {
+		if j := e.jobs[jid]; j.QueueID == id && !j.Status.Terminal() {
+			return conflict("queue", id, "active job "+quote(jid)+" is in it")
+		}
+	}
+	delete(e.queues, id)
+	return nil
+}
+
+// addListener and removeListener keep q.workers sorted by ID. O(n).
+func (q *queueState) addListener(w *workerState) {
+	i := sort.Search(len(q.workers), func(i int) bool { return q.workers[i].ID >= w.ID })
+	if i < len(q.workers) && q.workers[i] == w {
+		return
+	}
+	q.workers = append(q.workers, nil)
+	copy(q.workers[i+1:], q.workers[i:])
+	q.workers[i] = w
+}
+
+func (q *queueState) removeListener(w *workerState) {
+	i := sort.Search(len(q.workers), func(i int) bool { return q.workers[i].ID >= w.ID })
+	if i < len(q.workers) && q.workers[i] == w {
+		q.workers = append(q.workers[:i], q.workers[i+1:]...)
+	}
+}

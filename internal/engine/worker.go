@@ -1,0 +1,377 @@
+package engine
+
+import (
+	"slices"
+	"time"
+
+	"github.com/openjobrouter/jobrouter/internal/labels"
+)
+
+// workerState is a stored worker and its matching state.
+type workerState struct {
+	Worker           // stored fields; the read-only ones are filled by view
+	reg       uint64 // registration number: a new one each time the worker registers
+	idleSince time.Time
+	offers    []*offerState // open offers, in issue order
+	holds     []*holding    // assignments holding capacity, in assignment order
+	used      int           // capacity used by offers and holdings
+}
+
+// holding is an assignment that holds a worker's capacity: the job is assigned, or
+// completed and not yet closed.
+type holding struct {
+	jobID        string
+	assignmentID string
+	channelID    string
+	cost         int
+	assignedAt   time.Time
+}
+
+func (w *workerState) channel(id string) (ChannelConfig, bool) {
+	for _, c := range w.Channels {
+		if c.ChannelID == id {
+			return c, true
+		}
+	}
+	return ChannelConfig{}, false
+}
+
+// onChannel counts the worker's offers and holdings on a channel. O(offers+holdings).
+func (w *workerState) onChannel(id string) int {
+	n := 0
+	for _, o := range w.offers {
+		if o.channelID == id {
+			n++
+		}
+	}
+	for _, h := range w.holds {
+		if h.channelID == id {
+			n++
+		}
+	}
+	return n
+}
+
+func (w *workerState) loadRatio() float64 {
+	if w.Capacity <= 0 {
+		if w.used > 0 {
+			return 1
+		}
+		return 0
+	}
+	return float64(w.used) / float64(w.Capacity)
+}
+
+// view returns a copy of the worker with its read-only fields filled.
+func (w *workerState) view() Worker {
+	v := w.Worker
+	v.Queues = slices.Clone(w.Queues)
+	v.Channels = slices.Clone(w.Channels)
+	v.Offers = nil
+	for _, o := range w.offers {
+		v.Offers = append(v.Offers, o.Offer)
+	}
+	v.AssignedJobs = nil
+	for _, h := range w.holds {
+		v.AssignedJobs = append(v.AssignedJobs, AssignedJob{AssignmentID: h.assignmentID, JobID: h.jobID, CapacityCost: h.cost, AssignedAt: h.assignedAt})
+	}
+	v.LoadRatio = w.loadRatio()
+	return v
+}
+
+// validateWorker checks everything about w that does not depend on its old state.
+func (e *Engine) validateWorker(w *Worker) error {
+	const ent = "worker"
+	if err := e.validID(ent, w.ID); err != nil {
+		return err
+	}
+	if w.Capacity < 0 {
+		return invalid(ent, w.ID, "Capacity must not be negative")
+	}
+	if w.MaxConcurrentOffers < 0 {
+		return invalid(ent, w.ID, "MaxConcurrentOffers must not be negative")
+	}
+	seen := map[string]bool{}
+	for _, c := range w.Channels {
+		switch {
+		case c.ChannelID == "":
+			return invalid(ent, w.ID, "a channel has an empty ChannelID")
+		case seen[c.ChannelID]:
+			return invalid(ent, w.ID, "channel "+quote(c.ChannelID)+" is listed twice")
+		case c.CapacityCostPerJob < 0:
+			return invalid(ent, w.ID, "channel "+quote(c.ChannelID)+": CapacityCostPerJob must not be negative")
+		case c.MaxNumberOfJobs < 0:
+			return invalid(ent, w.ID, "channel "+quote(c.ChannelID)+": MaxNumberOfJobs must not be negative")
+		}
+		seen[c.ChannelID] = true
+	}
+	clear(seen)
+	for _, q := range w.Queues {
+		if seen[q] {
+			return invalid(ent, w.ID, "queue "+quote(q)+" is listed twice")
+		}
+		seen[q] = true
+		if _, ok := e.queues[q]; !ok {
+			return &Error{Code: CodeNotFound, Entity: ent, ID: w.ID, Reason: "queue " + quote(q) + " not found"}
+		}
+	}
+	lbl, err := withID(ent, w.ID, w.Labels)
+	if err != nil {
+		return err
+	}
+	w.Labels = lbl
+	if err := labels.ValidateMap(w.Tags); err != nil {
+		return invalid(ent, w.ID, "tags: "+err.Error())
+	}
+	w.Tags = labels.Clone(w.Tags)
+	w.Queues = slices.Clone(w.Queues)
+	w.Channels = slices.Clone(w.Channels)
+	return nil
+}
+
+// UpsertWorker creates or replaces a worker.
+//
+// A new worker is active and announced by WorkerRegistered when AvailableForOffers,
+// else inactive (and not announced). On an existing worker, AvailableForOffers
+// false→true registers it again (WorkerRegistered; it forgets every decline it made
+// without a RetryOfferAt), true→false deregisters it (its open offers are revoked,
+// then WorkerDeregistered; it drains while it holds assignments), and any other
+// change is announced by WorkerUpdated with the changed property names.
+// **(ours)** Updating a worker does not revoke its open offers: eligibility applies
+// to the offers made from then on.
+// Errors: CodeInvalid, CodeNotFound (a queue).
+func (e *Engine) UpsertWorker(now time.Time, in Worker) (Worker, error) {
+	now = e.at(now)
+	if err := e.validateWorker(&in); err != nil {
+		return Worker{}, err
+	}
+	w, exists := e.workers[in.ID]
+	if !exists {
+		w = &workerState{idleSince: now}
+		w.Worker = storedWorker(in)
+		e.workers[in.ID] = w
+		e.listen(w, nil, w.Queues)
+		if w.AvailableForOffers {
+			e.register(now, w)
+		} else {
+			w.State = WorkerInactive
+		}
+		e.dirty = true
+		e.match(now)
+		return w.view(), nil
+	}
+	old := w.Worker
+	changed := changedProps(old, in)
+	wasAvailable := w.AvailableForOffers
+	w.Worker = storedWorker(in)
+	w.State = old.State
+	e.listen(w, old.Queues, w.Queues)
+	switch {
+	case !wasAvailable && w.AvailableForOffers:
+		e.register(now, w)
+	case wasAvailable && !w.AvailableForOffers:
+		e.deregister(now, w)
+		if len(changed) > 0 {
+			e.emitWorkerUpdated(now, w, changed)
+		}
+	case len(changed) > 0:
+		e.emitWorkerUpdated(now, w, changed)
+	}
+	e.dirty = true
+	e.match(now)
+	return w.view(), nil
+}
+
+func storedWorker(in Worker) Worker {
+	in.State = ""
+	in.Offers = nil
+	in.AssignedJobs = nil
+	in.LoadRatio = 0
+	return in
+}
+
+func (e *Engine) register(now time.Time, w *workerState) {
+	e.regSeq++
+	w.reg = e.regSeq
+	w.State = WorkerActive
+	w.idleSince = now
+	e.emit(now, Event{Type: EvWorkerRegistered, WorkerID: w.ID, Queues: w.Queues, Capacity: w.Capacity,
+		Channels: w.Channels, WorkerLabels: w.Labels, WorkerTags: w.Tags, MaxConcurrentOffers: w.MaxConcurrentOffers})
+}
+
+// deregister makes w unavailable: its offers are revoked, it drains while it holds
+// assignments, and WorkerDeregistered is announced.
+func (e *Engine) deregister(now time.Time, w *workerState) {
+	w.AvailableForOffers = false
+	e.revokeWorkerOffers(now, w, "worker deregistered")
+	w.State = WorkerInactive
+	if len(w.holds) > 0 {
+		w.State = WorkerDraining
+	}
+	e.emit(now, Event{Type: EvWorkerDeregistered, WorkerID: w.ID})
+	e.dirty = true
+}
+
+func (e *Engine) emitWorkerUpdated(now time.Time, w *workerState, changed []string) {
+	e.emit(now, Event{Type: EvWorkerUpdated, WorkerID: w.ID, Queues: w.Queues, Capacity: w.Capacity,
+		Channels: w.Channels, WorkerLabels: w.Labels, WorkerTags: w.Tags, MaxConcurrentOffers: w.MaxConcurrentOffers,
+		UpdatedProperties: changed})
+}
+
+func changedProps(a, b Worker) []string {
+	var out []string
+	if !slices.Equal(a.Queues, b.Queues) {
+		out = append(out, "queues")
+	}
+	if a.Capacity != b.Capacity {
+		out = append(out, "capacity")
+	}
+	if !slices.Equal(a.Channels, b.Channels) {
+		out = append(out, "channels")
+	}
+	if !sameLabels(a.Labels, b.Labels) {
+		out = append(out, "labels")
+	}
+	if !sameLabels(a.Tags, b.Tags) {
+		out = append(out, "tags")
+	}
+	if a.MaxConcurrentOffers != b.MaxConcurrentOffers {
+		out = append(out, "maxConcurrentOffers")
+	}
+	return out
+}
+
+func sameLabels(a, b Labels) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for k, v := range a {
+		w, ok := b[k]
+		if !ok || !labels.Same(v, w) {
+			return false
+		}
+		// Same treats 1 and 1.0 alike; a change of type is still a change.
+		if !sameType(v, w) {
+			return false
+		}
+	}
+	return true
+}
+
+func sameType(a, b any) bool {
+	switch a.(type) {
+	case string:
+		_, ok := b.(string)
+		return ok
+	case bool:
+		_, ok := b.(bool)
+		return ok
+	}
+	return labels.IsNumber(b)
+}
+
+// listen moves w's queue memberships from old to new.
+func (e *Engine) listen(w *workerState, old, new []string) {
+	for _, q := range old {
+		if !slices.Contains(new, q) {
+			if qs := e.queues[q]; qs != nil {
+				qs.removeListener(w)
+			}
+		}
+	}
+	for _, q := range new {
+		e.queues[q].addListener(w)
+	}
+}
+
+// GetWorker returns a worker with its read-only fields. Errors: CodeNotFound.
+func (e *Engine) GetWorker(id string) (Worker, error) {
+	w, ok := e.workers[id]
+	if !ok {
+		return Worker{}, notFound("worker", id)
+	}
+	return w.view(), nil
+}
+
+// ListWorkers returns the workers that pass f, sorted by ID. O(n log n).
+func (e *Engine) ListWorkers(f WorkerFilter) []Worker {
+	var out []Worker
+	for _, id := range page(sortedKeys(e.workers), f.After, 0) {
+		w := e.workers[id]
+		if f.State != "" && w.State != f.State {
+			continue
+		}
+		if f.QueueID != "" && !slices.Contains(w.Queues, f.QueueID) {
+			continue
+		}
+		if f.ChannelID != "" {
+			if _, ok := w.channel(f.ChannelID); !ok {
+				continue
+			}
+		}
+		if f.HasCapacity && !w.hasCapacity(f.ChannelID) {
+			continue
+		}
+		out = append(out, w.view())
+		if f.Limit > 0 && len(out) == f.Limit {
+			break
+		}
+	}
+	return out
+}
+
+// hasCapacity reports whether w could hold one more job on channel (any channel
+// when channel is empty), by capacity and MaxNumberOfJobs.
+func (w *workerState) hasCapacity(channel string) bool {
+	for _, c := range w.Channels {
+		if channel != "" && c.ChannelID != channel {
+			continue
+		}
+		if w.Capacity-w.used >= c.CapacityCostPerJob && (c.MaxNumberOfJobs == 0 || w.onChannel(c.ChannelID) < c.MaxNumberOfJobs) {
+			return true
+		}
+	}
+	return false
+}
+
+// DeleteWorker deletes a worker that holds no assignment (completed jobs not yet
+// closed count). Its open offers are revoked, then WorkerDeleted is announced.
+// Errors: CodeNotFound, CodeConflict.
+func (e *Engine) DeleteWorker(now time.Time, id string) error {
+	now = e.at(now)
+	w, ok := e.workers[id]
+	if !ok {
+		return notFound("worker", id)
+	}
+	if len(w.holds) > 0 {
+		return conflict("worker", id, "it holds the assignment of job "+quote(w.holds[0].jobID))
+	}
+	e.revokeWorkerOffers(now, w, "worker deleted")
+	e.listen(w, w.Queues, nil)
+	delete(e.workers, id)
+	e.emit(now, Event{Type: EvWorkerDeleted, WorkerID: id})
+	e.dirty = true
+	e.match(now)
+	return nil
+}
+
+// release frees a holding's capacity at time t. The worker's idle time restarts,
+// and a draining worker with nothing left becomes inactive.
+func (e *Engine) release(t time.Time, workerID, assignmentID string) {
+	w := e.workers[workerID]
+	if w == nil {
+		return
+	}
+	for i, h := range w.holds {
+		if h.assignmentID == assignmentID {
+			w.used -= h.cost
+			w.holds = append(w.holds[:i], w.holds[i+1:]...)
+			break
+		}
+	}
+	w.idleSince = t
+	if w.State == WorkerDraining && len(w.holds) == 0 {
+		w.State = WorkerInactive
+	}
+	e.dirty = true
+}

@@ -1,0 +1,96 @@
+package match
+
+import (
+	"math"
+
+	"github.com/openjobrouter/jobrouter/internal/labels"
+)
+
+// Requirement is one active worker selector as matching sees it.
+type Requirement struct {
+	Key   string
+	Op    labels.Operator
+	Value any
+}
+
+// Holds reports whether the worker labels satisfy r.
+func (r Requirement) Holds(workerLabels map[string]any) bool {
+	v, ok := workerLabels[r.Key]
+	return labels.Match(r.Op, v, ok, r.Value)
+}
+
+// AllHold reports whether every requirement holds for the worker labels.
+// O(len(reqs)).
+func AllHold(reqs []Requirement, workerLabels map[string]any) bool {
+	for _, r := range reqs {
+		if !r.Holds(workerLabels) {
+			return false
+		}
+	}
+	return true
+}
+
+// DefaultScore is BestWorker's default score of a worker for a job, in [0, 1]:
+// the mean of the parts that apply.
+//   - Label part (when the job has labels): the share of the job's labels that the
+//     worker has with an equal value.
+//   - Selector part (when there are selectors): the mean over selectors of 1 for a
+//     satisfied Equal or NotEqual (0 otherwise), and for the ordering operators the
+//     logistic 1/(1+e^-x) of x = (label-value)/|value| (x = (value-label)/|value| for
+//     the less-than operators), or 0 when the label is missing or not a number.
+//     **(ours)** When value is 0 the division is skipped: x = label-value.
+//
+// With neither part the score is 0, and ties fall to idle time and ID.
+// O(len(jobLabels) + len(reqs)).
+func DefaultScore(jobLabels, workerLabels map[string]any, reqs []Requirement) float64 {
+	var sum float64
+	parts := 0
+	if len(jobLabels) > 0 {
+		matched := 0
+		for k, v := range jobLabels {
+			if wv, ok := workerLabels[k]; ok && labels.Same(v, wv) {
+				matched++
+			}
+		}
+		sum += float64(matched) / float64(len(jobLabels))
+		parts++
+	}
+	if len(reqs) > 0 {
+		var s float64
+		for _, r := range reqs {
+			s += selectorScore(r, workerLabels)
+		}
+		sum += s / float64(len(reqs))
+		parts++
+	}
+	if parts == 0 {
+		return 0
+	}
+	return sum / float64(parts)
+}
+
+func selectorScore(r Requirement, workerLabels map[string]any) float64 {
+	if !r.Op.Ordering() {
+		if r.Holds(workerLabels) {
+			return 1
+		}
+		return 0
+	}
+	lv, ok := workerLabels[r.Key]
+	if !ok {
+		return 0
+	}
+	have, ok1 := labels.Number(lv)
+	want, ok2 := labels.Number(r.Value)
+	if !ok1 || !ok2 {
+		return 0
+	}
+	x := have - want
+	if r.Op == labels.LessThan || r.Op == labels.LessThanOrEqual {
+		x = want - have
+	}
+	if want != 0 {
+		x /= math.Abs(want)
+	}
+	return 1 / (1 + math.Exp(-x))
+}

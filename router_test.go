@@ -1,0 +1,386 @@
+package jobrouter
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"testing"
+	"testing/synctest"
+	"time"
+
+	"github.com/benbjohnson/clock"
+	"github.com/stretchr/testify/require"
+)
+
+var ctx = context.Background()
+
+// start is the mock clock's start in these tests.
+var start = time.Date(2026, 1, 2, 9, 0, 0, 0, time.UTC)
+
+// fixture is a Router on a mock clock with deterministic IDs, a LongestIdle policy
+// "p" (offers expire after a minute) and a queue "q".
+type fixture struct {
+	t   *testing.T
+	r   *Router
+	clk *clock.Mock
+	sub *Subscription
+}
+
+func newFixture(t *testing.T, opts *Options) *fixture {
+	t.Helper()
+	clk := clock.NewMock()
+	clk.Set(start)
+	o := Options{}
+	if opts != nil {
+		o = *opts
+	}
+	if !o.ManualTime {
+		o.Clock = clk
+	}
+	var mu sync.Mutex
+	n := 0
+	o.NewID = func() string { mu.Lock(); defer mu.Unlock(); n++; return fmt.Sprintf("id%d", n) }
+	r, err := New(&o)
+	require.NoError(t, err)
+	f := &fixture{t: t, r: r, clk: clk}
+	f.sub = r.Subscribe(nil)
+	t.Cleanup(func() {
+		f.sub.Close()
+		require.NoError(t, r.Close())
+	})
+	_, err = r.UpsertDistributionPolicy(ctx, DistributionPolicy{ID: "p", OfferExpiresAfter: time.Minute, Mode: LongestIdleMode{}})
+	require.NoError(t, err)
+	_, err = r.UpsertQueue(ctx, Queue{ID: "q", DistributionPolicyID: "p"})
+	require.NoError(t, err)
+	return f
+}
+
+func (f *fixture) worker(id string, capacity int) {
+	f.t.Helper()
+	_, err := f.r.UpsertWorker(ctx, Worker{ID: id, Queues: []string{"q"}, Capacity: capacity,
+		Channels: []ChannelConfig{{ChannelID: "voice", CapacityCostPerJob: 1}}, AvailableForOffers: true})
+	require.NoError(f.t, err)
+}
+
+func (f *fixture) job(id string) Job {
+	f.t.Helper()
+	j, err := f.r.CreateJob(ctx, Job{ID: id, ChannelID: "voice", QueueID: "q"})
+	require.NoError(f.t, err)
+	return j
+}
+
+// next returns the next event of type T, skipping others; it fails after a second of
+// real time (the events are already queued when the call that caused them returns,
+// so this only waits for the delivery goroutine).
+func next[T Event](f *fixture) T {
+	f.t.Helper()
+	timeout := time.NewTimer(5 * time.Second)
+	defer timeout.Stop()
+	for {
+		select {
+		case ev, ok := <-f.sub.Events():
+			require.True(f.t, ok, "subscription closed: %v", f.sub.Err())
+			if e, ok := ev.(T); ok {
+				return e
+			}
+		case <-timeout.C:
+			var zero T
+			f.t.Fatalf("no %T event", zero)
+		}
+	}
+}
+
+func TestMockClockExpiryIsSeenByTheNextCall(t *testing.T) {
+	f := newFixture(t, nil)
+	f.worker("w1", 1)
+	f.job("j1")
+	o := next[OfferIssued](f)
+	require.Equal(t, start.Add(time.Minute), o.ExpiresAt)
+
+	f.clk.Add(time.Minute - time.Nanosecond)
+	w, err := f.r.GetWorker(ctx, "w1")
+	require.NoError(t, err)
+	require.Len(t, w.Offers, 1, "one nanosecond before expiry the offer is open")
+
+	f.clk.Add(time.Nanosecond)
+	w, err = f.r.GetWorker(ctx, "w1")
+	require.NoError(t, err)
+	require.Empty(t, w.Offers, "at OfferedAt+OfferExpiresAfter the offer has expired")
+	require.Equal(t, WorkerStateInactive, w.State, "deregistered on expiry by default")
+	_, err = f.r.AcceptJobOffer(ctx, "w1", o.OfferID)
+	require.ErrorIs(t, err, ErrNotFound)
+	ex := next[OfferExpired](f)
+	require.Equal(t, o.OfferID, ex.OfferID)
+	require.Equal(t, start.Add(time.Minute), ex.Time(), "the event carries the deadline's time")
+}
+
+func TestMockClockTimerFiresWithoutACall(t *testing.T) {
+	f := newFixture(t, &Options{KeepWorkersOnOfferExpiry: true})
+	f.worker("w1", 1)
+	f.job("j1")
+	o := next[OfferIssued](f)
+	f.clk.Add(2 * time.Minute) // no Router call after this: the timer alone fires
+	ex := next[OfferExpired](f)
+	require.Equal(t, o.OfferID, ex.OfferID)
+	again := next[OfferIssued](f) // kept registered: offered again at the timer's time
+	require.Equal(t, "w1", again.WorkerID)
+	require.NotEqual(t, o.OfferID, again.OfferID)
+}
+
+func TestRetryOfferAtAndCloseAtOnMockClock(t *testing.T) {
+	f := newFixture(t, nil)
+	f.worker("w1", 1)
+	f.job("j1")
+	o := next[OfferIssued](f)
+	require.NoError(t, f.r.DeclineJobOffer(ctx, "w1", o.OfferID, &DeclineJobOfferOptions{RetryOfferAt: start.Add(5 * time.Minute)}))
+	f.clk.Add(5*time.Minute - time.Nanosecond)
+	w, _ := f.r.GetWorker(ctx, "w1")
+	require.Empty(t, w.Offers, "not before RetryOfferAt")
+	f.clk.Add(time.Nanosecond)
+	w, _ = f.r.GetWorker(ctx, "w1")
+	require.Len(t, w.Offers, 1, "eligible again from RetryOfferAt")
+
+	res, err := f.r.AcceptJobOffer(ctx, "w1", w.Offers[0].ID)
+	require.NoError(t, err)
+	closeAt := f.clk.Now().Add(10 * time.Minute)
+	require.NoError(t, f.r.CloseJob(ctx, "j1", res.AssignmentID, &CloseJobOptions{DispositionCode: "Resolved", CloseAt: closeAt}))
+	j, _ := f.r.GetJob(ctx, "j1")
+	require.Equal(t, JobStatusCompleted, j.Status)
+	w, _ = f.r.GetWorker(ctx, "w1")
+	require.Equal(t, 1.0, w.LoadRatio, "capacity held until CloseAt")
+	f.clk.Add(10 * time.Minute)
+	w, _ = f.r.GetWorker(ctx, "w1")
+	require.Equal(t, 0.0, w.LoadRatio, "capacity released at CloseAt")
+	closed := next[JobClosed](f)
+	require.Equal(t, "Resolved", closed.DispositionCode)
+	require.Equal(t, closeAt, closed.Time())
+}
+
+// The one test on the real clock: an offer with a 50 ms expiry expires by itself.
+func TestRealClockOfferExpiry(t *testing.T) {
+	r, err := New(nil)
+	require.NoError(t, err)
+	defer r.Close()
+	sub := r.Subscribe(&SubscribeOptions{Types: []EventType{EventTypeOfferIssued, EventTypeOfferExpired}})
+	defer sub.Close()
+	_, err = r.UpsertDistributionPolicy(ctx, DistributionPolicy{ID: "p", OfferExpiresAfter: 50 * time.Millisecond, Mode: LongestIdleMode{}})
+	require.NoError(t, err)
+	_, err = r.UpsertQueue(ctx, Queue{ID: "q", DistributionPolicyID: "p"})
+	require.NoError(t, err)
+	_, err = r.UpsertWorker(ctx, Worker{ID: "w", Queues: []string{"q"}, Capacity: 1, Channels: []ChannelConfig{{ChannelID: "c", CapacityCostPerJob: 1}}, AvailableForOffers: true})
+	require.NoError(t, err)
+	_, err = r.CreateJob(ctx, Job{ID: "j", ChannelID: "c", QueueID: "q"})
+	require.NoError(t, err)
+	issued := (<-sub.Events()).(OfferIssued)
+	select {
+	case ev := <-sub.Events():
+		ex, ok := ev.(OfferExpired)
+		require.True(t, ok, "got %T", ev)
+		require.Equal(t, issued.OfferID, ex.OfferID)
+		require.False(t, ex.Time().Before(issued.ExpiresAt))
+	case <-time.After(5 * time.Second):
+		t.Fatal("the offer did not expire on the real clock")
+	}
+}
+
+// Inside a synctest bubble the real clock is the bubble's fake time: the Router works
+// unchanged and the test takes no real time.
+func TestSynctestBubble(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		r, err := New(nil)
+		require.NoError(t, err)
+		sub := r.Subscribe(&SubscribeOptions{Types: []EventType{EventTypeOfferExpired}})
+		_, err = r.UpsertDistributionPolicy(ctx, DistributionPolicy{ID: "p", OfferExpiresAfter: time.Hour, Mode: LongestIdleMode{}})
+		require.NoError(t, err)
+		_, err = r.UpsertQueue(ctx, Queue{ID: "q", DistributionPolicyID: "p"})
+		require.NoError(t, err)
+		_, err = r.UpsertWorker(ctx, Worker{ID: "w", Queues: []string{"q"}, Capacity: 1, Channels: []ChannelConfig{{ChannelID: "c", CapacityCostPerJob: 1}}, AvailableForOffers: true})
+		require.NoError(t, err)
+		start := time.Now()
+		_, err = r.CreateJob(ctx, Job{ID: "j", ChannelID: "c", QueueID: "q"})
+		require.NoError(t, err)
+		ev := <-sub.Events() // blocks until the bubble's clock reaches the expiry
+		require.Equal(t, start.Add(time.Hour), ev.Time())
+		w, err := r.GetWorker(ctx, "w")
+		require.NoError(t, err)
+		require.Equal(t, WorkerStateInactive, w.State)
+		require.NoError(t, r.Close())
+		_, ok := <-sub.Events()
+		require.False(t, ok)
+	})
+}
+
+// Many goroutines accept the same job's concurrent offers at once: exactly one wins,
+// every other gets ErrNotFound (its offer was revoked), every time.
+func TestConcurrentAcceptsHaveExactlyOneWinner(t *testing.T) {
+	const workers = 16
+	for round := 0; round < 50; round++ {
+		f := newFixture(t, nil)
+		_, err := f.r.UpsertDistributionPolicy(ctx, DistributionPolicy{ID: "p", OfferExpiresAfter: time.Minute,
+			Mode: LongestIdleMode{MinConcurrentOffers: workers, MaxConcurrentOffers: workers}})
+		require.NoError(t, err)
+		for i := 0; i < workers; i++ {
+			f.worker(fmt.Sprintf("w%02d", i), 1)
+		}
+		f.job("j")
+		j, err := f.r.GetJob(ctx, "j")
+		require.NoError(t, err)
+		require.Equal(t, JobStatusQueued, j.Status)
+		var offers []Offer
+		ws, err := f.r.ListWorkers(ctx, nil)
+		require.NoError(t, err)
+		for _, w := range ws {
+			require.Len(t, w.Offers, 1)
+			offers = append(offers, w.Offers[0])
+		}
+		var wins sync.WaitGroup
+		results := make([]error, workers)
+		start := make(chan struct{})
+		for i, o := range offers {
+			wins.Add(1)
+			go func() {
+				defer wins.Done()
+				<-start
+				_, results[i] = f.r.AcceptJobOffer(ctx, o.WorkerID, o.ID)
+			}()
+		}
+		close(start)
+		wins.Wait()
+		won := 0
+		for _, err := range results {
+			if err == nil {
+				won++
+			} else {
+				require.ErrorIs(t, err, ErrNotFound)
+			}
+		}
+		require.Equal(t, 1, won, "round %d", round)
+		j, err = f.r.GetJob(ctx, "j")
+		require.NoError(t, err)
+		require.Equal(t, JobStatusAssigned, j.Status)
+		require.Len(t, j.Assignments, 1)
+		f.sub.Close()
+		require.NoError(t, f.r.Close())
+	}
+}
+
+func TestManualTime(t *testing.T) {
+	f := newFixture(t, &Options{ManualTime: true, StartTime: start, KeepWorkersOnOfferExpiry: true})
+	f.worker("w1", 1)
+	f.job("j1")
+	o := next[OfferIssued](f)
+	d, ok := f.r.NextDeadline()
+	require.True(t, ok)
+	require.Equal(t, o.ExpiresAt, d)
+	require.NoError(t, f.r.AdvanceTo(d))
+	ex := next[OfferExpired](f)
+	require.Equal(t, d, ex.Time())
+	o2 := next[OfferIssued](f)
+	require.Equal(t, d, o2.OfferedAt)
+	require.ErrorIs(t, f.r.AdvanceTo(d.Add(-time.Second)), ErrInvalidArgument)
+
+	clocked := newFixture(t, nil)
+	require.ErrorIs(t, clocked.r.AdvanceTo(start.Add(time.Hour)), ErrInvalidArgument)
+}
+
+func TestCloseMakesLaterCallsFailAndDeliversQueuedEvents(t *testing.T) {
+	f := newFixture(t, nil)
+	f.sub.Close() // nobody reads it here; left open, Close would wait CloseTimeout for it
+	sub := f.r.Subscribe(&SubscribeOptions{JobID: "j1"})
+	f.worker("w1", 1)
+	f.job("j1")
+	var types []EventType
+	drained := make(chan struct{})
+	go func() {
+		defer close(drained)
+		for ev := range sub.Events() {
+			types = append(types, ev.Type())
+		}
+	}()
+	require.NoError(t, f.r.Close())
+	<-drained // Close has returned, so the channel is closed: this does not wait
+	require.NoError(t, f.r.Close(), "Close is idempotent")
+	require.NoError(t, sub.Err())
+	require.Equal(t, []EventType{EventTypeJobReceived, EventTypeJobQueued, EventTypeOfferIssued}, types)
+
+	_, err := f.r.GetJob(ctx, "j1")
+	require.ErrorIs(t, err, ErrClosed)
+	_, err = f.r.CreateJob(ctx, Job{ID: "j2", ChannelID: "voice", QueueID: "q"})
+	require.ErrorIs(t, err, ErrClosed)
+	late := f.r.Subscribe(nil)
+	_, ok := <-late.Events()
+	require.False(t, ok)
+	require.ErrorIs(t, late.Err(), ErrClosed)
+}
+
+func TestCancelledContext(t *testing.T) {
+	f := newFixture(t, nil)
+	c, cancel := context.WithCancel(ctx)
+	cancel()
+	_, err := f.r.CreateJob(c, Job{ID: "j1", ChannelID: "voice", QueueID: "q"})
+	require.ErrorIs(t, err, context.Canceled)
+	_, err = f.r.GetJob(ctx, "j1")
+	require.ErrorIs(t, err, ErrNotFound, "nothing was created")
+}
+
+func TestErrorsAreTypedAndNamed(t *testing.T) {
+	f := newFixture(t, nil)
+	_, err := f.r.AcceptJobOffer(ctx, "w1", "o-missing")
+	require.ErrorIs(t, err, ErrNotFound)
+	var e *Error
+	require.True(t, errors.As(err, &e))
+	require.Equal(t, "offer", e.Entity)
+	require.Equal(t, "o-missing", e.ID)
+	require.Contains(t, err.Error(), `jobrouter: accept`)
+
+	_, err = f.r.UpsertWorker(ctx, Worker{ID: "w", Capacity: -1})
+	require.ErrorIs(t, err, ErrInvalidArgument)
+	f.job("j1")
+	_, err = f.r.CreateJob(ctx, Job{ID: "j1", ChannelID: "voice", QueueID: "q"})
+	require.ErrorIs(t, err, ErrConflict)
+}
+
+// A panic inside the Router (here: in a user's scoring function, which the engine
+// recovers; and a NewID that panics, which the shell recovers) never escapes.
+func TestNoPanicEscapes(t *testing.T) {
+	f := newFixture(t, nil)
+	_, err := f.r.UpsertDistributionPolicy(ctx, DistributionPolicy{ID: "p", OfferExpiresAfter: time.Minute,
+		Mode: BestWorkerMode{ScoringFunc: func(context.Context, ScoringInput) (float64, error) { panic("boom") }}})
+	require.NoError(t, err)
+	f.worker("w1", 1)
+	f.job("j1")
+	o := next[OfferIssued](f)
+	require.Equal(t, "w1", o.WorkerID, "a panicking scorer scores worst, but the worker is still offered")
+
+	r, err := New(&Options{NewID: func() string { panic("no ids today") }, Clock: clock.NewMock()})
+	require.NoError(t, err)
+	defer r.Close()
+	_, err = r.CreateJob(ctx, Job{ChannelID: "c", QueueID: "q"})
+	require.ErrorIs(t, err, ErrInternal)
+}
+
+// Values cross the API by copy: writing to what a call returned, or to what it was
+// given, changes nothing inside the Router.
+func TestValuesAreCopies(t *testing.T) {
+	f := newFixture(t, nil)
+	in := Job{ID: "j1", ChannelID: "voice", QueueID: "q", Labels: Labels{"tier": "gold"}}
+	out, err := f.r.CreateJob(ctx, in)
+	require.NoError(t, err)
+	in.Labels["tier"] = "changed-input"
+	out.Labels["tier"] = "changed-output"
+	got, err := f.r.GetJob(ctx, "j1")
+	require.NoError(t, err)
+	require.Equal(t, "gold", got.Labels["tier"])
+	ev := next[JobReceived](f)
+	ev.Labels["tier"] = "changed-event"
+	got, _ = f.r.GetJob(ctx, "j1")
+	require.Equal(t, "gold", got.Labels["tier"])
+}
+
+func TestOptionsValidation(t *testing.T) {
+	_, err := New(&Options{DefaultMaxBacklog: -1})
+	require.ErrorIs(t, err, ErrInvalidArgument)
+	_, err = New(&Options{CloseTimeout: -1})
+	require.ErrorIs(t, err, ErrInvalidArgument)
+}

@@ -1,0 +1,530 @@
+package jobrouter
+
+import (
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/openjobrouter/jobrouter/internal/engine"
+)
+
+// SubscribeOptions selects the events a Subscription receives and bounds its backlog.
+// The filters AND together; an empty filter matches every event. Filters compare the
+// ID fields an event carries: an event without the field never matches a filter on
+// it. A nil *SubscribeOptions and a zero value mean the same: every event, the default
+// backlog.
+type SubscribeOptions struct {
+	// Types, when not empty, keeps only events of these types. A type that names no
+	// event matches nothing. Defaults to every type.
+	Types []EventType
+	// WorkerID, when set, keeps only events whose WorkerID is this worker: the offer
+	// events, the worker events, and JobCompleted, JobClosed and JobUnassigned (which
+	// name the worker that held the job). Other job events never match. Defaults to
+	// every event.
+	WorkerID string
+	// JobID, when set, keeps only events whose JobID is this job: the job and offer
+	// events. Worker events never match. Defaults to every event.
+	JobID string
+	// QueueID, when set, keeps only events whose QueueID is this queue: the job and
+	// offer events of jobs in that queue at the time of the event. Worker events carry
+	// no queue (a worker may listen on many) and never match, nor does an event of a
+	// job that has no queue yet. Defaults to every event.
+	QueueID string
+	// MaxBacklog is how many events may wait for the reader: events that passed the
+	// filters and that the subscription's goroutine has not yet finished handing over
+	// on the channel (the one being handed over counts). The publish that would
+	// exceed it closes the subscription instead, with ErrSlowSubscriber; since one
+	// Router call may publish several events at once, keep it well above that. Zero
+	// or negative means the Router's Options.DefaultMaxBacklog (65,536 unless set).
+	MaxBacklog int
+}
+
+// Subscription is a stream of a Router's events, made by Router.Subscribe. Its
+// events arrive on Events in Seq order (the order they happened), each one exactly
+// once, until the channel is closed. Every subscription has its own unbounded queue
+// and its own goroutine feeding the channel, so a slow reader never slows the Router
+// or another subscriber; a reader that falls more than MaxBacklog events behind is cut
+// off with ErrSlowSubscriber rather than ever being skipped silently.
+//
+// The channel is closed, and the goroutine has exited, after one of:
+//   - Close: the undelivered events are discarded; Err returns nil (or the error that
+//     had already closed the subscription).
+//   - overflow: a publish found MaxBacklog events waiting. The waiting events are
+//     discarded and Err returns ErrSlowSubscriber. The channel may still yield one
+//     event, the oldest undelivered one, if the goroutine was already handing it over
+//     when the overflow happened; never any other.
+//   - Router.Close: every event already queued is delivered first, then the channel
+//     is closed and Err returns nil. If the reader takes no event for a whole
+//     Options.CloseTimeout, the rest are discarded and Err returns ErrSlowSubscriber.
+//
+// A Subscription is safe for use by any number of goroutines.
+type Subscription struct {
+	ch     chan Event
+	done   chan struct{} // closed when the subscription is stopped early
+	exited chan struct{} // closed after the goroutine has closed ch and returned
+	bus    *bus          // nil for a closedSubscription
+
+	// The filter, fixed at creation.
+	hasTypes   bool
+	types      uint32 // bit set of eventTypeBits
+	workerID   string
+	jobID      string
+	queueID    string
+	maxBacklog int
+
+	idx int // position in bus.subs; -1 when not listed. Guarded by bus.mu.
+
+	mu       sync.Mutex
+	state    subState
+	err      error
+	q        eventQueue
+	inFlight bool          // the goroutine holds a popped event it has not handed over
+	taken    uint64        // events the reader has received; Router.Close watches it move
+	waiting  bool          // the goroutine is parked on wake
+	wake     chan struct{} // capacity 1; one token per parking
+}
+
+// subState is a Subscription's life cycle: open, then possibly finishing (the Router
+// is closing: deliver what is left), then stopped (nothing more will be delivered).
+type subState uint8
+
+const (
+	subOpen subState = iota
+	subFinishing
+	subStopped
+)
+
+// Events returns the channel the events arrive on. It is closed after Close, after an
+// overflow, or after Router.Close has delivered everything; then see Err.
+func (s *Subscription) Events() <-chan Event { return s.ch }
+
+// Err returns why the subscription ended early: nil while it is open and after a
+// clean end (Close, or Router.Close with every event delivered); an error wrapping
+// ErrSlowSubscriber after an overflow or when Router.Close's timeout ran out with
+// events undelivered; an error wrapping ErrClosed when the subscription was made on a
+// closed Router. Test it with errors.Is. Once set, it never changes.
+func (s *Subscription) Err() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.err
+}
+
+// Close ends the subscription: it discards the undelivered events and returns after
+// the channel is closed and the subscription's goroutine has exited. It is
+// idempotent and safe to call from any goroutine, including the one reading Events,
+// and concurrently with the Router's calls.
+func (s *Subscription) Close() {
+	s.mu.Lock()
+	if s.state != subStopped {
+		s.stopLocked(nil)
+	}
+	s.mu.Unlock()
+	if s.bus != nil {
+		s.bus.remove(s)
+	}
+	<-s.exited
+}
+
+// closedSubscription returns a subscription that is already over: its channel is
+// closed and Err returns ErrClosed. The Router hands it out once it is closed.
+func closedSubscription(_ *SubscribeOptions) *Subscription {
+	s := &Subscription{
+		ch:     make(chan Event),
+		done:   make(chan struct{}),
+		exited: make(chan struct{}),
+		idx:    -1,
+		state:  subStopped,
+		err:    &Error{Op: "subscribe", Reason: "router closed", Err: ErrClosed},
+	}
+	close(s.ch)
+	close(s.done)
+	close(s.exited)
+	return s
+}
+
+// newSubscription builds an open subscription (without its goroutine) for opts.
+func newSubscription(opts *SubscribeOptions, defaultMaxBacklog int) *Subscription {
+	var o SubscribeOptions
+	if opts != nil {
+		o = *opts
+	}
+	s := &Subscription{
+		ch:         make(chan Event),
+		done:       make(chan struct{}),
+		exited:     make(chan struct{}),
+		wake:       make(chan struct{}, 1),
+		hasTypes:   len(o.Types) > 0,
+		workerID:   o.WorkerID,
+		jobID:      o.JobID,
+		queueID:    o.QueueID,
+		maxBacklog: o.MaxBacklog,
+		idx:        -1,
+	}
+	for _, t := range o.Types {
+		s.types |= eventTypeBits[engine.EventType(t)]
+	}
+	if s.maxBacklog <= 0 {
+		s.maxBacklog = defaultMaxBacklog
+	}
+	return s
+}
+
+// eventTypeBits gives each event type one bit, for the Types filter.
+var eventTypeBits = func() map[engine.EventType]uint32 {
+	all := []EventType{
+		EventTypeJobReceived, EventTypeJobClassified, EventTypeJobClassificationFailed,
+		EventTypeJobQueued, EventTypeJobCompleted, EventTypeJobClosed, EventTypeJobCancelled,
+		EventTypeJobExceptionTriggered, EventTypeJobWorkerSelectorsExpired,
+		EventTypeJobUnassigned, EventTypeJobWaitingForActivation, EventTypeJobSchedulingFailed,
+		EventTypeJobDeleted, EventTypeOfferIssued, EventTypeOfferAccepted,
+		EventTypeOfferDeclined, EventTypeOfferExpired, EventTypeOfferRevoked,
+		EventTypeWorkerRegistered, EventTypeWorkerDeregistered, EventTypeWorkerUpdated,
+		EventTypeWorkerDeleted,
+	}
+	m := make(map[engine.EventType]uint32, len(all))
+	for i, t := range all {
+		m[engine.EventType(t)] = 1 << i
+	}
+	return m
+}()
+
+// matches reports whether ev passes the subscription's filters. O(1).
+func (s *Subscription) matches(ev *engine.Event) bool {
+	if s.hasTypes && s.types&eventTypeBits[ev.Type] == 0 {
+		return false
+	}
+	if s.workerID != "" && ev.WorkerID != s.workerID {
+		return false
+	}
+	if s.jobID != "" && ev.JobID != s.jobID {
+		return false
+	}
+	if s.queueID != "" && ev.QueueID != s.queueID {
+		return false
+	}
+	return true
+}
+
+// enqueue appends the events of evs that pass the filters, in order. It reports
+// whether the subscription is still open; an overflow stops it. It never blocks on
+// the reader: O(1) per event, under the subscription's own short lock.
+func (s *Subscription) enqueue(evs []engine.Event) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.state != subOpen {
+		return false
+	}
+	added := false
+	for i := range evs {
+		ev := &evs[i]
+		if !s.matches(ev) {
+			continue
+		}
+		if s.backlogLocked() >= s.maxBacklog {
+			s.stopLocked(&Error{Op: "subscribe",
+				Reason: fmt.Sprintf("more than %d events behind; subscription closed", s.maxBacklog),
+				Err:    ErrSlowSubscriber})
+			return false
+		}
+		s.q.push(*ev)
+		added = true
+	}
+	if added {
+		s.wakeLocked()
+	}
+	return true
+}
+
+// backlogLocked is the number of events published to s and not yet received by the
+// reader: the queue plus the one the goroutine is handing over.
+func (s *Subscription) backlogLocked() int {
+	if s.inFlight {
+		return s.q.n + 1
+	}
+	return s.q.n
+}
+
+// wakeLocked unparks the goroutine if it is parked.
+func (s *Subscription) wakeLocked() {
+	if s.waiting {
+		s.waiting = false
+		s.wake <- struct{}{} // never blocks: one token per parking, capacity 1
+	}
+}
+
+// stopLocked stops delivery now: the queue is discarded, err (if not nil) becomes
+// Err, and the goroutine is told to close the channel and exit. s.state must not be
+// subStopped.
+func (s *Subscription) stopLocked(err error) {
+	s.state = subStopped
+	if err != nil && s.err == nil {
+		s.err = err
+	}
+	s.q = eventQueue{}
+	close(s.done)
+}
+
+// finish asks the goroutine to deliver what is queued and then close the channel.
+func (s *Subscription) finish() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.state == subOpen {
+		s.state = subFinishing
+		s.wakeLocked()
+	}
+}
+
+// progress returns how many events the reader has taken so far.
+func (s *Subscription) progress() uint64 {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.taken
+}
+
+// abort stops a finishing subscription whose reader has taken no event for a whole
+// close timeout: ErrSlowSubscriber. A subscription already drained is left to end
+// cleanly.
+func (s *Subscription) abort() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.state == subFinishing && s.backlogLocked() > 0 {
+		s.stopLocked(&Error{Op: "subscribe",
+			Reason: fmt.Sprintf("%d events undelivered: the reader took none for the router's close timeout", s.backlogLocked()),
+			Err:    ErrSlowSubscriber})
+	}
+}
+
+// run is the subscription's goroutine: it pops events in order, converts each to its
+// public form (copying its maps, outside the Router's lock) and hands it to the
+// reader, until the subscription stops or, when finishing, runs dry.
+func (s *Subscription) run() {
+	defer close(s.exited)
+	defer close(s.ch)
+	for {
+		s.mu.Lock()
+		if s.inFlight {
+			s.taken++ // the previous event was received
+		}
+		s.inFlight = false
+		for s.state != subStopped && s.q.n == 0 {
+			if s.state == subFinishing {
+				s.state = subStopped
+				s.mu.Unlock()
+				return
+			}
+			s.waiting = true
+			s.mu.Unlock()
+			select {
+			case <-s.wake:
+			case <-s.done:
+				return
+			}
+			s.mu.Lock()
+		}
+		if s.state == subStopped {
+			s.mu.Unlock()
+			return
+		}
+		ev := s.q.pop()
+		s.inFlight = true
+		s.mu.Unlock()
+
+		pub := toEvent(ev)
+		if pub == nil {
+			continue // an engine type without a public form: a bug, but not the reader's
+		}
+		select {
+		case s.ch <- pub:
+		case <-s.done:
+			return
+		}
+	}
+}
+
+// bus fans a Router's events out to its subscriptions. publish and subscribe are
+// called with the Router's lock held; bus.mu also guards the list against
+// Subscription.Close, which runs without the Router's lock. Lock order: Router.mu,
+// bus.mu, Subscription.mu.
+type bus struct {
+	defaultMaxBacklog int
+	wg                sync.WaitGroup // one count per subscription goroutine
+
+	mu     sync.Mutex
+	subs   []*Subscription // the open subscriptions, in no particular order
+	closed bool
+}
+
+// newBus returns a bus whose subscriptions default to maxBacklog (65,536 when not
+// positive).
+func newBus(maxBacklog int) *bus {
+	if maxBacklog <= 0 {
+		maxBacklog = defaultMaxBacklog
+	}
+	return &bus{defaultMaxBacklog: maxBacklog}
+}
+
+// subscribe adds a subscription and starts its goroutine. After close it returns a
+// closed subscription.
+func (b *bus) subscribe(opts *SubscribeOptions) *Subscription {
+	s := newSubscription(opts, b.defaultMaxBacklog)
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.closed {
+		return closedSubscription(opts)
+	}
+	s.bus = b
+	s.idx = len(b.subs)
+	b.subs = append(b.subs, s)
+	b.wg.Go(s.run)
+	return s
+}
+
+// publish queues evs, which are in Seq order, for every subscription whose filters
+// they pass. It never blocks on a reader and never calls the Router: O(1) per event
+// per open subscription. Subscriptions found stopped, or stopped by an overflow here,
+// leave the list.
+func (b *bus) publish(evs []engine.Event) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	for i := 0; i < len(b.subs); {
+		if b.subs[i].enqueue(evs) {
+			i++
+		} else {
+			b.removeAt(i)
+		}
+	}
+}
+
+// remove takes s off the list, if it is still there.
+func (b *bus) remove(s *Subscription) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if s.idx >= 0 {
+		b.removeAt(s.idx)
+	}
+}
+
+// removeAt takes the subscription at i off the list in O(1). Called with b.mu held.
+func (b *bus) removeAt(i int) {
+	last := len(b.subs) - 1
+	s := b.subs[i]
+	b.subs[i] = b.subs[last]
+	b.subs[i].idx = i
+	b.subs[last] = nil
+	b.subs = b.subs[:last]
+	s.idx = -1
+}
+
+// close ends every subscription: each delivers what it has queued, then closes its
+// channel. close keeps waiting while readers keep taking events; a subscription whose
+// reader takes none for a whole timeout (real time: time.NewTimer, not the Router's
+// clock) is stopped with ErrSlowSubscriber. It returns after every subscription
+// goroutine has exited. Later publishes are ignored and later subscribes get a
+// closed subscription.
+func (b *bus) close(timeout time.Duration) {
+	b.mu.Lock()
+	if b.closed {
+		b.mu.Unlock()
+		b.wg.Wait()
+		return
+	}
+	b.closed = true
+	subs := b.subs
+	b.subs = nil
+	for _, s := range subs {
+		s.idx = -1
+	}
+	b.mu.Unlock()
+
+	seen := make([]uint64, len(subs))
+	for i, s := range subs {
+		s.finish()
+		seen[i] = s.progress()
+	}
+	timer := time.NewTimer(timeout)
+	defer timer.Stop()
+	for i := 0; i < len(subs); {
+		select {
+		case <-subs[i].exited:
+			i++
+		case <-timer.C:
+			for j := i; j < len(subs); j++ {
+				if p := subs[j].progress(); p != seen[j] {
+					seen[j] = p // still reading: give it another timeout
+				} else {
+					subs[j].abort()
+				}
+			}
+			timer.Reset(timeout)
+		}
+	}
+	// Every goroutine left has been told to stop (a subscription leaves the list only
+	// when stopped), so this wait is short.
+	b.wg.Wait()
+}
+
+// queueChunkLen is the number of events per chunk of an eventQueue.
+const queueChunkLen = 32
+
+// queueChunk is one block of an eventQueue.
+type queueChunk struct {
+	evs  [queueChunkLen]engine.Event
+	next *queueChunk
+}
+
+// eventQueue is an unbounded FIFO of engine events kept in a linked list of
+// fixed-size chunks: a push is O(1) even in the worst case (the backlog is never
+// copied), and the memory held follows the backlog. The zero value is empty.
+type eventQueue struct {
+	head, tail *queueChunk
+	r, w       int // next read index in head, next write index in tail
+	n          int
+	spare      *queueChunk // one emptied chunk kept for reuse
+}
+
+// push appends ev.
+func (q *eventQueue) push(ev engine.Event) {
+	switch {
+	case q.tail == nil:
+		q.head = q.chunk()
+		q.tail = q.head
+		q.r, q.w = 0, 0
+	case q.w == queueChunkLen:
+		c := q.chunk()
+		q.tail.next = c
+		q.tail = c
+		q.w = 0
+	}
+	q.tail.evs[q.w] = ev
+	q.w++
+	q.n++
+}
+
+// pop removes and returns the oldest event; the queue must not be empty.
+func (q *eventQueue) pop() engine.Event {
+	c := q.head
+	ev := c.evs[q.r]
+	c.evs[q.r] = engine.Event{} // drop the references to engine maps
+	q.r++
+	q.n--
+	switch {
+	case q.n == 0:
+		// head == tail and fully read: start again at its beginning.
+		q.r, q.w = 0, 0
+	case q.r == queueChunkLen:
+		q.head = c.next
+		q.r = 0
+		c.next = nil
+		q.spare = c
+	}
+	return ev
+}
+
+// chunk returns an empty chunk, reusing the spare one when there is one.
+func (q *eventQueue) chunk() *queueChunk {
+	if c := q.spare; c != nil {
+		q.spare = nil
+		return c
+	}
+	return new(queueChunk)
+}
