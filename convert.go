@@ -415,21 +415,6 @@ func scoringInputFromEngine(in engine.ScoringInput) ScoringInput {
 	}
 }
 
-func scoringInputToEngine(in ScoringInput) engine.ScoringInput {
-	sel := selectorsToEngine(in.Selectors)
-	// Keep the selectors' read-only state: a scorer may look at it.
-	for i, s := range in.Selectors {
-		sel[i].Expired = s.Status == SelectorStatusExpired
-		sel[i].ExpiresAt = s.ExpiresAt
-	}
-	return engine.ScoringInput{
-		JobLabels:    labelsToEngine(in.JobLabels),
-		WorkerLabels: labelsToEngine(in.WorkerLabels),
-		WorkerID:     in.WorkerID,
-		Selectors:    sel,
-	}
-}
-
 func pageToEngine(o ListOptions) engine.Page {
 	return engine.Page{After: o.After, Limit: o.Limit}
 }

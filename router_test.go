@@ -356,6 +356,10 @@ func TestNoPanicEscapes(t *testing.T) {
 	r, err := New(&Options{NewID: func() string { panic("no ids today") }, Clock: clock.NewMock()})
 	require.NoError(t, err)
 	defer r.Close()
+	_, err = r.UpsertDistributionPolicy(ctx, DistributionPolicy{ID: "p", OfferExpiresAfter: time.Minute, Mode: LongestIdleMode{}})
+	require.NoError(t, err)
+	_, err = r.UpsertQueue(ctx, Queue{ID: "q", DistributionPolicyID: "p"})
+	require.NoError(t, err)
 	_, err = r.CreateJob(ctx, Job{ChannelID: "c", QueueID: "q"})
 	require.ErrorIs(t, err, ErrInternal)
 }

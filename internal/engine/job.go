@@ -130,13 +130,20 @@ func validSelector(jobID string, s *Selector) error {
 // Errors: CodeInvalid, CodeNotFound (queue), CodeConflict (the ID exists).
 func (e *Engine) CreateJob(now time.Time, in Job) (Job, error) {
 	now = e.at(now)
-	if in.ID == "" {
-		in.ID = e.newID(func(s string) bool { _, ok := e.jobs[s]; return ok })
+	generated := in.ID == ""
+	if generated {
+		// Validate under a placeholder first, so that a rejected job uses up no ID.
+		in.ID = "(new job)"
 	}
 	if err := e.validateJob(&in); err != nil {
 		return Job{}, err
 	}
-	if _, ok := e.jobs[in.ID]; ok {
+	if generated {
+		in.ID = e.newID(func(s string) bool { _, ok := e.jobs[s]; return ok })
+		if err := e.validID("job", in.ID); err != nil {
+			return Job{}, err
+		}
+	} else if _, ok := e.jobs[in.ID]; ok {
 		return Job{}, conflict("job", in.ID, "a job with this ID exists")
 	}
 	e.jobSeq++

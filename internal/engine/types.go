@@ -71,13 +71,13 @@ type Mode struct {
 	MaxConcurrentOffers int // >= Min
 	BypassSelectors     bool
 	// BestWorker only.
-	Score      ScoreFunc // nil: the default scoring
+	Score ScoreFunc // nil: the default scoring
 	// ScoreOrigin is the caller's own scoring function that Score adapts, kept
 	// untouched so that reading a policy back returns the caller's function.
 	ScoreOrigin any
-	BatchSize  int
-	Batching   bool
-	Descending bool
+	BatchSize   int
+	Batching    bool
+	Descending  bool
 }
 
 // DistributionPolicy is a stored distribution policy.
