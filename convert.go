@@ -13,9 +13,9 @@ import (
 // Conversions between the public types and the engine's.
 //
 // Values cross the API by copy (DESIGN rule 5): every map and slice is copied in both
-// directions. On input the caller must not be able to alias engine state; on output
-// the engine's maps are shared with its stored state (it treats them as immutable,
-// but the caller may write to what it gets). Nil stays nil and empty stays empty, so
+// directions: on input the caller must not be able to alias engine state, and on
+// output the engine's maps, which it shares with its stored state, must not reach a
+// caller who might write to them. Nil stays nil and empty stays empty, so
 // a conversion there and back gives an equal value. Read-only fields are dropped on
 // input.
 
@@ -307,14 +307,15 @@ func modeToEngine(m DistributionMode) (engine.Mode, string) {
 		em = engine.Mode{Kind: engine.RoundRobin, BypassSelectors: m.BypassSelectors}
 		min, max = m.MinConcurrentOffers, m.MaxConcurrentOffers
 	case BestWorkerMode:
-		if m.ScoringRule != nil {
-			return em, "scoring rules are not supported yet; use ScoringFunc"
+		score, origin, reason := scoringToEngine(m.ScoringRule, m.ScoringFunc)
+		if reason != "" {
+			return em, reason
 		}
 		em = engine.Mode{
 			Kind:            engine.BestWorker,
 			BypassSelectors: m.BypassSelectors,
-			Score:           scoreFuncToEngine(m.ScoringFunc),
-			ScoreOrigin:     m.ScoringFunc,
+			Score:           score,
+			ScoreOrigin:     origin,
 			BatchSize:       defaultScoringBatchSize,
 			Descending:      true,
 		}
@@ -377,6 +378,7 @@ func modeFromEngine(m engine.Mode) DistributionMode {
 			MinConcurrentOffers: m.MinConcurrentOffers,
 			MaxConcurrentOffers: m.MaxConcurrentOffers,
 			BypassSelectors:     m.BypassSelectors,
+			ScoringRule:         scoringRuleFromEngine(m),
 			ScoringFunc:         scoreFuncFromEngine(m),
 			ScoringRuleOptions: &ScoringRuleOptions{
 				BatchSize:             m.BatchSize,
@@ -415,11 +417,15 @@ func scoringInputFromEngine(in engine.ScoringInput) ScoringInput {
 	}
 }
 
-func pageToEngine(o ListOptions) engine.Page {
-	return engine.Page{After: o.After, Limit: o.Limit}
+// pageToEngine returns the engine's paging bounds for p: one entity more than the
+// page, which tells whether another page follows (see cut).
+func pageToEngine(p pageRequest) engine.Page {
+	return engine.Page{After: p.after, Limit: p.size + 1}
 }
 
-func jobFilterToEngine(o ListJobsOptions) engine.JobFilter {
+// jobFilterToEngine converts ListJobs' filters and the page request p.
+func jobFilterToEngine(o ListJobsOptions, p pageRequest) engine.JobFilter {
+	pg := pageToEngine(p)
 	return engine.JobFilter{
 		Status:                 engine.JobStatus(o.Status),
 		Active:                 o.Active,
@@ -428,18 +434,20 @@ func jobFilterToEngine(o ListJobsOptions) engine.JobFilter {
 		ClassificationPolicyID: o.ClassificationPolicyID,
 		ScheduledBefore:        o.ScheduledBefore,
 		ScheduledAfter:         o.ScheduledAfter,
-		After:                  o.After,
-		Limit:                  o.Limit,
+		After:                  pg.After,
+		Limit:                  pg.Limit,
 	}
 }
 
-func workerFilterToEngine(o ListWorkersOptions) engine.WorkerFilter {
+// workerFilterToEngine converts ListWorkers' filters and the page request p.
+func workerFilterToEngine(o ListWorkersOptions, p pageRequest) engine.WorkerFilter {
+	pg := pageToEngine(p)
 	return engine.WorkerFilter{
 		State:       engine.WorkerState(o.State),
 		ChannelID:   o.ChannelID,
 		QueueID:     o.QueueID,
 		HasCapacity: o.HasCapacity,
-		After:       o.After,
-		Limit:       o.Limit,
+		After:       pg.After,
+		Limit:       pg.Limit,
 	}
 }

@@ -521,7 +521,7 @@ func TestDistributionPolicyInvalid(t *testing.T) {
 		"negative max":      {ID: "dp", OfferExpiresAfter: time.Second, Mode: LongestIdleMode{MaxConcurrentOffers: -1}},
 		"min > max":         {ID: "dp", OfferExpiresAfter: time.Second, Mode: LongestIdleMode{MinConcurrentOffers: 3, MaxConcurrentOffers: 2}},
 		"min > default max": {ID: "dp", OfferExpiresAfter: time.Second, Mode: BestWorkerMode{MinConcurrentOffers: 2}},
-		"scoring rule":      {ID: "dp", OfferExpiresAfter: time.Second, Mode: BestWorkerMode{ScoringRule: ExpressionRule{Expression: "1"}}},
+		"webhook scoring":   {ID: "dp", OfferExpiresAfter: time.Second, Mode: BestWorkerMode{ScoringRule: WebhookRule{URL: "https://example.com"}}},
 		"negative batch":    {ID: "dp", OfferExpiresAfter: time.Second, Mode: BestWorkerMode{ScoringRuleOptions: &ScoringRuleOptions{BatchSize: -1}}},
 	}
 	for name, p := range cases {
@@ -538,31 +538,35 @@ func TestDistributionPolicyInvalid(t *testing.T) {
 }
 
 func TestFilters(t *testing.T) {
+	p := pageRequest{entity: "job", after: "j5", size: 10}
 	jf := jobFilterToEngine(ListJobsOptions{
 		Status: JobStatusQueued, Active: true, QueueID: "q", ChannelID: "c", ClassificationPolicyID: "cp",
-		ScheduledBefore: t0.Add(time.Hour), ScheduledAfter: t0, After: "j5", Limit: 10,
-	})
+		ScheduledBefore: t0.Add(time.Hour), ScheduledAfter: t0, PageSize: 99, ContinuationToken: "ignored",
+	}, p)
+	// The engine is asked for one more than the page: that one says whether a next
+	// page exists.
 	wantJ := engine.JobFilter{
 		Status: engine.JobQueued, Active: true, QueueID: "q", ChannelID: "c", ClassificationPolicyID: "cp",
-		ScheduledBefore: t0.Add(time.Hour), ScheduledAfter: t0, After: "j5", Limit: 10,
+		ScheduledBefore: t0.Add(time.Hour), ScheduledAfter: t0, After: "j5", Limit: 11,
 	}
 	if jf != wantJ {
 		t.Errorf("job filter %#v", jf)
 	}
-	wf := workerFilterToEngine(ListWorkersOptions{State: WorkerStateDraining, ChannelID: "c", QueueID: "q", HasCapacity: true, After: "w", Limit: 3})
-	wantW := engine.WorkerFilter{State: engine.WorkerDraining, ChannelID: "c", QueueID: "q", HasCapacity: true, After: "w", Limit: 3}
+	wf := workerFilterToEngine(ListWorkersOptions{State: WorkerStateDraining, ChannelID: "c", QueueID: "q", HasCapacity: true},
+		pageRequest{entity: "worker", after: "w", size: 3})
+	wantW := engine.WorkerFilter{State: engine.WorkerDraining, ChannelID: "c", QueueID: "q", HasCapacity: true, After: "w", Limit: 4}
 	if wf != wantW {
 		t.Errorf("worker filter %#v", wf)
 	}
-	if p := pageToEngine(ListOptions{After: "a", Limit: 2}); p != (engine.Page{After: "a", Limit: 2}) {
+	if p := pageToEngine(pageRequest{entity: "queue", after: "a", size: 2}); p != (engine.Page{After: "a", Limit: 3}) {
 		t.Errorf("page %#v", p)
 	}
 	var nilOpts *ListOptions
-	if p, err := nilOpts.page("list queues", "queue"); err != nil || p != (ListOptions{}) {
+	if p, err := nilOpts.page("list queues", "queue"); err != nil || p != (pageRequest{entity: "queue", size: DefaultPageSize}) {
 		t.Errorf("nil options: %#v, %v", p, err)
 	}
-	if _, err := (&ListOptions{Limit: -1}).page("list queues", "queue"); !errors.Is(err, ErrInvalidArgument) {
-		t.Errorf("negative limit: %v", err)
+	if _, err := (&ListOptions{PageSize: -1}).page("list queues", "queue"); !errors.Is(err, ErrInvalidArgument) {
+		t.Errorf("negative page size: %v", err)
 	}
 }
 

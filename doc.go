@@ -34,8 +34,15 @@
 // linearizable: of two workers accepting offers for the same job at the same time,
 // exactly one wins and the other gets ErrNotFound (its offer was revoked).
 //
-// No user code runs under the mutex except a BestWorkerMode.ScoringFunc, which must
-// be a pure, fast function; a panic in it is recovered and scores the worker worst.
+// The one transition that completes later is a classification that needs a
+// WebhookRule: the job stays pendingClassification while a goroutine of the Router
+// calls the webhook outside the mutex, and the answer is applied as a step of its
+// own (JobClassified, JobQueued or JobClassificationFailed follow on the
+// subscriptions). Close aborts the webhooks in flight and waits for those goroutines.
+//
+// No user code runs under the mutex except the pure rule functions of policies (a
+// BestWorkerMode.ScoringFunc, a FuncRule) and Options.NewID, which must be fast and
+// must not call the Router; their panics are recovered.
 // Values cross the API by copy: no returned value or event aliases the Router's
 // memory, and no input is retained.
 //
@@ -55,9 +62,11 @@
 //	job, _ := r.GetJob(ctx, "call-1") // the offer has expired, the job is offered again
 //
 // Deadlines fire in time order (equal times in the order they were set) and each
-// takes effect at its own instant: its events carry the deadline's time. New offers
-// are made at the time of the call that fires them: a clock that jumps is treated as
-// a pause. A clock that goes backwards is treated as standing still.
+// takes effect at its own instant, followed by matching at that instant: a clock
+// that jumps is replayed as if a timer had fired on time at every deadline on the
+// way, so the outcome never depends on whether the timer's goroutine or the next
+// call got there first. Events carry the instant they happened. A clock that goes
+// backwards is treated as standing still.
 //
 // With Options.ManualTime the Router has no clock and no timer at all: time moves
 // only by AdvanceTo, and NextDeadline tells a discrete-event simulator where to jump.

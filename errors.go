@@ -7,8 +7,9 @@ import (
 	"github.com/openjobrouter/jobrouter/internal/engine"
 )
 
-// Sentinel errors. Every error a Router method returns wraps exactly one of them in an
-// *Error; test with errors.Is. The sentinel is the stable part; the message is not.
+// Sentinel errors. Every error a Router method returns is an *Error wrapping one of
+// them (or, when the call's context was already done, the context's error); test
+// with errors.Is. The sentinel is the stable part; the message is not.
 var (
 	// ErrNotFound: the entity named by the call, or one it refers to, does not exist;
 	// or the offer is not open for that worker.
@@ -68,6 +69,9 @@ func wrapErr(op string, err error) error {
 	}
 	var pe *Error
 	if errors.As(err, &pe) {
+		if pe.Op == "" {
+			pe.Op = op
+		}
 		return err
 	}
 	return &Error{Op: op, Reason: err.Error(), Err: ErrInternal}

@@ -179,11 +179,15 @@ type JobClosed struct {
 	Tags             Labels
 }
 
-// JobCancelled announces that a job was cancelled, by CancelJob or by an exception
-// rule's CancelAction.
+// JobCancelled announces that a job was cancelled, by CancelJob, by an exception
+// rule's CancelAction, or for reaching its maximum age.
 type JobCancelled struct {
 	eventHeader
-	JobID            string
+	JobID string
+	// AssignmentID and WorkerID name the assignment the cancellation ended, when the
+	// job was assigned or completed; empty otherwise.
+	AssignmentID     string
+	WorkerID         string
 	ChannelID        string
 	ChannelReference string
 	QueueID          string
@@ -241,8 +245,9 @@ type JobUnassigned struct {
 	Tags              Labels
 }
 
-// JobWaitingForActivation announces that a scheduled job reached its ScheduledAt and
-// waits to be activated by UpdateJob.
+// JobWaitingForActivation announces that a job waits to be activated by UpdateJob
+// (MatchingMode back to QueueAndMatchMode): a scheduled job reached its ScheduledAt,
+// a job was created or updated with SuspendMode, or UnassignJob suspended it.
 type JobWaitingForActivation struct {
 	eventHeader
 	JobID            string
@@ -377,7 +382,7 @@ type WorkerDeregistered struct {
 	WorkerID string
 }
 
-// WorkerUpdated announces that a registered worker's properties changed.
+// WorkerUpdated announces that a worker's properties changed (whatever its state).
 type WorkerUpdated struct {
 	eventHeader
 	WorkerID string
@@ -500,7 +505,7 @@ func toEvent(ev engine.Event) Event {
 			QueueID: ev.QueueID, DispositionCode: ev.DispositionCode,
 			Labels: labelsFromEngine(ev.JobLabels), Tags: labelsFromEngine(ev.JobTags)}
 	case EventTypeJobCancelled:
-		return JobCancelled{eventHeader: h, JobID: ev.JobID, ChannelID: ev.ChannelID,
+		return JobCancelled{eventHeader: h, JobID: ev.JobID, AssignmentID: ev.AssignmentID, WorkerID: ev.WorkerID, ChannelID: ev.ChannelID,
 			ChannelReference: ev.ChannelReference, QueueID: ev.QueueID,
 			DispositionCode: ev.DispositionCode, Note: ev.Note,
 			Labels: labelsFromEngine(ev.JobLabels), Tags: labelsFromEngine(ev.JobTags)}

@@ -4,6 +4,8 @@ go 1.26
 
 require (
 	github.com/benbjohnson/clock v1.3.5
+	github.com/expr-lang/expr v1.17.8
+	github.com/google/btree v1.1.3
 	github.com/google/uuid v1.6.0
 	github.com/stretchr/testify v1.12.1
 	go.uber.org/goleak v1.3.0

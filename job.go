@@ -4,6 +4,8 @@ import (
 	"context"
 	"strconv"
 	"time"
+
+	"github.com/openjobrouter/jobrouter/internal/engine"
 )
 
 // JobStatus is where a job is in its life. Its values are Azure Job Router's. The
@@ -171,17 +173,34 @@ type ListJobsOptions struct {
 	// ScheduledAfter selects jobs whose ScheduledAt is after this instant. Defaults
 	// to zero (no bound).
 	ScheduledAfter time.Time
-	// After pages the list: only jobs whose ID sorts after it are returned. Defaults
-	// to "" (from the first).
-	After string
-	// Limit caps the number of jobs returned. Defaults to 0: no cap. Negative is
-	// ErrInvalidArgument.
-	Limit int
+	// PageSize is the most jobs a page holds. Defaults to DefaultPageSize (100);
+	// negative or above MaxPageSize (1000) is ErrInvalidArgument.
+	PageSize int
+	// ContinuationToken is the previous page's JobPage.ContinuationToken, to get the
+	// next page. Defaults to "" (the first page). It is opaque; a token that ListJobs
+	// did not return is ErrInvalidArgument.
+	ContinuationToken string
+}
+
+// JobPage is one page of ListJobs.
+type JobPage struct {
+	// Jobs are the page's jobs, sorted by ID.
+	Jobs []Job
+	// ContinuationToken gets the next page; "" on the last page.
+	ContinuationToken string
 }
 
 // CreateJob creates the job j and routes it at once: when CreateJob returns, the job
 // is already queued (and may hold offers), classified, scheduled or failed, and its
 // events are queued for delivery. It returns the job as stored.
+//
+// A job with a ClassificationPolicyID is classified first (JobReceived,
+// JobClassified, JobQueued; or JobClassificationFailed). The one exception: a job
+// whose classification needs a WebhookRule is returned in
+// JobStatusPendingClassification, and stays there until the webhook's answer is
+// applied, on a goroutine of the Router's, outside any call: JobClassified and
+// JobQueued (or JobClassificationFailed, when the webhook fails or times out)
+// follow asynchronously. Wait for them on a Subscription.
 //
 // Errors: ErrInvalidArgument when j breaks a validation rule (no channel, a priority
 // outside -100..100, a bad label value or selector, a pointer MatchingMode);
@@ -209,7 +228,10 @@ func (r *Router) CreateJob(ctx context.Context, j Job) (Job, error) {
 // (read-only fields are ignored: fetch with GetJob, change, pass back). Updating a
 // queued job's queue, channel, priority, labels or selectors revokes its open offers
 // and matches it again; setting QueueAndMatchMode on a scheduled or suspended job
-// queues it. A zero Priority means 1, as in CreateJob. It returns the job as stored.
+// queues it. A zero Priority means 1, as in CreateJob. Changing the labels or the
+// classification policy of a job that has a policy (and is not assigned, completed
+// or terminal) classifies it again, as ReclassifyJob does. It returns the job as
+// stored.
 //
 // Errors: ErrInvalidArgument when j breaks a validation rule; ErrNotFound when the
 // job, or a queue or policy it names, does not exist; ErrConflict when the job's
@@ -252,32 +274,38 @@ func (r *Router) GetJob(ctx context.Context, jobID string) (Job, error) {
 	return out, err
 }
 
-// ListJobs returns copies of the jobs that match opts, sorted by ID; nil opts lists
-// every job. Page through a long list with After (the last ID of the previous page)
-// and Limit.
+// ListJobs returns one page of copies of the jobs that match opts, sorted by ID; nil
+// opts is the first page of every job. Pass the page's ContinuationToken back in opts,
+// with the same filters, for the next page: the walk continues after the last ID
+// returned, whatever was created or deleted meanwhile.
 //
-// Errors: ErrInvalidArgument when opts.Limit is negative or opts.Status is not a
-// JobStatus; ErrClosed after Close.
-// Complexity: grows with the number of stored jobs; the copy is bounded by Limit.
-func (r *Router) ListJobs(ctx context.Context, opts *ListJobsOptions) ([]Job, error) {
+// Errors: ErrInvalidArgument when opts.PageSize is negative or above MaxPageSize, the
+// continuation token is malformed, or opts.Status is not a JobStatus; ErrClosed after
+// Close.
+// Complexity: O(log n + scanned) for n stored jobs, where scanned counts the jobs
+// visited from the token's position until the page is full, those that the filters
+// skip included; the copy is bounded by the page size.
+func (r *Router) ListJobs(ctx context.Context, opts *ListJobsOptions) (JobPage, error) {
 	const op = "list jobs"
 	var o ListJobsOptions
 	if opts != nil {
 		o = *opts
 	}
-	var out []Job
+	var out JobPage
 	err := r.do(ctx, op, func(time.Time) error {
-		if o.Limit < 0 {
-			return errInvalid(op, "job", "", "Limit must not be negative")
+		p, err := checkPage(op, "job", o.PageSize, o.ContinuationToken)
+		if err != nil {
+			return err
 		}
 		if o.Status != "" && !o.Status.valid() {
 			return errInvalid(op, "job", "", "unknown job status "+strconv.Quote(string(o.Status)))
 		}
-		got := r.eng.ListJobs(jobFilterToEngine(o))
-		out = make([]Job, len(got))
+		got, token := cut(p, r.eng.ListJobs(jobFilterToEngine(o, p)), func(j engine.Job) string { return j.ID })
+		out.Jobs = make([]Job, len(got))
 		for i, j := range got {
-			out[i] = jobFromEngine(j)
+			out.Jobs[i] = jobFromEngine(j)
 		}
+		out.ContinuationToken = token
 		return nil
 	})
 	return out, err

@@ -1,6 +1,7 @@
 package jobrouter
 
 import (
+	"net/http"
 	"time"
 
 	"github.com/benbjohnson/clock"
@@ -28,6 +29,31 @@ type Options struct {
 	// expires is deregistered (AvailableForOffers becomes false, WorkerDeregistered is
 	// announced and its other offers are revoked).
 	KeepWorkersOnOfferExpiry bool
+	// MaxJobAge is the age (since CreatedAt) at which a job that is neither closed
+	// nor cancelled is cancelled as CancelJob would, with DispositionCode "Expired"
+	// (JobCancelled is announced at that instant). Azure Job Router expires jobs after
+	// 90 days; the limit being configurable is ours. Defaults to 90 days; a negative
+	// value disables it.
+	MaxJobAge time.Duration
+	// Seed seeds the pseudo-random source from which weighted-allocation attachments
+	// of classification policies draw their choice. Defaults to 0, a fixed seed: the
+	// same calls give the same split. Give different seeds to different Routers for
+	// different sequences.
+	Seed uint64
+	// RuleTimeout bounds each call of a FuncRule's Func, in real time: Func gets a
+	// context with this deadline, and a Func that returns after it has passed fails
+	// (its result is discarded). Func runs under the Router's lock, so it must watch
+	// its context; the Router cannot stop it. Defaults to 1 second; negative is
+	// ErrInvalidArgument.
+	RuleTimeout time.Duration
+	// WebhookTimeout bounds each request of a WebhookRule whose own Timeout is zero,
+	// in real time. Defaults to 5 seconds; negative is ErrInvalidArgument.
+	WebhookTimeout time.Duration
+	// WebhookClient sends the requests of WebhookRules (set it for custom TLS,
+	// proxies or authentication headers via its Transport). Requests never run under
+	// the Router's lock. Defaults to a client of the Router's own, whose idle
+	// connections Close closes.
+	WebhookClient *http.Client
 	// DefaultMaxBacklog is the MaxBacklog of a subscription that does not set one.
 	// Defaults to 65,536 events.
 	DefaultMaxBacklog int
@@ -40,6 +66,8 @@ type Options struct {
 }
 
 const (
-	defaultMaxBacklog   = 65536
-	defaultCloseTimeout = time.Second
+	defaultMaxBacklog     = 65536
+	defaultCloseTimeout   = time.Second
+	defaultRuleTimeout    = time.Second
+	defaultWebhookTimeout = 5 * time.Second
 )

@@ -3,6 +3,8 @@ package jobrouter
 import (
 	"context"
 	"time"
+
+	"github.com/openjobrouter/jobrouter/internal/engine"
 )
 
 // DistributionPolicy says how a queue's jobs are offered to workers: which workers
@@ -60,8 +62,8 @@ type RoundRobinMode struct {
 // BestWorkerMode offers a job to the workers with the best score. The default score
 // is the mean of a label score (the share of the job's labels the worker has with
 // equal values) and a selector score (how well the worker meets the job's
-// selectors); ties go to the longest idle worker, then the lowest ID. ScoringFunc
-// replaces the default score.
+// selectors); ties go to the longest idle worker, then the lowest ID. ScoringFunc or
+// ScoringRule replaces the default score.
 type BestWorkerMode struct {
 	// MinConcurrentOffers is the fewest open offers a job waits for. Defaults to 1.
 	MinConcurrentOffers int
@@ -70,18 +72,24 @@ type BestWorkerMode struct {
 	// BypassSelectors, when true, makes worker selectors exclude no one; they are
 	// still used to score. Defaults to false.
 	BypassSelectors bool
-	// ScoringRule is a rule (an ExpressionRule or a WebhookRule) that scores a worker
-	// for a job. Not supported yet: a non-nil ScoringRule is ErrInvalidArgument; use
-	// ScoringFunc. Defaults to nil.
+	// ScoringRule, when set, scores each eligible worker for the job in place of the
+	// default score. It must be an ExpressionRule, compiled when the policy is
+	// upserted (a syntax or type error is ErrInvalidArgument then), over job and
+	// worker (their labels: job.Tier, worker.Skill; a missing label is nil) and
+	// selectors (the job's active worker selectors, each with key, labelOperator,
+	// value, expiresAfterSeconds and expedite); it must give a number, e.g.
+	// `worker.Skill * (job.Vip == true ? 2 : 1)`. An evaluation error gives the
+	// worker the worst score. A WebhookRule is ErrInvalidArgument: scoring runs under
+	// the Router's lock, which a webhook would block; use ScoringFunc for anything
+	// beyond an expression. Giving both ScoringRule and ScoringFunc is
+	// ErrInvalidArgument. Defaults to nil.
 	ScoringRule RouterRule
 	// ScoringFunc, when set, scores each eligible worker for the job in place of the
 	// default score. It runs under the Router's lock with a context that has no
 	// deadline: it must be fast, must not block and must not call the Router. An
 	// error or a panic (which is recovered) gives the worker the worst score. Its
 	// input is a copy; it may keep or change it. Defaults to nil: the default score.
-	//
-	// A policy returned by the Router carries a ScoringFunc that calls the one given
-	// to UpsertDistributionPolicy, not that function itself.
+	// A policy read back from the Router carries the very function given.
 	ScoringFunc func(ctx context.Context, in ScoringInput) (float64, error)
 	// ScoringRuleOptions tunes scoring. Defaults to nil: batch size 20, no batch
 	// scoring, descending order (the highest score is best). A policy returned by the
@@ -111,8 +119,10 @@ type ScoringRuleOptions struct {
 	// BatchSize is how many workers one batch-scoring call scores. Defaults to 20 (a
 	// zero value means 20); negative is ErrInvalidArgument.
 	BatchSize int
-	// IsBatchScoringEnabled, when true, scores workers in batches of BatchSize.
-	// Defaults to false.
+	// IsBatchScoringEnabled asks for workers to be scored in batches of BatchSize.
+	// It matters for scorers with a per-call cost (Azure's webhooks); in-process
+	// scoring is per worker either way, so the flag is kept for read-back and has no
+	// effect on the outcome. Defaults to false.
 	IsBatchScoringEnabled bool
 	// DescendingOrder, when true, makes the highest score best; when false, the
 	// lowest. Defaults to true when ScoringRuleOptions is nil; a non-nil
@@ -127,8 +137,9 @@ const defaultScoringBatchSize = 20
 // returns the policy as stored, with every default filled in.
 //
 // Errors: ErrInvalidArgument when p breaks a validation rule (no ID, OfferExpiresAfter
-// not positive, a nil or pointer Mode, bad concurrent-offer bounds, a ScoringRule);
-// ErrClosed after Close.
+// not positive, a nil or pointer Mode, bad concurrent-offer bounds, a ScoringRule that
+// is not a valid ExpressionRule, both ScoringRule and ScoringFunc); ErrClosed after
+// Close.
 func (r *Router) UpsertDistributionPolicy(ctx context.Context, p DistributionPolicy) (DistributionPolicy, error) {
 	const op = "upsert distribution policy"
 	var out DistributionPolicy
@@ -163,24 +174,35 @@ func (r *Router) GetDistributionPolicy(ctx context.Context, policyID string) (Di
 	return out, err
 }
 
-// ListDistributionPolicies returns copies of the distribution policies, sorted by ID
-// and paged by opts; nil opts lists every policy.
+// DistributionPolicyPage is one page of ListDistributionPolicies.
+type DistributionPolicyPage struct {
+	// DistributionPolicies are the page's policies, sorted by ID.
+	DistributionPolicies []DistributionPolicy
+	// ContinuationToken gets the next page; "" on the last page.
+	ContinuationToken string
+}
+
+// ListDistributionPolicies returns one page of copies of the distribution policies,
+// sorted by ID; nil opts is the first page. Pass the page's ContinuationToken back in
+// opts for the next page.
 //
-// Errors: ErrInvalidArgument when opts.Limit is negative; ErrClosed after Close.
-// Complexity: grows with the number of stored policies; the copy is bounded by Limit.
-func (r *Router) ListDistributionPolicies(ctx context.Context, opts *ListOptions) ([]DistributionPolicy, error) {
+// Errors: ErrInvalidArgument when opts.PageSize is negative or above MaxPageSize or
+// the continuation token is malformed; ErrClosed after Close.
+// Complexity: O(p log p) for p stored policies; the copy is bounded by the page size.
+func (r *Router) ListDistributionPolicies(ctx context.Context, opts *ListOptions) (DistributionPolicyPage, error) {
 	const op = "list distribution policies"
-	var out []DistributionPolicy
+	var out DistributionPolicyPage
 	err := r.do(ctx, op, func(time.Time) error {
 		p, err := opts.page(op, "distribution policy")
 		if err != nil {
 			return err
 		}
-		got := r.eng.ListDistributionPolicies(pageToEngine(p))
-		out = make([]DistributionPolicy, len(got))
+		got, token := cut(p, r.eng.ListDistributionPolicies(pageToEngine(p)), func(dp engine.DistributionPolicy) string { return dp.ID })
+		out.DistributionPolicies = make([]DistributionPolicy, len(got))
 		for i, dp := range got {
-			out[i] = distributionPolicyFromEngine(dp)
+			out.DistributionPolicies[i] = distributionPolicyFromEngine(dp)
 		}
+		out.ContinuationToken = token
 		return nil
 	})
 	return out, err

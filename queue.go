@@ -3,6 +3,8 @@ package jobrouter
 import (
 	"context"
 	"time"
+
+	"github.com/openjobrouter/jobrouter/internal/engine"
 )
 
 // Queue is where jobs wait for workers. Its distribution policy chooses which workers
@@ -59,24 +61,35 @@ func (r *Router) GetQueue(ctx context.Context, queueID string) (Queue, error) {
 	return out, err
 }
 
-// ListQueues returns copies of the queues, sorted by ID and paged by opts; nil opts
-// lists every queue.
+// QueuePage is one page of ListQueues.
+type QueuePage struct {
+	// Queues are the page's queues, sorted by ID.
+	Queues []Queue
+	// ContinuationToken gets the next page; "" on the last page.
+	ContinuationToken string
+}
+
+// ListQueues returns one page of copies of the queues, sorted by ID; nil opts is the
+// first page. Pass the page's ContinuationToken back in opts for the next page.
 //
-// Errors: ErrInvalidArgument when opts.Limit is negative; ErrClosed after Close.
-// Complexity: grows with the number of stored queues; the copy is bounded by Limit.
-func (r *Router) ListQueues(ctx context.Context, opts *ListOptions) ([]Queue, error) {
+// Errors: ErrInvalidArgument when opts.PageSize is negative or above MaxPageSize or
+// the continuation token is malformed; ErrClosed after Close.
+// Complexity: O(q log q) for q stored queues (queues are few; jobs and workers, which
+// are many, are listed from an index); the copy is bounded by the page size.
+func (r *Router) ListQueues(ctx context.Context, opts *ListOptions) (QueuePage, error) {
 	const op = "list queues"
-	var out []Queue
+	var out QueuePage
 	err := r.do(ctx, op, func(time.Time) error {
 		p, err := opts.page(op, "queue")
 		if err != nil {
 			return err
 		}
-		got := r.eng.ListQueues(pageToEngine(p))
-		out = make([]Queue, len(got))
+		got, token := cut(p, r.eng.ListQueues(pageToEngine(p)), func(q engine.Queue) string { return q.ID })
+		out.Queues = make([]Queue, len(got))
 		for i, q := range got {
-			out[i] = queueFromEngine(q)
+			out.Queues[i] = queueFromEngine(q)
 		}
+		out.ContinuationToken = token
 		return nil
 	})
 	return out, err

@@ -34,6 +34,11 @@ type Router struct {
 	armed time.Time
 
 	closeTimeout time.Duration
+
+	// Rules: compiled at policy upsert; webhooks evaluated by goroutines counted in
+	// ruleWG, which Close waits for (webhook.go).
+	rules  *ruleCompiler
+	ruleWG sync.WaitGroup
 }
 
 // New returns a Router configured by opts; nil opts means every default. It fails
@@ -58,14 +63,21 @@ func New(opts *Options) (*Router, error) {
 	if o.NewID == nil {
 		o.NewID = uuid.NewString
 	}
+	rules, err := newRuleCompiler(&o)
+	if err != nil {
+		return nil, err
+	}
 	r := &Router{
 		eng: engine.New(engine.Config{
 			NewID:                    o.NewID,
 			KeepWorkersOnOfferExpiry: o.KeepWorkersOnOfferExpiry,
+			MaxJobAge:                o.MaxJobAge,
+			Seed:                     o.Seed,
 		}),
 		bus:          newBus(o.DefaultMaxBacklog),
 		manual:       o.ManualTime,
 		closeTimeout: o.CloseTimeout,
+		rules:        rules,
 	}
 	if o.ManualTime {
 		r.manualNow = o.StartTime
@@ -86,11 +98,16 @@ func New(opts *Options) (*Router, error) {
 	return r, nil
 }
 
-// Close stops the Router. Later calls return ErrClosed. Close stops the timer, then
-// lets every subscription deliver the events already queued for it (giving up on a
-// reader that takes none for Options.CloseTimeout, in real time) and closes its
-// channel. No goroutine started by
+// Close stops the Router. Later calls return ErrClosed. Close stops the timer,
+// aborts the webhook requests in flight (their answers are dropped; the jobs stay
+// pendingClassification) and waits for them, then lets every subscription deliver
+// the events already queued for it (giving up on a reader that takes none for
+// Options.CloseTimeout, in real time) and closes its channel. No goroutine started by
 // the Router outlives Close. Close is idempotent and always returns nil.
+//
+// Because Close waits for readers, do not call it from a goroutine that is the
+// reader of a subscription still holding events: close that Subscription first (or
+// Close waits out the CloseTimeout and cuts it off with ErrSlowSubscriber).
 func (r *Router) Close() error {
 	r.mu.Lock()
 	if r.closed {
@@ -102,6 +119,7 @@ func (r *Router) Close() error {
 		r.timer.Stop()
 	}
 	r.mu.Unlock()
+	r.closeRules()
 	r.bus.close(r.closeTimeout)
 	return nil
 }
@@ -171,19 +189,24 @@ func (r *Router) do(ctx context.Context, op string, f func(now time.Time) error)
 func (r *Router) safely(f func() error) (err error) {
 	defer func() {
 		if p := recover(); p != nil {
-			err = &Error{Op: "router", Reason: fmt.Sprintf("recovered panic: %v", p), Err: ErrInternal}
+			// wrapErr fills in the operation.
+			err = &Error{Reason: fmt.Sprintf("recovered panic: %v", p), Err: ErrInternal}
 		}
 	}()
 	return f()
 }
 
-// flush hands the engine's new events to the subscribers and re-arms the timer.
-// Called with r.mu held.
+// flush hands the engine's new events to the subscribers, starts the webhook
+// evaluations the engine asks for and re-arms the timer. Called with r.mu held.
 func (r *Router) flush(now time.Time) {
 	if evs := r.eng.TakeEvents(); len(evs) > 0 {
 		r.bus.publish(evs)
 	}
-	r.rearm(now)
+	r.startRuleRequests()
+	// The clock is read again rather than using now: a mock clock may have moved
+	// since the call began, and the timer's duration must count from the present.
+	_ = now
+	r.rearm(r.now())
 }
 
 // rearm points the one timer at the earliest pending deadline. Called with r.mu held.

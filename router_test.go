@@ -230,7 +230,8 @@ func TestConcurrentAcceptsHaveExactlyOneWinner(t *testing.T) {
 		var offers []Offer
 		ws, err := f.r.ListWorkers(ctx, nil)
 		require.NoError(t, err)
-		for _, w := range ws {
+		require.Len(t, ws.Workers, workers)
+		for _, w := range ws.Workers {
 			require.Len(t, w.Offers, 1)
 			offers = append(offers, w.Offers[0])
 		}
@@ -360,8 +361,10 @@ func TestNoPanicEscapes(t *testing.T) {
 	require.NoError(t, err)
 	_, err = r.UpsertQueue(ctx, Queue{ID: "q", DistributionPolicyID: "p"})
 	require.NoError(t, err)
-	_, err = r.CreateJob(ctx, Job{ChannelID: "c", QueueID: "q"})
-	require.ErrorIs(t, err, ErrInternal)
+	// A NewID that panics is replaced by an internal ID: the call still succeeds.
+	j, err := r.CreateJob(ctx, Job{ChannelID: "c", QueueID: "q"})
+	require.NoError(t, err)
+	require.Equal(t, "jr-1", j.ID)
 }
 
 // Values cross the API by copy: writing to what a call returned, or to what it was
@@ -387,4 +390,22 @@ func TestOptionsValidation(t *testing.T) {
 	require.ErrorIs(t, err, ErrInvalidArgument)
 	_, err = New(&Options{CloseTimeout: -1})
 	require.ErrorIs(t, err, ErrInvalidArgument)
+}
+
+// A worker-filtered subscriber learns that the job it held was cancelled: the event
+// names the assignment and the worker.
+func TestJobCancelledNamesTheWorkerThatHeldTheJob(t *testing.T) {
+	f := newFixture(t, nil)
+	f.worker("w1", 1)
+	sub := f.r.Subscribe(&SubscribeOptions{WorkerID: "w1", Types: []EventType{EventTypeJobCancelled}})
+	defer sub.Close()
+	f.job("j1")
+	o := next[OfferIssued](f)
+	res, err := f.r.AcceptJobOffer(ctx, "w1", o.OfferID)
+	require.NoError(t, err)
+	require.NoError(t, f.r.CancelJob(ctx, "j1", nil))
+	ev := (<-sub.Events()).(JobCancelled)
+	require.Equal(t, "w1", ev.WorkerID)
+	require.Equal(t, res.AssignmentID, ev.AssignmentID)
+	require.Equal(t, "Cancelled", ev.DispositionCode)
 }

@@ -302,9 +302,6 @@ func (s *Subscription) run() {
 	defer close(s.ch)
 	for {
 		s.mu.Lock()
-		if s.inFlight {
-			s.taken++ // the previous event was received
-		}
 		s.inFlight = false
 		for s.state != subStopped && s.q.n == 0 {
 			if s.state == subFinishing {
@@ -335,6 +332,12 @@ func (s *Subscription) run() {
 		}
 		select {
 		case s.ch <- pub:
+			// Counted at once, so that neither the backlog limit nor Router.Close's
+			// progress check ever sees a received event as still waiting.
+			s.mu.Lock()
+			s.inFlight = false
+			s.taken++
+			s.mu.Unlock()
 		case <-s.done:
 			return
 		}

@@ -4,6 +4,8 @@ import (
 	"context"
 	"strconv"
 	"time"
+
+	"github.com/openjobrouter/jobrouter/internal/engine"
 )
 
 // WorkerState is whether a worker takes offers. Its values are Azure Job Router's.
@@ -110,12 +112,21 @@ type ListWorkersOptions struct {
 	// HasCapacity selects workers with free capacity for one more job: on ChannelID
 	// when it is set, else on any of their channels. Defaults to false (no filter).
 	HasCapacity bool
-	// After pages the list: only workers whose ID sorts after it are returned.
-	// Defaults to "" (from the first).
-	After string
-	// Limit caps the number of workers returned. Defaults to 0: no cap. Negative is
-	// ErrInvalidArgument.
-	Limit int
+	// PageSize is the most workers a page holds. Defaults to DefaultPageSize (100);
+	// negative or above MaxPageSize (1000) is ErrInvalidArgument.
+	PageSize int
+	// ContinuationToken is the previous page's WorkerPage.ContinuationToken, to get
+	// the next page. Defaults to "" (the first page). It is opaque; a token that
+	// ListWorkers did not return is ErrInvalidArgument.
+	ContinuationToken string
+}
+
+// WorkerPage is one page of ListWorkers.
+type WorkerPage struct {
+	// Workers are the page's workers, sorted by ID.
+	Workers []Worker
+	// ContinuationToken gets the next page; "" on the last page.
+	ContinuationToken string
 }
 
 // UpsertWorker creates the worker w.ID or replaces its settable fields with w's
@@ -159,32 +170,38 @@ func (r *Router) GetWorker(ctx context.Context, workerID string) (Worker, error)
 	return out, err
 }
 
-// ListWorkers returns copies of the workers that match opts, sorted by ID; nil opts
-// lists every worker. Page through a long list with After (the last ID of the
-// previous page) and Limit.
+// ListWorkers returns one page of copies of the workers that match opts, sorted by
+// ID; nil opts is the first page of every worker. Pass the page's ContinuationToken
+// back in opts, with the same filters, for the next page: the walk continues after
+// the last ID returned, whatever was created or deleted meanwhile.
 //
-// Errors: ErrInvalidArgument when opts.Limit is negative or opts.State is not a
-// WorkerState; ErrClosed after Close.
-// Complexity: grows with the number of stored workers; the copy is bounded by Limit.
-func (r *Router) ListWorkers(ctx context.Context, opts *ListWorkersOptions) ([]Worker, error) {
+// Errors: ErrInvalidArgument when opts.PageSize is negative or above MaxPageSize, the
+// continuation token is malformed, or opts.State is not a WorkerState; ErrClosed after
+// Close.
+// Complexity: O(log n + scanned) for n stored workers, where scanned counts the
+// workers visited from the token's position until the page is full, those that the
+// filters skip included; the copy is bounded by the page size.
+func (r *Router) ListWorkers(ctx context.Context, opts *ListWorkersOptions) (WorkerPage, error) {
 	const op = "list workers"
 	var o ListWorkersOptions
 	if opts != nil {
 		o = *opts
 	}
-	var out []Worker
+	var out WorkerPage
 	err := r.do(ctx, op, func(time.Time) error {
-		if o.Limit < 0 {
-			return errInvalid(op, "worker", "", "Limit must not be negative")
+		p, err := checkPage(op, "worker", o.PageSize, o.ContinuationToken)
+		if err != nil {
+			return err
 		}
 		if o.State != "" && !o.State.valid() {
 			return errInvalid(op, "worker", "", "unknown worker state "+strconv.Quote(string(o.State)))
 		}
-		got := r.eng.ListWorkers(workerFilterToEngine(o))
-		out = make([]Worker, len(got))
+		got, token := cut(p, r.eng.ListWorkers(workerFilterToEngine(o, p)), func(w engine.Worker) string { return w.ID })
+		out.Workers = make([]Worker, len(got))
 		for i, w := range got {
-			out[i] = workerFromEngine(w)
+			out.Workers[i] = workerFromEngine(w)
 		}
+		out.ContinuationToken = token
 		return nil
 	})
 	return out, err

@@ -13,6 +13,11 @@ type Config struct {
 	KeepWorkersOnOfferExpiry bool
 	// MaxIDLength bounds every ID, in bytes. Zero means 256.
 	MaxIDLength int
+	// MaxJobAge is the age at which a job that is not yet terminal is cancelled with
+	// disposition "Expired". Zero means 90 days; negative means never.
+	MaxJobAge time.Duration
+	// Seed seeds the pseudo-random source of weighted allocations.
+	Seed uint64
 }
 
 // JobFilter selects jobs for ListJobs. Zero fields match everything.

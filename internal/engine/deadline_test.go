@@ -110,8 +110,9 @@ func TestDeadlines_NextDeadlineIsTheEarliestPending(t *testing.T) {
 	require.True(t, ok)
 	require.Equal(t, t0.Add(expiry), next)
 	f.accept("w", "j")
-	_, ok = f.e.NextDeadline()
-	require.False(t, ok, "an accepted offer's expiry is forgotten")
+	next, ok = f.e.NextDeadline()
+	require.True(t, ok)
+	require.Equal(t, t0.Add(DefaultMaxJobAge), next, "an accepted offer's expiry is forgotten; the job's maximum age is left")
 }
 
 func TestSchedule_ScheduledJobWaitsForActivationAtScheduleAt(t *testing.T) {

@@ -9,6 +9,7 @@
 package engine
 
 import (
+	"math/rand/v2"
 	"sort"
 	"time"
 
@@ -18,10 +19,13 @@ import (
 // Deadline kinds. The order of the values does not matter: equal deadlines fire in
 // the order they were set.
 const (
-	dlOfferExpiry deadline.Kind = iota + 1
-	dlRetryOffer                // ID: jobID + "\x00" + workerID
-	dlCloseAt                   // ID: jobID
-	dlSchedule                  // ID: jobID
+	dlOfferExpiry    deadline.Kind = iota + 1
+	dlRetryOffer                   // ID: jobID + "\x00" + workerID
+	dlCloseAt                      // ID: jobID
+	dlSchedule                     // ID: jobID
+	dlSelectorExpiry               // ID: jobID; the job's earliest selector expiry
+	dlMaxAge                       // ID: jobID; the job reaches Config.MaxJobAge
+	dlWaitTime                     // ID: jobID + "\x00" + exception rule ID
 )
 
 // Engine is the router's state. It is not safe for concurrent use: the shell
@@ -40,10 +44,22 @@ type Engine struct {
 	jobs     map[string]*jobState
 	offers   map[string]*offerState // open offers only
 
+	jobIDs    idIndex                // every job ID in order, for paged listing (index.go)
+	workerIDs idIndex                // every worker ID in order (index.go)
+	served    map[string]*serviceLog // recent assignment times by queue ID (stats.go)
+
+	classPolicies map[string]*ClassificationPolicy
+	excPolicies   map[string]*ExceptionPolicy
+	rng           *rand.Rand    // weighted allocations; seeded by Config.Seed
+	requests      []RuleRequest // asynchronous rule evaluations awaited
+	excDepth      int           // nesting of exception actions in this step
+
 	deadlines *deadline.Heap
 	queued    []*jobState // every queued job, in queue order (match.Less)
 	events    []Event
 	dirty     bool // something changed that could change matching
+
+	fallbackIDs uint64 // IDs made when Config.NewID failed
 }
 
 // New returns an empty engine.
@@ -59,13 +75,16 @@ func New(cfg Config) *Engine {
 		}
 	}
 	return &Engine{
-		cfg:       cfg,
-		policies:  make(map[string]*DistributionPolicy),
-		queues:    make(map[string]*queueState),
-		workers:   make(map[string]*workerState),
-		jobs:      make(map[string]*jobState),
-		offers:    make(map[string]*offerState),
-		deadlines: deadline.New(),
+		cfg:           cfg,
+		policies:      make(map[string]*DistributionPolicy),
+		queues:        make(map[string]*queueState),
+		workers:       make(map[string]*workerState),
+		jobs:          make(map[string]*jobState),
+		offers:        make(map[string]*offerState),
+		classPolicies: make(map[string]*ClassificationPolicy),
+		excPolicies:   make(map[string]*ExceptionPolicy),
+		rng:           newRand(cfg.Seed),
+		deadlines:     deadline.New(),
 	}
 }
 
@@ -79,19 +98,31 @@ func (e *Engine) at(now time.Time) time.Time {
 	return now
 }
 
-// Advance fires every deadline due at or before now, in time order (equal times in
-// the order they were set). Each takes effect at its own instant: its events carry
-// the deadline's time. Then matching runs once, at now: a clock that jumped is
-// treated as a pause during which deadlines took effect but no new offer was made.
-// O(k log n) for k due deadlines, plus one matching pass when anything changed.
+// Advance moves the engine to now, replaying every instant in between at which a
+// deadline was due: for each such instant T, in time order, it fires every deadline
+// due at T (in the order they were set), then runs matching at T, exactly as a timer
+// firing on time would have. So Advance is compositional — Advance(t1) then
+// Advance(t2) leaves the same state and events as Advance(t2) alone — and a test that
+// jumps a mock clock gets the same answer whichever goroutine advances first. A jump
+// over many expiry periods replays each of them (a worker kept registered on expiry
+// is offered the job again at each).
+// O(k log n) for k due deadlines, plus one matching pass per distinct instant.
 func (e *Engine) Advance(now time.Time) {
 	now = e.at(now)
 	for {
-		d, ok := e.deadlines.PopDue(now)
-		if !ok {
+		d, ok := e.deadlines.Peek()
+		if !ok || d.When.After(now) {
 			break
 		}
-		e.fire(d)
+		t := d.When
+		for {
+			d, ok := e.deadlines.PopDue(t)
+			if !ok {
+				break
+			}
+			e.fire(d)
+		}
+		e.match(t)
 	}
 	e.match(now)
 }
@@ -130,13 +161,23 @@ func (e *Engine) fire(d deadline.Deadline) {
 		}
 	case dlSchedule:
 		e.activateSchedule(d.When, d.ID)
+	case dlSelectorExpiry:
+		e.expireSelectors(d.When, d.ID)
+	case dlMaxAge:
+		e.expireJob(d.When, d.ID)
+	case dlWaitTime:
+		e.waitTimeReached(d.When, d.ID)
 	}
 }
 
 // newID returns a fresh ID from Config.NewID that no open offer, job or assignment
 // already uses (a suffix makes a repeated ID unique, deterministically).
+//
+// A NewID that panics, or returns an empty or over-long ID, is replaced by an
+// internal one ("jr-" and a counter) **(ours)**: a command that has begun to change
+// the state must not be cut short by the caller's ID source.
 func (e *Engine) newID(taken func(string) bool) string {
-	id := e.cfg.NewID()
+	id := e.callNewID()
 	if !taken(id) {
 		return id
 	}
@@ -146,6 +187,16 @@ func (e *Engine) newID(taken func(string) bool) string {
 			return c
 		}
 	}
+}
+
+func (e *Engine) callNewID() (id string) {
+	defer func() {
+		if recover() != nil || id == "" || len(id) > e.cfg.MaxIDLength {
+			e.fallbackIDs++
+			id = "jr-" + uitoa(e.fallbackIDs)
+		}
+	}()
+	return e.cfg.NewID()
 }
 
 func (e *Engine) validID(entity, id string) error {

@@ -22,12 +22,23 @@ type jobState struct {
 	Job
 	seq      uint64 // creation order
 	key      match.JobKey
-	inQueue  bool
+	inQueue  string              // the queue whose order holds the job ("" when not queued)
 	reqs     []match.Requirement // active selectors, requested and attached
 	offers   []*offerState       // open offers, in issue order
 	declines map[string]decline  // by worker ID
 	current  string              // the assignment holding capacity, if any
 	closing  *pendingClose
+	// queueByPolicy: the job's QueueID was chosen by classification, not by the
+	// caller, so a reclassification chooses again.
+	queueByPolicy bool
+
+	// Classification and exceptions.
+	classToken   uint64          // bumps at each classification; answers carry it
+	pendingRules []*Rule         // asynchronous rules awaited, in request order
+	priorStatus  JobStatus       // status to come back to after a reclassification
+	enqueues     uint64          // bumps at each enqueue
+	fired        map[string]bool // exception rules fired (policy ID + NUL + rule ID)
+	waits        []string        // rule IDs with a pending wait-time deadline
 }
 
 type pendingClose struct {
@@ -64,14 +75,16 @@ func (e *Engine) validateJob(j *Job) error {
 		return invalid(ent, j.ID, "Priority "+itoa(j.Priority)+" is outside -100..100")
 	}
 	if j.ClassificationPolicyID != "" {
-		// Classification policies are not stored yet; every reference is dangling.
-		return &Error{Code: CodeNotFound, Entity: ent, ID: j.ID, Reason: "classification policy " + quote(j.ClassificationPolicyID) + " not found"}
+		if _, ok := e.classPolicies[j.ClassificationPolicyID]; !ok {
+			return &Error{Code: CodeNotFound, Entity: ent, ID: j.ID, Reason: "classification policy " + quote(j.ClassificationPolicyID) + " not found"}
+		}
+	} else if j.QueueID == "" {
+		return invalid(ent, j.ID, "a QueueID (or a ClassificationPolicyID) is required")
 	}
-	if j.QueueID == "" {
-		return invalid(ent, j.ID, "a QueueID is required")
-	}
-	if _, ok := e.queues[j.QueueID]; !ok {
-		return &Error{Code: CodeNotFound, Entity: ent, ID: j.ID, Reason: "queue " + quote(j.QueueID) + " not found"}
+	if j.QueueID != "" {
+		if _, ok := e.queues[j.QueueID]; !ok {
+			return &Error{Code: CodeNotFound, Entity: ent, ID: j.ID, Reason: "queue " + quote(j.QueueID) + " not found"}
+		}
 	}
 	for i := range j.RequestedWorkerSelectors {
 		if err := validSelector(j.ID, &j.RequestedWorkerSelectors[i]); err != nil {
@@ -116,9 +129,6 @@ func validSelector(jobID string, s *Selector) error {
 	if s.Op.Ordering() && !labels.IsNumber(s.Value) {
 		return invalid("job", jobID, "worker selector "+quote(s.Key)+": "+string(s.Op)+" needs a number")
 	}
-	if s.ExpiresAfter > 0 {
-		return invalid("job", jobID, "worker selector "+quote(s.Key)+": ExpiresAfter is not supported yet")
-	}
 	s.Expired, s.ExpiresAt = false, time.Time{}
 	return nil
 }
@@ -149,14 +159,20 @@ func (e *Engine) CreateJob(now time.Time, in Job) (Job, error) {
 	e.jobSeq++
 	j := &jobState{seq: e.jobSeq}
 	j.Job = Job{
-		ID: in.ID, ChannelID: in.ChannelID, ChannelReference: in.ChannelReference, QueueID: in.QueueID,
+		ID: in.ID, ChannelID: in.ChannelID, ChannelReference: in.ChannelReference, QueueID: in.QueueID, ClassificationPolicyID: in.ClassificationPolicyID,
 		Priority: in.Priority, RequestedWorkerSelectors: in.RequestedWorkerSelectors, Labels: in.Labels,
 		Tags: in.Tags, Notes: in.Notes, MatchingMode: in.MatchingMode, Status: JobCreated, CreatedAt: now,
 	}
 	j.reqs = activeReqs(j)
 	e.jobs[j.ID] = j
+	e.jobIDs.insert(j.ID)
+	e.startJobClocks(now, j)
 	e.emit(now, e.jobEvent(EvJobReceived, j))
-	e.route(now, j)
+	if j.ClassificationPolicyID != "" {
+		e.startClassification(now, j, JobCreated)
+	} else {
+		e.route(now, j)
+	}
 	e.match(now)
 	return j.view(), nil
 }
@@ -176,20 +192,24 @@ func (e *Engine) route(now time.Time, j *jobState) {
 
 // enqueue puts j in queue order with the given EnqueuedAt and announces JobQueued.
 func (e *Engine) enqueue(now time.Time, j *jobState, enqueuedAt time.Time) {
+	j.enqueues++
 	j.Status = JobQueued
 	j.EnqueuedAt = enqueuedAt
 	e.requeue(j)
 	e.emit(now, e.jobEvent(EvJobQueued, j))
+	e.exceptionsOnEnqueue(now, j)
 }
 
 func (e *Engine) suspend(now time.Time, j *jobState) {
 	e.unqueue(j)
+	e.cancelWaitTimes(j)
 	j.Status = JobWaitingForActivation
 	e.emit(now, e.jobEvent(EvJobWaitingForActivation, j))
 }
 
 func (e *Engine) schedule(now time.Time, j *jobState) {
 	e.unqueue(j)
+	e.cancelWaitTimes(j)
 	j.ScheduledAt = j.MatchingMode.ScheduleAt
 	j.Status = JobScheduled
 	if !j.ScheduledAt.After(now) {
@@ -215,20 +235,24 @@ func (e *Engine) requeue(j *jobState) {
 	j.key = match.JobKey{Expedite: expedite(j), Priority: j.Priority, EnqueuedAt: j.EnqueuedAt, Seq: j.seq}
 	i := sort.Search(len(e.queued), func(i int) bool { return match.Less(j.key, e.queued[i].key) })
 	e.queued = slices.Insert(e.queued, i, j)
-	j.inQueue = true
+	j.inQueue = j.QueueID
+	e.queues[j.QueueID].length++
 	e.dirty = true
 }
 
 // unqueue removes j from queue order if it is there. O(n).
 func (e *Engine) unqueue(j *jobState) {
-	if !j.inQueue {
+	if j.inQueue == "" {
 		return
 	}
 	i := sort.Search(len(e.queued), func(i int) bool { return !match.Less(e.queued[i].key, j.key) })
 	if i < len(e.queued) && e.queued[i] == j {
 		e.queued = slices.Delete(e.queued, i, i+1)
 	}
-	j.inQueue = false
+	if q := e.queues[j.inQueue]; q != nil {
+		q.length--
+	}
+	j.inQueue = ""
 }
 
 func expedite(j *jobState) bool {
@@ -302,15 +326,33 @@ func (e *Engine) UpdateJob(now time.Time, in Job) (Job, error) {
 		!slices.EqualFunc(in.RequestedWorkerSelectors, j.RequestedWorkerSelectors, sameSelector) || modeChanged) {
 		return Job{}, conflict("job", j.ID, "an "+string(j.Status)+" job may change only labels, tags, notes, priority and channel reference")
 	}
+	// A classified job whose labels or policy change is classified again, unless it
+	// is assigned or completed (then its labels just change).
+	reclass := in.ClassificationPolicyID != "" && reclassifiable(j) == nil &&
+		(in.ClassificationPolicyID != j.ClassificationPolicyID || !sameLabels(in.Labels, j.Labels))
+	if in.QueueID != j.QueueID {
+		j.queueByPolicy = false // the caller chose the queue
+	}
 	if routing && j.Status == JobQueued {
 		e.revokeJobOffers(now, j, "job updated")
 	}
+	j.ClassificationPolicyID = in.ClassificationPolicyID
 	j.QueueID, j.ChannelID, j.ChannelReference, j.Priority = in.QueueID, in.ChannelID, in.ChannelReference, in.Priority
 	j.Labels, j.Tags, j.Notes = in.Labels, in.Tags, in.Notes
+	startSelectorClocks(now, in.RequestedWorkerSelectors, j.RequestedWorkerSelectors)
 	j.RequestedWorkerSelectors = in.RequestedWorkerSelectors
 	j.reqs = activeReqs(j)
+	e.armSelectorExpiry(j)
 	j.MatchingMode = in.MatchingMode
-	if modeChanged {
+	if reclass {
+		if modeChanged {
+			e.deadlines.Cancel(scheduleKey(j.ID))
+			if j.Status == JobWaitingForActivation || j.Status == JobScheduled {
+				j.Status = JobCreated // the new mode decides where it goes
+			}
+		}
+		e.reclassify(now, j)
+	} else if modeChanged {
 		e.deadlines.Cancel(scheduleKey(j.ID))
 		switch j.MatchingMode.Kind {
 		case QueueAndMatch:
@@ -352,26 +394,27 @@ func (e *Engine) GetJob(id string) (Job, error) {
 	return j.view(), nil
 }
 
-// ListJobs returns the jobs that pass f, sorted by ID. O(n log n).
+// ListJobs returns the jobs that pass f, sorted by ID: those after f.After, at most
+// f.Limit of them (every one when Limit is 0). O(log n + scanned), where scanned counts
+// the jobs visited, those the filter skips included.
 func (e *Engine) ListJobs(f JobFilter) []Job {
 	var out []Job
-	for _, id := range page(sortedKeys(e.jobs), f.After, 0) {
+	e.jobIDs.ascendAfter(f.After, func(id string) bool {
 		j := e.jobs[id]
 		switch {
-		case f.Status != "" && j.Status != f.Status,
+		case j == nil,
+			f.Status != "" && j.Status != f.Status,
 			f.Active && j.Status.Terminal(),
 			f.QueueID != "" && j.QueueID != f.QueueID,
 			f.ChannelID != "" && j.ChannelID != f.ChannelID,
 			f.ClassificationPolicyID != "" && j.ClassificationPolicyID != f.ClassificationPolicyID,
 			!f.ScheduledBefore.IsZero() && (j.ScheduledAt.IsZero() || !j.ScheduledAt.Before(f.ScheduledBefore)),
 			!f.ScheduledAfter.IsZero() && (j.ScheduledAt.IsZero() || !j.ScheduledAt.After(f.ScheduledAfter)):
-			continue
+			return true
 		}
 		out = append(out, j.view())
-		if f.Limit > 0 && len(out) == f.Limit {
-			break
-		}
-	}
+		return f.Limit <= 0 || len(out) < f.Limit
+	})
 	return out
 }
 
@@ -387,6 +430,7 @@ func (e *Engine) DeleteJob(now time.Time, id string) error {
 		return conflict("job", id, "only a closed or cancelled job can be deleted; it is "+string(j.Status))
 	}
 	delete(e.jobs, id)
+	e.jobIDs.remove(id)
 	e.emit(now, Event{Type: EvJobDeleted, JobID: id, QueueID: j.QueueID, ChannelID: j.ChannelID, ChannelReference: j.ChannelReference})
 	return nil
 }
@@ -492,6 +536,9 @@ func (e *Engine) withCode(ev Event, code string) Event {
 // finish forgets a terminal job's pending deadlines.
 func (e *Engine) finish(j *jobState) {
 	e.unqueue(j)
+	e.deadlines.Cancel(selectorKey(j.ID))
+	e.deadlines.Cancel(maxAgeKey(j.ID))
+	e.cancelWaitTimes(j)
 	e.deadlines.Cancel(scheduleKey(j.ID))
 	e.deadlines.Cancel(closeKey(j.ID))
 	for _, wid := range sortedKeys(j.declines) {
@@ -524,7 +571,8 @@ func (e *Engine) CancelJob(now time.Time, jobID, code, note string) error {
 
 func (e *Engine) cancel(now time.Time, j *jobState, code, note string) {
 	e.revokeJobOffers(now, j, "job cancelled")
-	if j.current != "" && (j.Status == JobAssigned || j.Status == JobCompleted) {
+	held := j.current != "" && (j.Status == JobAssigned || j.Status == JobCompleted)
+	if held {
 		a := j.Assignments[j.current]
 		e.release(now, a.WorkerID, a.ID)
 	}
@@ -533,7 +581,12 @@ func (e *Engine) cancel(now time.Time, j *jobState, code, note string) {
 	j.DispositionCode = code
 	j.addNote(now, note)
 	e.finish(j)
-	ev := e.withCode(e.jobEvent(EvJobCancelled, j), code)
+	ev := e.jobEvent(EvJobCancelled, j)
+	if held {
+		// The worker that held the job learns that its assignment ended.
+		ev = e.assignmentEvent(EvJobCancelled, j, j.current)
+	}
+	ev = e.withCode(ev, code)
 	ev.Note = note
 	e.emit(now, ev)
 	e.dirty = true

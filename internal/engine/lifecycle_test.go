@@ -91,13 +91,14 @@ func TestCloseJob_CloseAtLaterReleasesTheCapacityAndAnnouncesJobClosedThen(t *te
 	require.Equal(t, 1.0, f.getWorker("w").LoadRatio, "capacity held until CloseAt")
 	require.Empty(t, f.offersFor("next"))
 
-	// The clock jumps past CloseAt: the close takes effect at CloseAt, the new offer now.
+	// The clock jumps past CloseAt: the close, and the offer it makes possible, take
+	// effect at CloseAt (Advance replays each instant).
 	f.advanceTo(closeAt.Add(10 * time.Second))
 	evs := f.take()
 	require.Equal(t, []string{"JobClosed job=j worker=w", "OfferIssued job=next worker=w"}, briefs(evs))
 	require.Equal(t, closeAt, evs[0].Time)
 	require.Equal(t, "Later", evs[0].DispositionCode)
-	require.Equal(t, f.now, evs[1].Time)
+	require.Equal(t, closeAt, evs[1].Time)
 	j := f.getJob("j")
 	require.Equal(t, JobClosed, j.Status)
 	require.Equal(t, "Later", j.DispositionCode)

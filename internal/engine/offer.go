@@ -135,7 +135,9 @@ func (e *Engine) AcceptOffer(now time.Time, workerID, offerID string) (jobID, as
 	j.Assignments[aid] = Assignment{ID: aid, JobID: j.ID, WorkerID: w.ID, CapacityCost: o.CapacityCost, AssignedAt: now}
 	j.current = aid
 	w.holds = append(w.holds, &holding{jobID: j.ID, assignmentID: aid, channelID: o.channelID, cost: o.CapacityCost, assignedAt: now})
+	e.recordService(now, j.QueueID) // the queue's service rate, for wait estimates
 	e.unqueue(j)
+	e.cancelWaitTimes(j) // the wait in queue is over
 	j.Status = JobAssigned
 	e.emit(now, ev)
 	e.revokeJobOffers(now, j, "accepted by another worker")

@@ -88,9 +88,10 @@ func TestAcceptOffer_AssignsTheJobAndMovesTheCapacityToTheAssignment(t *testing.
 	require.Equal(t, []AssignedJob{{AssignmentID: aid, JobID: "j", CapacityCost: 1, AssignedAt: f.now}}, gw.AssignedJobs)
 	require.Equal(t, 0.25, gw.LoadRatio, "the capacity moved from the offer to the assignment")
 
-	// The deadline of the accepted offer is gone.
-	_, ok := f.e.NextDeadline()
-	require.False(t, ok)
+	// The deadline of the accepted offer is gone; the job's maximum age is left.
+	next, ok := f.e.NextDeadline()
+	require.True(t, ok)
+	require.Equal(t, got.CreatedAt.Add(DefaultMaxJobAge), next)
 }
 
 func TestAcceptAndDecline_AnOfferThatIsNotOpenIsNotFound(t *testing.T) {

@@ -12,6 +12,7 @@ type queueState struct {
 	Queue
 	workers []*workerState // workers listening on the queue, sorted by ID
 	rrLast  string         // RoundRobin: the last worker offered a job from this queue
+	length  int            // jobs queued in it now
 }
 
 // UpsertQueue creates or replaces a queue. Its Labels gain "Id" = ID.
@@ -29,8 +30,9 @@ func (e *Engine) UpsertQueue(now time.Time, q Queue) (Queue, error) {
 		return Queue{}, &Error{Code: CodeNotFound, Entity: ent, ID: q.ID, Reason: "distribution policy " + quote(q.DistributionPolicyID) + " not found"}
 	}
 	if q.ExceptionPolicyID != "" {
-		// Exception policies are not stored yet; every reference is dangling.
-		return Queue{}, &Error{Code: CodeNotFound, Entity: ent, ID: q.ID, Reason: "exception policy " + quote(q.ExceptionPolicyID) + " not found"}
+		if _, ok := e.excPolicies[q.ExceptionPolicyID]; !ok {
+			return Queue{}, &Error{Code: CodeNotFound, Entity: ent, ID: q.ID, Reason: "exception policy " + quote(q.ExceptionPolicyID) + " not found"}
+		}
 	}
 	lbl, err := withID(ent, q.ID, q.Labels)
 	if err != nil {
@@ -96,6 +98,20 @@ func (e *Engine) DeleteQueue(now time.Time, id string) error {
 	for _, jid := range sortedKeys(e.jobs) {
 		if j := e.jobs[jid]; j.QueueID == id && !j.Status.Terminal() {
 			return conflict("queue", id, "active job "+quote(jid)+" is in it")
+		}
+	}
+	for _, pid := range sortedKeys(e.classPolicies) {
+		if e.classPolicies[pid].FallbackQueueID == id {
+			return conflict("queue", id, "classification policy "+quote(pid)+" uses it as fallback")
+		}
+	}
+	for _, pid := range sortedKeys(e.excPolicies) {
+		for _, r := range e.excPolicies[pid].Rules {
+			for _, a := range r.Actions {
+				if a.Kind == ActionManualReclassify && a.QueueID == id {
+					return conflict("queue", id, "exception policy "+quote(pid)+" moves jobs to it")
+				}
+			}
 		}
 	}
 	delete(e.queues, id)

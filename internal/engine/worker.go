@@ -150,6 +150,7 @@ func (e *Engine) UpsertWorker(now time.Time, in Worker) (Worker, error) {
 		w = &workerState{idleSince: now}
 		w.Worker = storedWorker(in)
 		e.workers[in.ID] = w
+		e.workerIDs.insert(in.ID)
 		e.listen(w, nil, w.Queues)
 		if w.AvailableForOffers {
 			e.register(now, w)
@@ -169,6 +170,9 @@ func (e *Engine) UpsertWorker(now time.Time, in Worker) (Worker, error) {
 	switch {
 	case !wasAvailable && w.AvailableForOffers:
 		e.register(now, w)
+		if len(changed) > 0 {
+			e.emitWorkerUpdated(now, w, changed)
+		}
 	case wasAvailable && !w.AvailableForOffers:
 		e.deregister(now, w)
 		if len(changed) > 0 {
@@ -293,30 +297,27 @@ func (e *Engine) GetWorker(id string) (Worker, error) {
 	return w.view(), nil
 }
 
-// ListWorkers returns the workers that pass f, sorted by ID. O(n log n).
+// ListWorkers returns the workers that pass f, sorted by ID: those after f.After, at
+// most f.Limit of them (every one when Limit is 0). O(log n + scanned), where scanned
+// counts the workers visited, those the filter skips included.
 func (e *Engine) ListWorkers(f WorkerFilter) []Worker {
 	var out []Worker
-	for _, id := range page(sortedKeys(e.workers), f.After, 0) {
+	e.workerIDs.ascendAfter(f.After, func(id string) bool {
 		w := e.workers[id]
-		if f.State != "" && w.State != f.State {
-			continue
-		}
-		if f.QueueID != "" && !slices.Contains(w.Queues, f.QueueID) {
-			continue
+		if w == nil ||
+			f.State != "" && w.State != f.State ||
+			f.QueueID != "" && !slices.Contains(w.Queues, f.QueueID) ||
+			f.HasCapacity && !w.hasCapacity(f.ChannelID) {
+			return true
 		}
 		if f.ChannelID != "" {
 			if _, ok := w.channel(f.ChannelID); !ok {
-				continue
+				return true
 			}
 		}
-		if f.HasCapacity && !w.hasCapacity(f.ChannelID) {
-			continue
-		}
 		out = append(out, w.view())
-		if f.Limit > 0 && len(out) == f.Limit {
-			break
-		}
-	}
+		return f.Limit <= 0 || len(out) < f.Limit
+	})
 	return out
 }
 
@@ -349,6 +350,7 @@ func (e *Engine) DeleteWorker(now time.Time, id string) error {
 	e.revokeWorkerOffers(now, w, "worker deleted")
 	e.listen(w, w.Queues, nil)
 	delete(e.workers, id)
+	e.workerIDs.remove(id)
 	e.emit(now, Event{Type: EvWorkerDeleted, WorkerID: id})
 	e.dirty = true
 	e.match(now)

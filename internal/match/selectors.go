@@ -38,7 +38,9 @@ func AllHold(reqs []Requirement, workerLabels map[string]any) bool {
 //     satisfied Equal or NotEqual (0 otherwise), and for the ordering operators the
 //     logistic 1/(1+e^-x) of x = (label-value)/|value| (x = (value-label)/|value| for
 //     the less-than operators), or 0 when the label is missing or not a number.
-//     **(ours)** When value is 0 the division is skipped: x = label-value.
+//     **(ours)** The division is by |value|, not value, so that a higher label still
+//     scores higher against a negative threshold; when value is 0 the division is
+//     skipped: x = label-value.
 //
 // With neither part the score is 0, and ties fall to idle time and ID.
 // O(len(jobLabels) + len(reqs)).

@@ -1,0 +1,233 @@
+package engine
+
+import (
+	"fmt"
+	"math/rand/v2"
+	"slices"
+	"sort"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+)
+
+func TestIDIndex(t *testing.T) {
+	var x idIndex // the zero value is an empty index
+	walk := func(after string, max int) []string {
+		var out []string
+		x.ascendAfter(after, func(id string) bool {
+			out = append(out, id)
+			return len(out) < max
+		})
+		return out
+	}
+	require.Empty(t, walk("", 10))
+	x.remove("absent") // harmless on an empty index
+	for _, id := range []string{"c", "a", "e", "b", "d", "a"} {
+		x.insert(id)
+	}
+	require.Equal(t, 5, x.len(), "inserting an ID twice keeps one")
+	require.Equal(t, []string{"a", "b", "c", "d", "e"}, walk("", 10))
+	require.Equal(t, []string{"d", "e"}, walk("c", 10), "strictly after")
+	require.Equal(t, []string{"c", "d"}, walk("bb", 2), "after an absent ID: from the next one; stops when told")
+	require.Empty(t, walk("e", 10))
+	x.remove("c")
+	x.remove("zz")
+	require.Equal(t, []string{"a", "b", "d", "e"}, walk("", 10))
+	require.Equal(t, []string{"d", "e"}, walk("c", 10), "after an ID since removed")
+}
+
+// naiveJobs is the reference ListJobs: sort every ID, filter, page.
+func naiveJobs(e *Engine, f JobFilter) []string {
+	ids := make([]string, 0, len(e.jobs))
+	for id := range e.jobs {
+		ids = append(ids, id)
+	}
+	sort.Strings(ids)
+	var out []string
+	for _, id := range ids {
+		j := e.jobs[id]
+		if id <= f.After && f.After != "" ||
+			f.Status != "" && j.Status != f.Status ||
+			f.Active && j.Status.Terminal() ||
+			f.QueueID != "" && j.QueueID != f.QueueID ||
+			f.ChannelID != "" && j.ChannelID != f.ChannelID ||
+			f.ClassificationPolicyID != "" && j.ClassificationPolicyID != f.ClassificationPolicyID ||
+			!f.ScheduledBefore.IsZero() && (j.ScheduledAt.IsZero() || !j.ScheduledAt.Before(f.ScheduledBefore)) ||
+			!f.ScheduledAfter.IsZero() && (j.ScheduledAt.IsZero() || !j.ScheduledAt.After(f.ScheduledAfter)) {
+			continue
+		}
+		out = append(out, id)
+		if f.Limit > 0 && len(out) == f.Limit {
+			break
+		}
+	}
+	return out
+}
+
+// naiveWorkers is the reference ListWorkers.
+func naiveWorkers(e *Engine, f WorkerFilter) []string {
+	ids := make([]string, 0, len(e.workers))
+	for id := range e.workers {
+		ids = append(ids, id)
+	}
+	sort.Strings(ids)
+	var out []string
+	for _, id := range ids {
+		w := e.workers[id]
+		_, onChannel := w.channel(f.ChannelID)
+		if id <= f.After && f.After != "" ||
+			f.State != "" && w.State != f.State ||
+			f.QueueID != "" && !slices.Contains(w.Queues, f.QueueID) ||
+			f.ChannelID != "" && !onChannel ||
+			f.HasCapacity && !w.hasCapacity(f.ChannelID) {
+			continue
+		}
+		out = append(out, id)
+		if f.Limit > 0 && len(out) == f.Limit {
+			break
+		}
+	}
+	return out
+}
+
+func jobIDs(js []Job) []string {
+	var out []string
+	for _, j := range js {
+		out = append(out, j.ID)
+	}
+	return out
+}
+
+func workerIDs(ws []Worker) []string {
+	var out []string
+	for _, w := range ws {
+		out = append(out, w.ID)
+	}
+	return out
+}
+
+// The indexed lists give what the naive ones give, over random creations, deletions,
+// state changes and page requests.
+func TestList_IndexMatchesNaiveReference(t *testing.T) {
+	for seed := uint64(1); seed <= 5; seed++ {
+		t.Run(fmt.Sprint(seed), func(t *testing.T) {
+			r := rand.New(rand.NewPCG(seed, 0))
+			f := newFixture(t)
+			f.basic()
+			pick := func(ids []string) string {
+				if len(ids) == 0 {
+					return ""
+				}
+				return ids[r.IntN(len(ids))]
+			}
+			for step := 0; step < 600; step++ {
+				f.advance(time.Duration(r.IntN(20)) * time.Second)
+				switch r.IntN(8) {
+				case 0, 1:
+					q := []string{"q", "q2"}[r.IntN(2)]
+					j := Job{ID: fmt.Sprintf("j%03d", r.IntN(300)), QueueID: q, ChannelID: []string{voice, chat}[r.IntN(2)]}
+					if r.IntN(4) == 0 {
+						j.MatchingMode = MatchingMode{Kind: ScheduleAndSuspend, ScheduleAt: f.now.Add(time.Duration(1+r.IntN(100)) * time.Minute)}
+					}
+					_, _ = f.e.CreateJob(f.now, j)
+				case 2:
+					id := pick(naiveJobs(f.e, JobFilter{Active: true}))
+					if id != "" {
+						require.NoError(t, f.e.CancelJob(f.now, id, "", ""))
+					}
+				case 3:
+					if id := pick(naiveJobs(f.e, JobFilter{Status: JobCancelled})); id != "" {
+						require.NoError(t, f.e.DeleteJob(f.now, id))
+					}
+				case 4:
+					w := agent(fmt.Sprintf("w%02d", r.IntN(40)), []string{"q", "q2"}[:1+r.IntN(2)]...)
+					w.AvailableForOffers = r.IntN(3) > 0
+					if r.IntN(2) == 0 {
+						w.Channels = append(w.Channels, ChannelConfig{ChannelID: chat, CapacityCostPerJob: 1})
+					}
+					f.worker(w)
+				case 5:
+					if id := pick(naiveWorkers(f.e, WorkerFilter{})); id != "" {
+						_ = f.e.DeleteWorker(f.now, id) // ErrConflict while it holds a job
+					}
+				case 6:
+					for _, w := range f.e.ListWorkers(WorkerFilter{}) {
+						if len(w.Offers) > 0 && r.IntN(2) == 0 {
+							_, _, err := f.e.AcceptOffer(f.now, w.ID, w.Offers[0].ID)
+							require.NoError(t, err)
+						}
+					}
+				case 7:
+					// Page through with random filters; every page matches the reference.
+					jf := JobFilter{Limit: 1 + r.IntN(30)}
+					switch r.IntN(5) {
+					case 0:
+						jf.Status = []JobStatus{JobQueued, JobAssigned, JobCancelled, JobScheduled}[r.IntN(4)]
+					case 1:
+						jf.Active = true
+					case 2:
+						jf.QueueID = "q2"
+					case 3:
+						jf.ChannelID = chat
+					case 4:
+						jf.ScheduledAfter = f.now.Add(time.Duration(r.IntN(50)) * time.Minute)
+					}
+					var all []string
+					for {
+						got := jobIDs(f.e.ListJobs(jf))
+						require.Equal(t, naiveJobs(f.e, jf), got, "filter %+v", jf)
+						all = append(all, got...)
+						if len(got) < jf.Limit {
+							break
+						}
+						jf.After = got[len(got)-1]
+					}
+					jf.After, jf.Limit = "", 0
+					require.Equal(t, naiveJobs(f.e, jf), all, "pages joined = the whole list")
+
+					wf := WorkerFilter{Limit: 1 + r.IntN(10), HasCapacity: r.IntN(2) == 0}
+					switch r.IntN(3) {
+					case 0:
+						wf.State = []WorkerState{WorkerActive, WorkerInactive, WorkerDraining}[r.IntN(3)]
+					case 1:
+						wf.QueueID = "q2"
+					case 2:
+						wf.ChannelID = chat
+					}
+					for {
+						got := workerIDs(f.e.ListWorkers(wf))
+						require.Equal(t, naiveWorkers(f.e, wf), got, "filter %+v", wf)
+						if len(got) < wf.Limit {
+							break
+						}
+						wf.After = got[len(got)-1]
+					}
+				}
+				require.Equal(t, len(f.e.jobs), f.e.jobIDs.len(), "the job index holds every job")
+				require.Equal(t, len(f.e.workers), f.e.workerIDs.len(), "the worker index holds every worker")
+			}
+		})
+	}
+}
+
+// BenchmarkListJobsPage lists one page of 100 from the middle of 200,000 jobs: the
+// cost is a seek and the page, not the number of jobs.
+func BenchmarkListJobsPage(b *testing.B) {
+	e := New(Config{})
+	now := t0
+	_, _ = e.UpsertDistributionPolicy(now, DistributionPolicy{ID: "p", OfferExpiresAfter: time.Minute, Mode: Mode{Kind: LongestIdle}})
+	_, _ = e.UpsertQueue(now, Queue{ID: "q", DistributionPolicyID: "p"})
+	for i := 0; i < 200_000; i++ {
+		if _, err := e.CreateJob(now, call(fmt.Sprintf("j%06d", i), "q")); err != nil {
+			b.Fatal(err)
+		}
+	}
+	e.TakeEvents()
+	b.ResetTimer()
+	for b.Loop() {
+		if got := e.ListJobs(JobFilter{After: "j100000", Limit: 100}); len(got) != 100 {
+			b.Fatal(len(got))
+		}
+	}
+}
