@@ -51,8 +51,10 @@ type WorkerSelector struct {
 	// Value is the value compared with: a string, bool, integer or finite float.
 	Value any
 	// ExpiresAfter, when positive, makes the selector expire that long after it was
-	// attached to the job; an expired selector no longer excludes workers. Defaults to
-	// zero: the selector never expires.
+	// attached to the job; an expired selector no longer excludes workers. **(ours)**
+	// The clock runs whatever the job's status (scheduled, waiting, assigned...); an
+	// UpdateJob that keeps an identical selector keeps its clock. Defaults to zero: the
+	// selector never expires.
 	ExpiresAfter time.Duration
 	// Expedite, while the selector is active, puts the job ahead of every job in its
 	// queue that has no active expedite selector. Defaults to false.

@@ -463,8 +463,9 @@ func TestMatching_UpdatingAQueuedJobsRoutingRevokesAndRematches(t *testing.T) {
 			[]string{"OfferRevoked job=j worker=a", "OfferIssued job=j worker=c"}},
 		{"channel (only c has a chat entry)", func(j *Job) { j.ChannelID = chat },
 			[]string{"OfferRevoked job=j worker=a", "OfferIssued job=j worker=c"}},
+		// Moved to another queue, the job is queued there afresh (JobQueued).
 		{"queue", func(j *Job) { j.QueueID = "q2" },
-			[]string{"OfferRevoked job=j worker=a", "OfferIssued job=j worker=b"}},
+			[]string{"OfferRevoked job=j worker=a", "JobQueued job=j", "OfferIssued job=j worker=b"}},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

@@ -299,7 +299,9 @@ func (e *Engine) assignmentEvent(typ EventType, j *jobState, aid string) Event {
 
 // UpdateJob replaces a job's writable fields (read-only ones in the input are
 // ignored). On a queued job, a change of queue, channel, priority, labels or
-// selectors revokes its open offers and matches it again **(ours, as Azure)**.
+// selectors revokes its open offers and matches it again **(ours, as Azure)**; moved
+// to another queue, it is queued there afresh (JobQueued; that queue's exception
+// rules apply from now) and keeps its EnqueuedAt.
 // A change of MatchingMode moves a job between queued, waiting for activation and
 // scheduled; back to QueueAndMatch, a job that was queued before keeps its
 // EnqueuedAt **(ours)**. An assigned or completed job may change only its labels,
@@ -372,6 +374,10 @@ func (e *Engine) UpdateJob(now time.Time, in Job) (Job, error) {
 			e.revokeJobOffers(now, j, "job scheduled")
 			e.schedule(now, j)
 		}
+	} else if j.Status == JobQueued && j.inQueue != j.QueueID {
+		// Moved to another queue: queued there afresh (JobQueued, and that queue's
+		// exception rules apply from now), keeping its place in time.
+		e.enqueue(now, j, j.EnqueuedAt)
 	} else if j.Status == JobQueued && routing {
 		e.requeue(j)
 	}
