@@ -299,6 +299,7 @@ type Error struct {
 	Reason string
 }
 
+// Error formats as `<entity> "<id>": <reason>`.
 func (e *Error) Error() string { return e.Entity + " " + quote(e.ID) + ": " + e.Reason }
 
 func quote(s string) string { return "\"" + s + "\"" }
