@@ -312,6 +312,9 @@ func TestPrioritizationRuleOverridesThePriority(t *testing.T) {
 		{"expression true", ExpressionRule{Expression: "job.Escalated ? 10 : 1"}, Labels{"Escalated": true}, 10},
 		{"expression false", ExpressionRule{Expression: "job.Escalated ? 10 : 1"}, Labels{"Escalated": false}, 1},
 		{"expression missing label", ExpressionRule{Expression: "job.Escalated == true ? 10 : 1"}, nil, 1},
+		{"expression: a missing label is false", ExpressionRule{Expression: "job.Escalated ? 10 : 1"}, nil, 1},
+		{"expression: a present label", ExpressionRule{Expression: "job.Escalated ? 10 : 1"}, Labels{"Escalated": true}, 10},
+		{"expression: missing labels in && and !", ExpressionRule{Expression: "!job.A && !job.B ? 7 : 1"}, nil, 7},
 		{"expression arithmetic", ExpressionRule{Expression: "job.Age >= 65 && job.Language in ['fr', 'de'] ? job.Age - 60 : 2"},
 			Labels{"Age": 70, "Language": "fr"}, 10},
 		{"func", FuncRule{Func: func(_ context.Context, l Labels) (any, error) { return l["Base"].(int) * 2, nil }}, Labels{"Base": 4}, 8},
@@ -343,7 +346,7 @@ func TestFailingRulesFailClassification(t *testing.T) {
 		}}, "did not return within 20ms"},
 		{"not an integer", nil, FuncRule{Func: func(context.Context, Labels) (any, error) { return "high", nil }}, "integer"},
 		{"out of range", nil, ExpressionRule{Expression: "job.P * 100"}, "outside -100..100"},
-		{"runtime error", nil, ExpressionRule{Expression: "job.Escalated ? 10 : 1"}, "expression"},
+		{"runtime error", nil, ExpressionRule{Expression: "job.Missing + 1"}, "expression"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			f := newFixture(t, tc.opts)
@@ -682,4 +685,23 @@ func TestAFailedJobIsClassifiedAgainWhenItsLabelsChange(t *testing.T) {
 	require.Equal(t, JobStatusQueued, j.Status)
 	require.Equal(t, "fr", j.QueueID)
 	require.NoError(t, f.r.ReclassifyJob(ctx, "j", nil), "a queued job can be reclassified")
+}
+
+// A FuncRule that ignores its context cannot hold the Router beyond RuleTimeout: the
+// classification fails at the deadline while the function is still running.
+func TestFuncRuleThatIgnoresItsDeadline(t *testing.T) {
+	release := make(chan struct{})
+	finished := make(chan struct{})
+	f := newFixture(t, &Options{RuleTimeout: 20 * time.Millisecond})
+	f.classification(ClassificationPolicy{ID: "cp", FallbackQueueID: "q",
+		PrioritizationRule: FuncRule{Func: func(context.Context, Labels) (any, error) {
+			defer close(finished)
+			<-release // ignores ctx
+			return 5, nil
+		}}})
+	j := f.create(Job{ID: "j", ClassificationPolicyID: "cp"})
+	require.Equal(t, JobStatusClassificationFailed, j.Status)
+	require.Contains(t, next[JobClassificationFailed](f).Reason, "did not return within 20ms")
+	close(release)
+	<-finished
 }

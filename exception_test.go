@@ -176,11 +176,11 @@ func TestReclassifyActionSwitchesPolicy(t *testing.T) {
 	require.Equal(t, 50, j.Priority)
 	require.ErrorIs(t, f.r.DeleteClassificationPolicy(ctx, "vip"), ErrConflict)
 
-	// A job the caller put in a queue keeps it (an explicit QueueID wins over queue
-	// selectors), but gets the new policy's priority.
+	// A reclassify action routes the job again: the policy's queue selectors choose
+	// the queue even for a job the caller put in a queue.
 	k := f.create(Job{ID: "k", QueueID: "q"})
 	require.Equal(t, "vip", k.ClassificationPolicyID)
-	require.Equal(t, "q", k.QueueID)
+	require.Equal(t, "vip", k.QueueID)
 	require.Equal(t, 50, k.Priority)
 }
 

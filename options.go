@@ -42,13 +42,19 @@ type Options struct {
 	Seed uint64
 	// RuleTimeout bounds each call of a FuncRule's Func, in real time: Func gets a
 	// context with this deadline, and a Func that returns after it has passed fails
-	// (its result is discarded). Func runs under the Router's lock, so it must watch
-	// its context; the Router cannot stop it. Defaults to 1 second; negative is
-	// ErrInvalidArgument.
+	// (its result is discarded). Func runs while the Router's lock is held, and the
+	// Router waits for it at most this long; it cannot stop a Func that ignores its
+	// context, which then runs on to the end on its own goroutine. Defaults to 1
+	// second; negative is ErrInvalidArgument.
 	RuleTimeout time.Duration
 	// WebhookTimeout bounds each request of a WebhookRule whose own Timeout is zero,
 	// in real time. Defaults to 5 seconds; negative is ErrInvalidArgument.
 	WebhookTimeout time.Duration
+	// MaxConcurrentWebhooks bounds how many classifications may wait on webhook
+	// requests at once; the others wait their turn (in no guaranteed order: webhook
+	// answers, like any I/O, make the order in which jobs are classified depend on
+	// timing). Defaults to 64; negative is ErrInvalidArgument.
+	MaxConcurrentWebhooks int
 	// WebhookClient sends the requests of WebhookRules (set it for custom TLS,
 	// proxies or authentication headers via its Transport). Requests never run under
 	// the Router's lock. Defaults to a client of the Router's own, whose idle

@@ -390,6 +390,8 @@ func TestOptionsValidation(t *testing.T) {
 	require.ErrorIs(t, err, ErrInvalidArgument)
 	_, err = New(&Options{CloseTimeout: -1})
 	require.ErrorIs(t, err, ErrInvalidArgument)
+	_, err = New(&Options{MaxConcurrentWebhooks: -1})
+	require.ErrorIs(t, err, ErrInvalidArgument)
 }
 
 // A worker-filtered subscriber learns that the job it held was cancelled: the event

@@ -44,8 +44,10 @@ type DirectMapRule struct{}
 // github.com/expr-lang/expr, over the job's labels, visible as job.<key> (or
 // job["key"] for keys that are not identifiers): `job.Escalated ? 10 : 1`,
 // `job.Tier == "gold"`, `job.Age >= 65 && job.Language in ["fr", "de"]`. A label
-// the job lacks is nil, so `job.Escalated == true ? 10 : 1` also works for jobs
-// without the label (where `job.Escalated ? 10 : 1` fails: nil is not a bool).
+// the job lacks is nil, and **(ours, as Azure's PowerFx treats a blank)** nil is
+// false wherever a truth value is expected (the condition of `c ? a : b` or of a
+// conditional attachment, the operands of &&, || and !): `job.Escalated ? 10 : 1`
+// gives 1 for a job without the label.
 //
 // The expression is compiled once, when its policy is upserted: a syntax error, an
 // unknown name or a type error is ErrInvalidArgument then, not a failed job later.
@@ -58,9 +60,11 @@ type ExpressionRule struct {
 
 // FuncRule calls Func, a Go function, with a copy of the job's labels. Func runs
 // under the Router's lock: it must be fast, must not block and must not call the
-// Router. Its context expires after Options.RuleTimeout (1 second by default); a Func
-// that returns after that fails even if it gave a value. A panic in Func is recovered
-// and, like an error it returns, fails the job's classification with the reason.
+// Router. Its context expires after Options.RuleTimeout (1 second by default), and
+// the Router waits no longer than that: a Func still running then fails the job's
+// classification (it is left to finish on its own goroutine, and its result is
+// dropped). A panic in Func is recovered and, like an error it returns, fails the
+// job's classification with the reason.
 type FuncRule struct {
 	// Func computes the rule's result. Required.
 	Func func(ctx context.Context, labels Labels) (any, error)

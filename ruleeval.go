@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/expr-lang/expr"
+	"github.com/expr-lang/expr/ast"
 	"github.com/expr-lang/expr/vm"
 
 	"github.com/openjobrouter/jobrouter/internal/engine"
@@ -44,6 +45,7 @@ type ruleCompiler struct {
 	webhookTimeout time.Duration      // Options.WebhookTimeout
 	client         *http.Client       // Options.WebhookClient, or the Router's own
 	own            *http.Transport    // the Router's own client's transport; nil with Options.WebhookClient
+	slots          chan struct{}      // Options.MaxConcurrentWebhooks: one token per classification in flight
 }
 
 // toEngine compiles r for use. A nil r gives a nil rule. The error says what is wrong
@@ -160,14 +162,18 @@ func staticValue(v any, use ruleUse) (any, error) {
 }
 
 // compileJobExpression compiles an expression over a job's labels, visible as
-// job.<key> (or job["key"]). A label the job lacks is nil.
+// job.<key> (or job["key"]). A label the job lacks is nil, and **(ours, as Azure's
+// PowerFx treats a blank)** nil is false wherever a truth value is expected: the
+// condition of `c ? a : b` and of a conditional attachment, and the operands of
+// `&&`, `||` and `!`. So `job.Escalated ? 10 : 1` gives 1 for a job without the label.
 func compileJobExpression(src string, use ruleUse) (*vm.Program, error) {
 	if src == "" {
 		return nil, fmt.Errorf("an ExpressionRule needs an Expression")
 	}
-	opts := []expr.Option{expr.Env(map[string]any{"job": map[string]any{}}), expr.DisableBuiltin("now")}
+	opts := []expr.Option{expr.Env(map[string]any{"job": map[string]any{}}), expr.DisableBuiltin("now"), expr.Patch(truthy{})}
 	if use == useCondition {
 		opts = append(opts, expr.AsBool())
+		src = "(" + src + ") == true"
 	}
 	prog, err := expr.Compile(src, opts...)
 	if err != nil {
@@ -199,17 +205,34 @@ func maybeNumber(prog *vm.Program) bool {
 // Router's lock: Func gets a context with the RuleTimeout and its own copy of the
 // labels; a panic is recovered as an error, and so is a return after the deadline.
 func (c *ruleCompiler) funcEval(f func(context.Context, Labels) (any, error)) func(engine.Labels) (any, error) {
+	type result struct {
+		v   any
+		err error
+	}
 	return func(l engine.Labels) (any, error) {
 		ctx, cancel := context.WithTimeout(c.ctx, c.funcTimeout)
 		defer cancel()
-		v, err := callRuleFunc(ctx, f, labelsFromEngine(l))
-		if err != nil {
-			return nil, err
-		}
-		if ctx.Err() != nil {
+		// The function runs on its own goroutine so that the deadline holds even for
+		// a function that ignores ctx: the Router's lock is held for at most
+		// RuleTimeout. A function that never returns leaks only its own goroutine.
+		done := make(chan result, 1)
+		in := labelsFromEngine(l)
+		go func() {
+			v, err := callRuleFunc(ctx, f, in)
+			done <- result{v, err}
+		}()
+		select {
+		case r := <-done:
+			if r.err != nil {
+				return nil, r.err
+			}
+			if ctx.Err() != nil {
+				return nil, fmt.Errorf("rule function did not return within %s", c.funcTimeout)
+			}
+			return normalizeRuleValue(r.v)
+		case <-ctx.Done():
 			return nil, fmt.Errorf("rule function did not return within %s", c.funcTimeout)
 		}
-		return normalizeRuleValue(v)
 	}
 }
 
@@ -389,7 +412,7 @@ func compileScoringExpression(src string) (engine.ScoreFunc, error) {
 		return nil, fmt.Errorf("an ExpressionRule needs an Expression")
 	}
 	env := map[string]any{"job": map[string]any{}, "worker": map[string]any{}, "selectors": []any{}}
-	prog, err := expr.Compile(src, expr.Env(env), expr.DisableBuiltin("now"))
+	prog, err := expr.Compile(src, expr.Env(env), expr.DisableBuiltin("now"), expr.Patch(truthy{}))
 	if err != nil {
 		return nil, fmt.Errorf("scoring expression %q: %v", src, err)
 	}
@@ -412,4 +435,29 @@ func compileScoringExpression(src string) (engine.ScoreFunc, error) {
 		}
 		return f, nil
 	}, nil
+}
+
+// truthy rewrites every place that expects a truth value, x, as (x) == true, so that
+// nil (a missing label) reads as false instead of failing the rule.
+type truthy struct{}
+
+// Visit implements ast.Visitor.
+func (truthy) Visit(node *ast.Node) {
+	wrap := func(x ast.Node) ast.Node {
+		return &ast.BinaryNode{Operator: "==", Left: x, Right: &ast.BoolNode{Value: true}}
+	}
+	switch n := (*node).(type) {
+	case *ast.ConditionalNode:
+		n.Cond = wrap(n.Cond)
+	case *ast.BinaryNode:
+		switch n.Operator {
+		case "&&", "||", "and", "or":
+			n.Left, n.Right = wrap(n.Left), wrap(n.Right)
+		}
+	case *ast.UnaryNode:
+		switch n.Operator {
+		case "!", "not":
+			n.Node = wrap(n.Node)
+		}
+	}
 }

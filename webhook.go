@@ -25,6 +25,9 @@ import (
 // maxWebhookResponse bounds the body read from a webhook (1 MiB).
 const maxWebhookResponse = 1 << 20
 
+// defaultMaxConcurrentWebhooks is Options.MaxConcurrentWebhooks's default.
+const defaultMaxConcurrentWebhooks = 64
+
 // startRuleRequests starts a goroutine for each rule evaluation the engine waits
 // for. Called with r.mu held, on a Router that is not closed, so that Close (which
 // sets closed under r.mu before it waits) never waits while one is being added.
@@ -39,6 +42,12 @@ func (r *Router) startRuleRequests() {
 // applies the answers.
 func (r *Router) evaluateRules(req engine.RuleRequest) {
 	defer r.ruleWG.Done()
+	select {
+	case r.rules.slots <- struct{}{}:
+		defer func() { <-r.rules.slots }()
+	case <-r.rules.ctx.Done():
+		return // the Router is closing
+	}
 	results := make([]engine.RuleResult, len(req.Rules))
 	done := make(chan struct{}, len(req.Rules))
 	for i, rule := range req.Rules {
@@ -166,6 +175,8 @@ func newRuleCompiler(o *Options) (*ruleCompiler, error) {
 		return nil, errInvalid(op, "options", "", "RuleTimeout must not be negative")
 	case o.WebhookTimeout < 0:
 		return nil, errInvalid(op, "options", "", "WebhookTimeout must not be negative")
+	case o.MaxConcurrentWebhooks < 0:
+		return nil, errInvalid(op, "options", "", "MaxConcurrentWebhooks must not be negative")
 	}
 	c := &ruleCompiler{funcTimeout: o.RuleTimeout, webhookTimeout: o.WebhookTimeout, client: o.WebhookClient}
 	if c.funcTimeout == 0 {
@@ -178,6 +189,11 @@ func newRuleCompiler(o *Options) (*ruleCompiler, error) {
 		c.own = http.DefaultTransport.(*http.Transport).Clone()
 		c.client = &http.Client{Transport: c.own}
 	}
+	slots := o.MaxConcurrentWebhooks
+	if slots == 0 {
+		slots = defaultMaxConcurrentWebhooks
+	}
+	c.slots = make(chan struct{}, slots)
 	c.ctx, c.stop = context.WithCancel(context.Background())
 	return c, nil
 }

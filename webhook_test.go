@@ -3,9 +3,11 @@ package jobrouter
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"sync"
 	"testing"
 	"time"
 
@@ -251,7 +253,36 @@ func TestWebhookAfterAnExceptionReclassifies(t *testing.T) {
 	f.clk.Add(time.Minute) // no Router call: the timer alone fires the rule
 	require.Equal(t, "ask", next[JobExceptionTriggered](f).RuleID)
 	q := next[JobQueued](f)
-	require.Equal(t, "q", q.QueueID, "an explicit QueueID wins over the queue selectors")
+	require.Equal(t, "escalated", q.QueueID, "a reclassify action lets the policy choose the queue")
 	require.Equal(t, 42, q.Priority)
 	require.Equal(t, start.Add(time.Minute), q.Time())
+}
+
+// Options.MaxConcurrentWebhooks bounds the classifications waiting on webhooks at
+// once: with 1, the server never sees two requests in flight, and every job is
+// classified in the end.
+func TestMaxConcurrentWebhooks(t *testing.T) {
+	var mu sync.Mutex
+	inFlight, most := 0, 0
+	srv := hookServer(t, func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		inFlight++
+		most = max(most, inFlight)
+		mu.Unlock()
+		defer func() { mu.Lock(); inFlight--; mu.Unlock() }()
+		_, _ = io.Copy(io.Discard, r.Body)
+		w.Header().Set("Content-Type", "application/json")
+		_, _ = w.Write([]byte("3"))
+	})
+	f := newFixture(t, &Options{MaxConcurrentWebhooks: 1})
+	f.classification(ClassificationPolicy{ID: "hook", FallbackQueueID: "q", PrioritizationRule: WebhookRule{URL: srv.URL}})
+	for i := 0; i < 5; i++ {
+		f.create(Job{ID: fmt.Sprint("j", i), ClassificationPolicyID: "hook"})
+	}
+	for i := 0; i < 5; i++ {
+		require.Equal(t, 3, next[JobQueued](f).Priority)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	require.Equal(t, 1, most)
 }

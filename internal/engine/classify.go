@@ -321,6 +321,10 @@ func newRand(seed uint64) *rand.Rand {
 // a RuleRequest (ApplyRuleResults). prior is the status to come back to when the job
 // was waiting for activation or scheduled (a reclassification does not activate
 // it); for any other status the classified job is routed by its matching mode.
+//
+// A policy with asynchronous rules is not evaluated at all before their answers
+// arrive (every one of them is requested at once), so that each classification
+// evaluates its rules, and draws its weighted allocations, exactly once.
 func (e *Engine) startClassification(now time.Time, j *jobState, prior JobStatus) {
 	j.classToken++
 	j.priorStatus = prior
@@ -330,13 +334,31 @@ func (e *Engine) startClassification(now time.Time, j *jobState, prior JobStatus
 		e.finishClassification(now, j, classification{}, "classification policy "+quote(j.ClassificationPolicyID)+" not found")
 		return
 	}
-	ev := &ruleEval{labels: j.Labels}
-	c, pending, reason := e.classify(p, j, ev)
-	if pending {
-		e.await(j, ev.missing)
+	if async := p.asyncRules(); len(async) > 0 {
+		e.unqueue(j)
+		e.await(j, async)
 		return
 	}
+	c, _, reason := e.classify(p, j, &ruleEval{labels: j.Labels})
 	e.finishClassification(now, j, c, reason)
+}
+
+// asyncRules lists the policy's asynchronous rules, in a fixed order.
+func (p *ClassificationPolicy) asyncRules() []*Rule {
+	var out []*Rule
+	add := func(r *Rule) {
+		if r != nil && r.Kind == RuleAsync {
+			out = append(out, r)
+		}
+	}
+	add(p.PrioritizationRule)
+	for _, list := range [][]Attachment{p.QueueSelectorAttachments, p.WorkerSelectorAttachments} {
+		for _, a := range list {
+			add(a.Condition)
+			add(a.Rule)
+		}
+	}
+	return out
 }
 
 // await parks j in pendingClassification until its asynchronous rules are answered.
@@ -367,32 +389,30 @@ func (e *Engine) finishClassification(now time.Time, j *jobState, c classificati
 	j.reqs = activeReqs(j)
 	e.armSelectorExpiry(j)
 	e.emit(now, e.jobEvent(EvJobClassified, j))
-	switch j.priorStatus {
-	case JobWaitingForActivation, JobScheduled:
-		j.Status = j.priorStatus
-		return
-	}
-	switch j.MatchingMode.Kind {
-	case QueueAndMatch:
-		enq := j.EnqueuedAt
-		if enq.IsZero() {
-			enq = now
-		}
-		e.enqueue(now, j, enq)
-	case Suspend:
-		e.suspend(now, j)
-	case ScheduleAndSuspend:
-		e.schedule(now, j)
+	e.route(now, j, j.priorStatus)
+	j.byException = false
+	if acts := j.deferredActions; acts != nil && !j.Status.Terminal() && j.Status != JobPendingClassification {
+		j.deferredActions = nil
+		e.runActions(now, j, acts.ruleID, acts.actions)
 	}
 }
 
 // reclassify classifies a job again (its labels or policy changed, ReclassifyJob, or
 // a reclassify action): its offers are revoked and it leaves the queue while it is
 // classified; queued again, it keeps its EnqueuedAt **(ours)**.
-func (e *Engine) reclassify(now time.Time, j *jobState) {
+//
+// byException says an exception action asked for it: the rules that fired for the
+// job's current enqueue stay fired through the re-queue that follows, even when it
+// waits for a webhook. Any other reclassification starts afresh and drops exception
+// actions still deferred behind an earlier webhook.
+func (e *Engine) reclassify(now time.Time, j *jobState, byException bool) {
 	e.revokeJobOffers(now, j, "job reclassified")
 	e.unqueue(j)
 	e.cancelWaitTimes(j)
+	j.byException = byException
+	if !byException {
+		j.deferredActions = nil
+	}
 	prior := j.Status
 	if prior == JobPendingClassification {
 		prior = j.priorStatus
@@ -409,22 +429,21 @@ func (e *Engine) ReclassifyJob(now time.Time, jobID string) error {
 	if !ok {
 		return notFound("job", jobID)
 	}
-	if err := reclassifiable(j); err != nil {
-		return err
+	switch {
+	case j.ClassificationPolicyID == "":
+		return conflict("job", j.ID, "the job has no classification policy")
+	case !classifiableStatus(j.Status):
+		return conflict("job", j.ID, "a job that is "+string(j.Status)+" cannot be reclassified")
 	}
-	e.reclassify(now, j)
+	e.reclassify(now, j, false)
 	e.match(now)
 	return nil
 }
 
-func reclassifiable(j *jobState) error {
-	switch {
-	case j.ClassificationPolicyID == "":
-		return conflict("job", j.ID, "the job has no classification policy")
-	case j.Status.Terminal(), j.Status == JobAssigned, j.Status == JobCompleted:
-		return conflict("job", j.ID, "a job that is "+string(j.Status)+" cannot be reclassified")
-	}
-	return nil
+// classifiableStatus reports whether a job in status s may be classified again: not
+// while a worker holds it, and never once it is terminal.
+func classifiableStatus(s JobStatus) bool {
+	return !s.Terminal() && s != JobAssigned && s != JobCompleted
 }
 
 // TakeRuleRequests returns the asynchronous rule evaluations the engine is waiting

@@ -197,7 +197,7 @@ func (e *Engine) DeleteExceptionPolicy(now time.Time, id string) error {
 // after one round.
 func (e *Engine) exceptionsOnEnqueue(now time.Time, j *jobState) {
 	e.cancelWaitTimes(j)
-	if e.excDepth == 0 {
+	if e.excDepth == 0 && !j.byException {
 		j.fired = nil
 	}
 	q := e.queues[j.QueueID]
@@ -273,11 +273,23 @@ func (e *Engine) fireRule(now time.Time, j *jobState, policyID string, r Excepti
 	ev := e.jobEvent(EvJobExceptionTriggered, j)
 	ev.RuleID = r.ID
 	e.emit(now, ev)
+	epoch := j.enqueues
+	e.runActions(now, j, r.ID, r.Actions)
+	return j.Status == JobQueued && j.enqueues == epoch
+}
+
+// runActions runs exception actions in order. **(ours)** When a reclassify action
+// leaves the job waiting for a webhook, the actions after it are deferred and run
+// once the classification is applied, so that they act on the reclassified job.
+func (e *Engine) runActions(now time.Time, j *jobState, ruleID string, actions []Action) {
 	e.excDepth++
 	defer func() { e.excDepth-- }()
-	epoch := j.enqueues
-	for _, a := range r.Actions {
+	for i, a := range actions {
 		if j.Status.Terminal() {
+			break
+		}
+		if j.Status == JobPendingClassification {
+			j.deferredActions = &deferred{ruleID: ruleID, actions: actions[i:]}
 			break
 		}
 		switch a.Kind {
@@ -288,11 +300,12 @@ func (e *Engine) fireRule(now time.Time, j *jobState, policyID string, r Excepti
 			}
 			e.cancel(now, j, code, a.Note)
 		case ActionManualReclassify:
-			e.revokeJobOffers(now, j, "exception rule "+r.ID)
+			e.revokeJobOffers(now, j, "exception rule "+ruleID)
 			e.unqueue(j)
 			if a.QueueID != "" {
 				if _, ok := e.queues[a.QueueID]; ok {
 					j.QueueID = a.QueueID
+					j.queueByPolicy = false // chosen here, as if by the caller
 				}
 			}
 			if a.Priority != nil {
@@ -321,12 +334,15 @@ func (e *Engine) fireRule(now time.Time, j *jobState, policyID string, r Excepti
 				j.ClassificationPolicyID = a.ClassificationPolicyID
 			}
 			if j.ClassificationPolicyID != "" {
-				e.reclassify(now, j)
+				// **(ours)** A reclassify action routes the job again: the policy's
+				// queue selectors (then its fallback) choose the queue even when the
+				// caller had named one.
+				j.queueByPolicy = true
+				e.reclassify(now, j, true)
 			}
 		}
 	}
 	e.dirty = true
-	return j.Status == JobQueued && j.enqueues == epoch
 }
 
 func removeString(s []string, x string) []string {

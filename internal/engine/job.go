@@ -39,6 +39,17 @@ type jobState struct {
 	enqueues     uint64          // bumps at each enqueue
 	fired        map[string]bool // exception rules fired (policy ID + NUL + rule ID)
 	waits        []string        // rule IDs with a pending wait-time deadline
+	// byException: the classification under way was asked for by an exception
+	// action, so its re-queue continues the same enqueue (exceptionsOnEnqueue).
+	byException bool
+	// deferredActions: exception actions that follow a reclassify action whose
+	// classification waits for a webhook; they run once it is applied.
+	deferredActions *deferred
+}
+
+type deferred struct {
+	ruleID  string
+	actions []Action
 }
 
 type pendingClose struct {
@@ -171,7 +182,7 @@ func (e *Engine) CreateJob(now time.Time, in Job) (Job, error) {
 	if j.ClassificationPolicyID != "" {
 		e.startClassification(now, j, JobCreated)
 	} else {
-		e.route(now, j)
+		e.route(now, j, JobCreated)
 	}
 	e.match(now)
 	return j.view(), nil
@@ -179,13 +190,36 @@ func (e *Engine) CreateJob(now time.Time, in Job) (Job, error) {
 
 // route sends a job that has just been created or (later) classified where its
 // matching mode says.
-func (e *Engine) route(now time.Time, j *jobState) {
+//
+// The job's current MatchingMode alone decides: QueueAndMatch queues it (keeping an
+// EnqueuedAt it already has), Suspend makes it wait for activation, and
+// ScheduleAndSuspend schedules it until ScheduleAt (or makes it wait at once when
+// that has passed). prior is the status the job had before the change that routes it
+// now: a job that was already waiting for activation does not announce
+// JobWaitingForActivation again.
+func (e *Engine) route(now time.Time, j *jobState, prior JobStatus) {
 	switch j.MatchingMode.Kind {
 	case QueueAndMatch:
-		e.enqueue(now, j, now)
+		enq := j.EnqueuedAt
+		if enq.IsZero() {
+			enq = now
+		}
+		e.enqueue(now, j, enq)
 	case Suspend:
+		if prior == JobWaitingForActivation {
+			e.unqueue(j)
+			e.cancelWaitTimes(j)
+			j.Status = JobWaitingForActivation
+			return
+		}
 		e.suspend(now, j)
 	case ScheduleAndSuspend:
+		if prior == JobWaitingForActivation && !j.MatchingMode.ScheduleAt.After(now) {
+			e.unqueue(j)
+			e.cancelWaitTimes(j)
+			j.Status = JobWaitingForActivation
+			return
+		}
 		e.schedule(now, j)
 	}
 }
@@ -330,8 +364,13 @@ func (e *Engine) UpdateJob(now time.Time, in Job) (Job, error) {
 	}
 	// A classified job whose labels or policy change is classified again, unless it
 	// is assigned or completed (then its labels just change).
-	reclass := in.ClassificationPolicyID != "" && reclassifiable(j) == nil &&
+	// A job with a classification policy whose labels or policy change is classified
+	// (again), unless it is assigned or completed (then its labels just change).
+	reclass := in.ClassificationPolicyID != "" && classifiableStatus(j.Status) &&
 		(in.ClassificationPolicyID != j.ClassificationPolicyID || !sameLabels(in.Labels, j.Labels))
+	// A job without a valid classification (failed, or waiting for a webhook) is not
+	// routed by a change of mode: its next classification routes it by the new mode.
+	unclassified := j.Status == JobClassificationFailed || j.Status == JobPendingClassification
 	if in.QueueID != j.QueueID {
 		j.queueByPolicy = false // the caller chose the queue
 	}
@@ -349,11 +388,10 @@ func (e *Engine) UpdateJob(now time.Time, in Job) (Job, error) {
 	if reclass {
 		if modeChanged {
 			e.deadlines.Cancel(scheduleKey(j.ID))
-			if j.Status == JobWaitingForActivation || j.Status == JobScheduled {
-				j.Status = JobCreated // the new mode decides where it goes
-			}
 		}
-		e.reclassify(now, j)
+		e.reclassify(now, j, false)
+	} else if modeChanged && unclassified {
+		e.deadlines.Cancel(scheduleKey(j.ID))
 	} else if modeChanged {
 		e.deadlines.Cancel(scheduleKey(j.ID))
 		switch j.MatchingMode.Kind {
@@ -541,6 +579,7 @@ func (e *Engine) withCode(ev Event, code string) Event {
 
 // finish forgets a terminal job's pending deadlines.
 func (e *Engine) finish(j *jobState) {
+	j.deferredActions = nil
 	e.unqueue(j)
 	e.deadlines.Cancel(selectorKey(j.ID))
 	e.deadlines.Cancel(maxAgeKey(j.ID))
