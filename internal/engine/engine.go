@@ -45,6 +45,7 @@ type Engine struct {
 	offers   map[string]*offerState // open offers only
 
 	jobIDs    idIndex                // every job ID in order, for paged listing (index.go)
+	activeIDs idIndex                // the IDs of the jobs that are not terminal
 	workerIDs idIndex                // every worker ID in order (index.go)
 	served    map[string]*serviceLog // recent assignment times by queue ID (stats.go)
 

@@ -231,3 +231,22 @@ func BenchmarkListJobsPage(b *testing.B) {
 		}
 	}
 }
+
+// Listing active jobs walks only the active ones: terminal jobs are not in that index.
+func TestActiveIndexHoldsExactlyTheActiveJobs(t *testing.T) {
+	f := newFixture(t)
+	f.basic()
+	for i := 0; i < 50; i++ {
+		f.job(call(fmt.Sprintf("j%02d", i), "q"))
+		if i%3 != 0 {
+			require.NoError(t, f.e.CancelJob(f.now, fmt.Sprintf("j%02d", i), "", ""))
+		}
+	}
+	require.Equal(t, 17, f.e.activeIDs.len())
+	got := f.e.ListJobs(JobFilter{Status: JobQueued})
+	require.Len(t, got, 17)
+	require.Len(t, f.e.ListJobs(JobFilter{Active: true, Limit: 5}), 5)
+	require.Len(t, f.e.ListJobs(JobFilter{Status: JobCancelled}), 33)
+	require.NoError(t, f.e.DeleteJob(f.now, "j01"))
+	require.Equal(t, 17, f.e.activeIDs.len())
+}

@@ -177,6 +177,7 @@ func (e *Engine) CreateJob(now time.Time, in Job) (Job, error) {
 	j.reqs = activeReqs(j)
 	e.jobs[j.ID] = j
 	e.jobIDs.insert(j.ID)
+	e.activeIDs.insert(j.ID)
 	e.startJobClocks(now, j)
 	e.emit(now, e.jobEvent(EvJobReceived, j))
 	if j.ClassificationPolicyID != "" {
@@ -440,10 +441,18 @@ func (e *Engine) GetJob(id string) (Job, error) {
 
 // ListJobs returns the jobs that pass f, sorted by ID: those after f.After, at most
 // f.Limit of them (every one when Limit is 0). O(log n + scanned), where scanned counts
-// the jobs visited, those the filter skips included.
+// the jobs visited, those the filter skips included; a filter on Active or on a
+// non-terminal Status walks only the active jobs, so closed and cancelled jobs, however
+// many, are never scanned for it.
 func (e *Engine) ListJobs(f JobFilter) []Job {
 	var out []Job
-	e.jobIDs.ascendAfter(f.After, func(id string) bool {
+	// A filter that only active jobs can pass walks the index of active jobs, so that
+	// the terminal jobs, usually the great majority, cost nothing.
+	ids := &e.jobIDs
+	if f.Active || (f.Status != "" && !f.Status.Terminal()) {
+		ids = &e.activeIDs
+	}
+	ids.ascendAfter(f.After, func(id string) bool {
 		j := e.jobs[id]
 		switch {
 		case j == nil,
@@ -579,6 +588,7 @@ func (e *Engine) withCode(ev Event, code string) Event {
 
 // finish forgets a terminal job's pending deadlines.
 func (e *Engine) finish(j *jobState) {
+	e.activeIDs.remove(j.ID)
 	j.deferredActions = nil
 	e.unqueue(j)
 	e.deadlines.Cancel(selectorKey(j.ID))
