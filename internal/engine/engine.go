@@ -205,7 +205,7 @@ func (e *Engine) validID(entity, id string) error {
 		return invalid(entity, id, "empty ID")
 	}
 	if len(id) > e.cfg.MaxIDLength {
-		return invalid(entity, id[:32]+"…", "ID longer than "+itoa(e.cfg.MaxIDLength)+" bytes")
+		return invalid(entity, id[:min(32, len(id))]+"…", "ID longer than "+itoa(e.cfg.MaxIDLength)+" bytes")
 	}
 	return nil
 }

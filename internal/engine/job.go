@@ -97,6 +97,8 @@ func (e *Engine) validateJob(j *Job) error {
 			return &Error{Code: CodeNotFound, Entity: ent, ID: j.ID, Reason: "queue " + quote(j.QueueID) + " not found"}
 		}
 	}
+	// Validated on a copy: the caller's slice is never written to.
+	j.RequestedWorkerSelectors = slices.Clone(j.RequestedWorkerSelectors)
 	for i := range j.RequestedWorkerSelectors {
 		if err := validSelector(j.ID, &j.RequestedWorkerSelectors[i]); err != nil {
 			return err

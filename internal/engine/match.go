@@ -70,13 +70,16 @@ func (e *Engine) matchJob(now time.Time, j *jobState) {
 		picked = match.LongestIdle(cands, want)
 	case RoundRobin:
 		picked = match.RoundRobin(cands, q.rrLast, want)
-		q.rrLast = picked[len(picked)-1].ID
 	case BestWorker:
 		for i := range cands {
 			cands[i].Score = e.score(mode, j, e.workers[cands[i].ID])
 		}
 		picked = match.Best(cands, want, mode.Descending)
 	}
+	// The RoundRobin cursor follows every offer made from the queue, whatever the
+	// mode at the time, so that a switch to RoundRobin starts after the last worker
+	// offered.
+	q.rrLast = picked[len(picked)-1].ID
 	for _, c := range picked {
 		w := e.workers[c.ID]
 		ch, _ := w.channel(j.ChannelID)
