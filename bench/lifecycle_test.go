@@ -1,0 +1,205 @@
+package bench
+
+import (
+	"errors"
+	"fmt"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/openjobrouter/jobrouter"
+)
+
+// inFlight is how many jobs the B1 driver keeps between CreateJob and CloseJob: a
+// short queue in front of plenty of workers, so that a lifecycle's cost is the
+// router's, not the wait for a worker.
+const inFlight = 32
+
+// BenchmarkB1Lifecycle measures full lifecycles, create → OfferIssued → accept →
+// complete → close, with 100 and 10,000 idle workers. The benchmark goroutine creates
+// jobs (at most inFlight open at once); a subscriber goroutine reads every event and,
+// on each OfferIssued, accepts the offer, completes and closes the job, as a worker's
+// agent would. One b.N iteration is one lifecycle; lifecycles/s counts from the first
+// create to the last close.
+func BenchmarkB1Lifecycle(b *testing.B) {
+	for _, workers := range []int{100, 10_000} {
+		b.Run(fmt.Sprintf("workers=%d", workers), func(b *testing.B) {
+			eachImpl(b, func(b *testing.B, im impl) {
+				b.ReportAllocs()
+				r := newLifecycles(b, im, workers, 0)
+				defer r.stop(b)
+				n := 0
+				start := time.Now()
+				for b.Loop() {
+					r.create(b)
+					n++
+				}
+				r.drain(b)
+				b.ReportMetric(float64(n)/time.Since(start).Seconds(), "lifecycles/s")
+			})
+		})
+	}
+}
+
+// BenchmarkB7StalledSubscriber runs the B1 workload (100 workers) with no other
+// subscriber (subscriber=none) and with one more subscriber that never reads
+// (subscriber=stalled), whose backlog limit is the default 65,536 events (4,096 for
+// the naive router, which is too slow to fill 65,536 in a benchmark: see sizes).
+// Each b.N iteration is one fresh router taken a quarter past that limit:
+// lifecycles/s is measured over the lifecycles that fill the stalled subscriber's
+// backlog up to its limit, and after the run the stalled subscription must have been
+// closed with ErrSlowSubscriber. subscriber=none runs the same number of lifecycles.
+func BenchmarkB7StalledSubscriber(b *testing.B) {
+	sz := scale(b)
+	for _, stalled := range []bool{false, true} {
+		name := "subscriber=none"
+		if stalled {
+			name = "subscriber=stalled"
+		}
+		b.Run(name, func(b *testing.B) {
+			eachImpl(b, func(b *testing.B, im impl) {
+				limit := sz.b7Backlog
+				if im.name == "naive" {
+					limit = sz.b7NaiveBacklog
+				}
+				// A lifecycle publishes six events: JobReceived, JobQueued,
+				// OfferIssued, OfferAccepted, JobCompleted, JobClosed.
+				upToLimit := limit / 6
+				total := upToLimit + upToLimit/4
+				var upTo time.Duration
+				for b.Loop() {
+					b.StopTimer()
+					r := newLifecycles(b, im, 100, backlogIf(stalled, limit))
+					b.StartTimer()
+					start := time.Now()
+					for range upToLimit - inFlight {
+						r.create(b)
+					}
+					r.drain(b)
+					upTo += time.Since(start)
+					for range total - upToLimit + inFlight {
+						r.create(b)
+					}
+					r.drain(b)
+					b.StopTimer()
+					if stalled {
+						if err := r.stalled.err(); !errors.Is(err, jobrouter.ErrSlowSubscriber) {
+							b.Fatalf("stalled subscription: err %v, want ErrSlowSubscriber", err)
+						}
+					}
+					r.stop(b)
+					b.StartTimer()
+				}
+				b.ReportMetric(float64(b.N*(upToLimit-inFlight))/upTo.Seconds(), "lifecycles/s")
+				b.ReportMetric(float64(limit), "backlog-limit")
+			})
+		})
+	}
+}
+
+// lifecycles is the B1 rig: a router with idle workers, an agent goroutine that
+// answers every offer, and a window of inFlight tokens.
+type lifecycles struct {
+	c       core
+	agent   subscription
+	stalled subscription // nil unless asked for
+	window  chan struct{}
+	next    int
+	done    chan struct{} // closed when the agent goroutine exits
+
+	mu  sync.Mutex
+	err error // the agent's first error
+}
+
+// newLifecycles builds the rig. stalledBacklog > 0 adds a subscriber with that
+// backlog limit that never reads.
+func newLifecycles(b *testing.B, im impl, workers, stalledBacklog int) *lifecycles {
+	b.Helper()
+	c := im.new(coreConfig{})
+	setupQueue(b, c, "q", policySpec{id: "p", offerExpiresAfter: time.Hour})
+	for i := range workers {
+		must(b, c.upsertWorker(workerSpec{id: workerID(i), queues: []string{"q"}, capacity: 1,
+			labels: comboLabels(i % combos), available: true}))
+	}
+	r := &lifecycles{c: c, window: make(chan struct{}, inFlight), done: make(chan struct{})}
+	r.agent = c.subscribe(subOptions{})
+	if stalledBacklog > 0 {
+		r.stalled = c.subscribe(subOptions{maxBacklog: stalledBacklog})
+	}
+	go r.run()
+	return r
+}
+
+// run is the agent: every offer is accepted, the job completed and closed, and the
+// window token given back.
+func (r *lifecycles) run() {
+	defer close(r.done)
+	for {
+		ev, ok := r.agent.next()
+		if !ok {
+			return
+		}
+		if ev.typ != evOfferIssued {
+			continue
+		}
+		aid, err := r.c.accept(ev.workerID, ev.offerID)
+		if err == nil {
+			err = r.c.complete(ev.jobID, aid)
+		}
+		if err == nil {
+			err = r.c.closeJob(ev.jobID, aid)
+		}
+		if err != nil {
+			r.mu.Lock()
+			if r.err == nil {
+				r.err = fmt.Errorf("agent, job %s: %w", ev.jobID, err)
+			}
+			r.mu.Unlock()
+		}
+		<-r.window
+	}
+}
+
+// create starts one lifecycle, waiting for a free slot in the window.
+func (r *lifecycles) create(b *testing.B) {
+	r.window <- struct{}{}
+	must(b, r.c.createJob(jobSpec{id: jobID("j", r.next), queueID: "q"}))
+	r.next++
+}
+
+// drain waits until every lifecycle started has closed.
+func (r *lifecycles) drain(b *testing.B) {
+	for range inFlight {
+		r.window <- struct{}{}
+	}
+	for range inFlight {
+		<-r.window
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.err != nil {
+		b.Fatal(r.err)
+	}
+}
+
+// stop closes the router and waits for the agent.
+func (r *lifecycles) stop(b *testing.B) {
+	if r.stalled != nil {
+		r.stalled.close()
+	}
+	r.c.close()
+	<-r.done
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.err != nil {
+		b.Fatal(r.err)
+	}
+}
+
+// backlogIf is n when stalled, else 0 (no stalled subscriber).
+func backlogIf(stalled bool, n int) int {
+	if stalled {
+		return n
+	}
+	return 0
+}
