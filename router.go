@@ -142,7 +142,7 @@ func (r *Router) AdvanceTo(t time.Time) error {
 	}
 	r.manualNow = t
 	err := r.safely(func() error { r.eng.Advance(t); return nil })
-	r.flush(t)
+	r.flush()
 	return wrapErr(op, err)
 }
 
@@ -181,7 +181,7 @@ func (r *Router) do(ctx context.Context, op string, f func(now time.Time) error)
 		r.eng.Advance(now)
 		return f(now)
 	})
-	r.flush(now)
+	r.flush()
 	return wrapErr(op, err)
 }
 
@@ -198,14 +198,13 @@ func (r *Router) safely(f func() error) (err error) {
 
 // flush hands the engine's new events to the subscribers, starts the webhook
 // evaluations the engine asks for and re-arms the timer. Called with r.mu held.
-func (r *Router) flush(now time.Time) {
+func (r *Router) flush() {
 	if evs := r.eng.TakeEvents(); len(evs) > 0 {
 		r.bus.publish(evs)
 	}
 	r.startRuleRequests()
-	// The clock is read again rather than using now: a mock clock may have moved
-	// since the call began, and the timer's duration must count from the present.
-	_ = now
+	// The clock is read again: a mock clock may have moved since the call began, and
+	// the timer's duration must count from the present.
 	r.rearm(r.now())
 }
 
@@ -243,7 +242,7 @@ func (r *Router) onTimer() {
 	r.armed = time.Time{}
 	now := r.now()
 	_ = r.safely(func() error { r.eng.Advance(now); return nil })
-	r.flush(now)
+	r.flush()
 }
 
 // Subscribe returns a subscription to the Router's events; nil opts means every

@@ -88,7 +88,7 @@ func (r *Router) applyRuleResults(req engine.RuleRequest, results []engine.RuleR
 		r.eng.ApplyRuleResults(now, req.JobID, req.Token, results)
 		return nil
 	})
-	r.flush(now)
+	r.flush()
 }
 
 // callWebhook POSTs a job's labels as a JSON object to url and decodes the JSON

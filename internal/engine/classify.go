@@ -142,11 +142,7 @@ func (e *Engine) GetClassificationPolicy(id string) (ClassificationPolicy, error
 
 // ListClassificationPolicies returns policies sorted by ID. O(n log n).
 func (e *Engine) ListClassificationPolicies(pg Page) []ClassificationPolicy {
-	var out []ClassificationPolicy
-	for _, id := range page(sortedKeys(e.classPolicies), pg.After, pg.Limit) {
-		out = append(out, *e.classPolicies[id])
-	}
-	return out
+	return listPage(e.classPolicies, pg, func(p *ClassificationPolicy) ClassificationPolicy { return *p })
 }
 
 // DeleteClassificationPolicy deletes a policy that no active job uses (nor an

@@ -160,12 +160,11 @@ func (e *Engine) GetExceptionPolicy(id string) (ExceptionPolicy, error) {
 
 // ListExceptionPolicies returns policies sorted by ID. O(n log n).
 func (e *Engine) ListExceptionPolicies(pg Page) []ExceptionPolicy {
-	var out []ExceptionPolicy
-	for _, id := range page(sortedKeys(e.excPolicies), pg.After, pg.Limit) {
-		p, _ := e.GetExceptionPolicy(id)
-		out = append(out, p)
-	}
-	return out
+	return listPage(e.excPolicies, pg, func(p *ExceptionPolicy) ExceptionPolicy {
+		cp := *p
+		cp.Rules = cloneRules(p.Rules)
+		return cp
+	})
 }
 
 // DeleteExceptionPolicy deletes a policy no queue uses.
@@ -175,10 +174,8 @@ func (e *Engine) DeleteExceptionPolicy(now time.Time, id string) error {
 	if _, ok := e.excPolicies[id]; !ok {
 		return notFound("exception policy", id)
 	}
-	for _, qid := range sortedKeys(e.queues) {
-		if e.queues[qid].ExceptionPolicyID == id {
-			return conflict("exception policy", id, "used by queue "+quote(qid))
-		}
+	if qid := e.queueWhere(func(q *queueState) bool { return q.ExceptionPolicyID == id }); qid != "" {
+		return conflict("exception policy", id, "used by queue "+quote(qid))
 	}
 	delete(e.excPolicies, id)
 	return nil

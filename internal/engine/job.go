@@ -210,17 +210,13 @@ func (e *Engine) route(now time.Time, j *jobState, prior JobStatus) {
 		e.enqueue(now, j, enq)
 	case Suspend:
 		if prior == JobWaitingForActivation {
-			e.unqueue(j)
-			e.cancelWaitTimes(j)
-			j.Status = JobWaitingForActivation
+			e.keepWaiting(j)
 			return
 		}
 		e.suspend(now, j)
 	case ScheduleAndSuspend:
 		if prior == JobWaitingForActivation && !j.MatchingMode.ScheduleAt.After(now) {
-			e.unqueue(j)
-			e.cancelWaitTimes(j)
-			j.Status = JobWaitingForActivation
+			e.keepWaiting(j)
 			return
 		}
 		e.schedule(now, j)
@@ -235,6 +231,14 @@ func (e *Engine) enqueue(now time.Time, j *jobState, enqueuedAt time.Time) {
 	e.requeue(j)
 	e.emit(now, e.jobEvent(EvJobQueued, j))
 	e.exceptionsOnEnqueue(now, j)
+}
+
+// keepWaiting puts back in waitingForActivation, without announcing it again, a job
+// that was already waiting before it was reclassified.
+func (e *Engine) keepWaiting(j *jobState) {
+	e.unqueue(j)
+	e.cancelWaitTimes(j)
+	j.Status = JobWaitingForActivation
 }
 
 func (e *Engine) suspend(now time.Time, j *jobState) {

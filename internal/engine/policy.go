@@ -56,15 +56,7 @@ func (e *Engine) GetDistributionPolicy(id string) (DistributionPolicy, error) {
 
 // ListDistributionPolicies returns policies sorted by ID. O(n log n).
 func (e *Engine) ListDistributionPolicies(pg Page) []DistributionPolicy {
-	ids := make([]string, 0, len(e.policies))
-	for id := range e.policies {
-		ids = append(ids, id)
-	}
-	var out []DistributionPolicy
-	for _, id := range page(ids, pg.After, pg.Limit) {
-		out = append(out, *e.policies[id])
-	}
-	return out
+	return listPage(e.policies, pg, func(p *DistributionPolicy) DistributionPolicy { return *p })
 }
 
 // DeleteDistributionPolicy deletes a policy no queue uses.
@@ -74,13 +66,31 @@ func (e *Engine) DeleteDistributionPolicy(now time.Time, id string) error {
 	if _, ok := e.policies[id]; !ok {
 		return notFound("distribution policy", id)
 	}
-	for _, qid := range sortedKeys(e.queues) {
-		if e.queues[qid].DistributionPolicyID == id {
-			return conflict("distribution policy", id, "used by queue "+quote(qid))
-		}
+	if qid := e.queueWhere(func(q *queueState) bool { return q.DistributionPolicyID == id }); qid != "" {
+		return conflict("distribution policy", id, "used by queue "+quote(qid))
 	}
 	delete(e.policies, id)
 	return nil
+}
+
+// listPage returns the values of m sorted by key, paged by pg, each through view.
+// O(n log n): policies and queues are few.
+func listPage[V, T any](m map[string]V, pg Page, view func(V) T) []T {
+	var out []T
+	for _, id := range page(sortedKeys(m), pg.After, pg.Limit) {
+		out = append(out, view(m[id]))
+	}
+	return out
+}
+
+// queueWhere returns the ID of the first queue, by ID, that pred accepts, or "".
+func (e *Engine) queueWhere(pred func(*queueState) bool) string {
+	for _, id := range sortedKeys(e.queues) {
+		if pred(e.queues[id]) {
+			return id
+		}
+	}
+	return ""
 }
 
 func sortedKeys[V any](m map[string]V) []string {

@@ -77,11 +77,7 @@ func (e *Engine) GetQueue(id string) (Queue, error) {
 
 // ListQueues returns queues sorted by ID. O(n log n).
 func (e *Engine) ListQueues(pg Page) []Queue {
-	var out []Queue
-	for _, id := range page(sortedKeys(e.queues), pg.After, pg.Limit) {
-		out = append(out, e.queues[id].Queue)
-	}
-	return out
+	return listPage(e.queues, pg, func(q *queueState) Queue { return q.Queue })
 }
 
 // DeleteQueue deletes a queue that no active job uses and no worker listens on.
