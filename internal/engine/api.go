@@ -18,6 +18,10 @@ type Config struct {
 	MaxJobAge time.Duration
 	// Seed seeds the pseudo-random source of weighted allocations.
 	Seed uint64
+	// Checks makes every matching pass verify the matching indexes and the stability
+	// of the state with CheckIndexes, panicking on a violation. For tests only: it
+	// costs O(jobs × workers) per pass.
+	Checks bool
 }
 
 // JobFilter selects jobs for ListJobs. Zero fields match everything.

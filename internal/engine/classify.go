@@ -368,7 +368,6 @@ func (e *Engine) await(j *jobState, rules []*Rule) {
 // or JobClassificationFailed with the reason.
 func (e *Engine) finishClassification(now time.Time, j *jobState, c classification, reason string) {
 	j.pendingRules = nil
-	e.dirty = true
 	if reason != "" {
 		e.unqueue(j)
 		j.Status = JobClassificationFailed

@@ -11,9 +11,11 @@ package engine
 import (
 	"math/rand/v2"
 	"sort"
+	"strings"
 	"time"
 
 	"github.com/openjobrouter/jobrouter/internal/deadline"
+	"github.com/openjobrouter/jobrouter/internal/match"
 )
 
 // Deadline kinds. The order of the values does not matter: equal deadlines fire in
@@ -56,9 +58,15 @@ type Engine struct {
 	excDepth      int           // nesting of exception actions in this step
 
 	deadlines *deadline.Heap
-	queued    []*jobState // every queued job, in queue order (match.Less)
 	events    []Event
-	dirty     bool // something changed that could change matching
+
+	// Matching (match.go, matchindex.go).
+	freeWorkers  int               // workers that could take an offer now
+	pass         uint64            // matching passes run
+	dirtyJobs    []*jobState       // jobs that gained since the last pass
+	dirtyWorkers []*workerState    // workers that gained since the last pass
+	dirtyAll     bool              // the next pass visits every queued job
+	cands        []match.Candidate // offerJob's scratch list
 
 	fallbackIDs uint64 // IDs made when Config.NewID failed
 }
@@ -155,7 +163,10 @@ func (e *Engine) fire(d deadline.Deadline) {
 		e.expireOffer(d.When, d.ID)
 	case dlRetryOffer:
 		// The decliner is eligible again; matching decides.
-		e.dirty = true
+		jobID, _, _ := strings.Cut(d.ID, "\x00")
+		if j := e.jobs[jobID]; j != nil {
+			e.gainJob(j)
+		}
 	case dlCloseAt:
 		if j := e.jobs[d.ID]; j != nil && j.closing != nil {
 			e.closeNow(d.When, j, j.closing.code)

@@ -339,7 +339,7 @@ func (e *Engine) runActions(now time.Time, j *jobState, ruleID string, actions [
 			}
 		}
 	}
-	e.dirty = true
+	e.gainJob(j)
 }
 
 func removeString(s []string, x string) []string {

@@ -72,7 +72,7 @@ func (e *Engine) selectorsChanged(j *jobState) {
 	if j.inQueue != "" && j.key.Expedite != expedite(j) {
 		e.requeue(j)
 	}
-	e.dirty = true
+	e.gainJob(j)
 	e.armSelectorExpiry(j)
 }
 

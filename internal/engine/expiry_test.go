@@ -34,7 +34,7 @@ func withSelectors(id, queue string, sels ...Selector) Job {
 // order, which matching visits).
 func (f *fixture) queueOrder() []string {
 	var out []string
-	for _, j := range f.e.queued {
+	for _, j := range f.e.queuedJobs() {
 		out = append(out, j.ID)
 	}
 	return out
@@ -422,7 +422,7 @@ func TestSelectorExpiry_ClocksRunWhileTheJobIsNotQueued(t *testing.T) {
 		got := f.getJob("j")
 		require.Equal(t, JobAssigned, got.Status)
 		require.True(t, got.RequestedWorkerSelectors[0].Expired)
-		require.Empty(t, f.e.queued)
+		require.Empty(t, f.e.queuedJobs())
 
 		// Unassigned later, the job is no longer held to w7 nor expedited.
 		_, err := f.e.UnassignJob(f.now, "j", aid, false)
@@ -441,7 +441,7 @@ func TestSelectorExpiry_ClocksRunWhileTheJobIsNotQueued(t *testing.T) {
 		f.advance(45 * time.Second)
 		require.Equal(t, []string{"JobWorkerSelectorsExpired job=j"}, briefs(f.take()))
 		require.Equal(t, JobWaitingForActivation, f.getJob("j").Status)
-		require.Empty(t, f.e.queued)
+		require.Empty(t, f.e.queuedJobs())
 
 		upd := f.getJob("j")
 		upd.MatchingMode = MatchingMode{}
@@ -538,7 +538,7 @@ func TestMaxJobAge_CancelsAJobNotTerminalAtCreatedAtPlusMaxAge(t *testing.T) {
 			got := f.getJob("j")
 			require.Equal(t, JobCancelled, got.Status)
 			require.Equal(t, "Expired", got.DispositionCode)
-			require.Empty(t, f.e.queued)
+			require.Empty(t, f.e.queuedJobs())
 			f.worker(agent("w", "q"))
 			require.Empty(t, f.offersFor("j"), "a cancelled job is not offered")
 			require.NoError(t, f.e.DeleteJob(f.now, "j"), "it is terminal")

@@ -39,6 +39,7 @@ func newFixture(t *testing.T, cfg ...Config) *fixture {
 	if c.NewID == nil {
 		c.NewID = counterIDs("id")
 	}
+	c.Checks = true
 	return &fixture{t: t, e: New(c), now: t0}
 }
 

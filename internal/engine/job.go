@@ -3,7 +3,6 @@ package engine
 import (
 	"maps"
 	"slices"
-	"sort"
 	"time"
 
 	"github.com/openjobrouter/jobrouter/internal/deadline"
@@ -23,6 +22,10 @@ type jobState struct {
 	seq      uint64 // creation order
 	key      match.JobKey
 	inQueue  string              // the queue whose order holds the job ("" when not queued)
+	group    *jobGroup           // the job group holding it while hungry (matchindex.go)
+	groupQ   string              // the queue of that group
+	dirty    uint64              // the pass for which it is in Engine.dirtyJobs
+	visit    uint64              // the last pass that visited it
 	reqs     []match.Requirement // active selectors, requested and attached
 	offers   []*offerState       // open offers, in issue order
 	declines map[string]decline  // by worker ID
@@ -270,27 +273,26 @@ func (e *Engine) activateSchedule(t time.Time, id string) {
 	e.emit(t, e.jobEvent(EvJobWaitingForActivation, j))
 }
 
-// requeue (re)inserts j in queue order after a change of its key. O(n).
+// requeue (re)inserts j in its queue's order after a change of its key, queue or
+// requirements, and marks it for matching. O(log n).
 func (e *Engine) requeue(j *jobState) {
 	e.unqueue(j)
 	j.key = match.JobKey{Expedite: expedite(j), Priority: j.Priority, EnqueuedAt: j.EnqueuedAt, Seq: j.seq}
-	i := sort.Search(len(e.queued), func(i int) bool { return match.Less(j.key, e.queued[i].key) })
-	e.queued = slices.Insert(e.queued, i, j)
+	q := e.queues[j.QueueID]
+	q.order.ReplaceOrInsert(j)
 	j.inQueue = j.QueueID
-	e.queues[j.QueueID].length++
-	e.dirty = true
+	q.length++
+	e.gainJob(j)
 }
 
-// unqueue removes j from queue order if it is there. O(n).
+// unqueue removes j from queue order and from its job group if it is there. O(log n).
 func (e *Engine) unqueue(j *jobState) {
+	e.ungroup(j)
 	if j.inQueue == "" {
 		return
 	}
-	i := sort.Search(len(e.queued), func(i int) bool { return !match.Less(e.queued[i].key, j.key) })
-	if i < len(e.queued) && e.queued[i] == j {
-		e.queued = slices.Delete(e.queued, i, i+1)
-	}
 	if q := e.queues[j.inQueue]; q != nil {
+		q.order.Delete(j)
 		q.length--
 	}
 	j.inQueue = ""
@@ -426,7 +428,7 @@ func (e *Engine) UpdateJob(now time.Time, in Job) (Job, error) {
 	} else if j.Status == JobQueued && routing {
 		e.requeue(j)
 	}
-	e.dirty = true
+	e.gainJob(j)
 	e.match(now)
 	return j.view(), nil
 }
@@ -650,7 +652,6 @@ func (e *Engine) cancel(now time.Time, j *jobState, code, note string) {
 	ev = e.withCode(ev, code)
 	ev.Note = note
 	e.emit(now, ev)
-	e.dirty = true
 }
 
 // UnassignJob takes an assigned job back from its worker: the capacity is released,

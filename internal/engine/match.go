@@ -2,75 +2,330 @@ package engine
 
 import (
 	"math"
+	"slices"
 	"time"
+
+	"github.com/google/btree"
 
 	"github.com/openjobrouter/jobrouter/internal/match"
 )
 
-// match runs one matching pass when anything changed since the last one.
+// match issues every offer that the state allows, as one pass over the queued jobs
+// would.
 //
-// Jobs are visited in queue order across all queues (match.Less); each takes, from
-// the workers eligible for it now, up to MaxConcurrentOffers minus the offers it
-// holds, chosen by its queue's distribution mode, provided that its open offers plus
-// the new ones reach MinConcurrentOffers (else it waits and offers nothing). Because
-// earlier jobs choose first, a worker that frees up is offered the first job in queue
-// order among every queue it listens on **(ours: cross-queue fairness)**, and no
-// queued job is passed over for a later one by a worker eligible for both (except
-// for a job still short of its MinConcurrentOffers).
+// The rule (the reference the naive router implements literally): jobs are visited in
+// queue order across all queues (match.Less); each takes, from the workers eligible
+// for it now, up to MaxConcurrentOffers minus the offers it holds, chosen by its
+// queue's distribution mode, provided that its open offers plus the new ones reach
+// MinConcurrentOffers (else it waits and offers nothing). Because earlier jobs choose
+// first, a worker that frees up is offered the first job in queue order among every
+// queue it listens on **(ours: cross-queue fairness)**, and no queued job is passed
+// over for a later one by a worker eligible for both (except for a job still short of
+// its MinConcurrentOffers).
 //
-// O(queued jobs × workers listening on their queues); the performance issue replaces
-// the scan with indexes.
+// The engine never runs that pass in full. After every pass the state is stable: no
+// queued job can take an offer. Only a gain breaks that — a job that may be eligible
+// for more workers than before (gainJob: queued, requeued, an offer ended, a decline's
+// retry time came, a selector expired) or a worker that may be eligible for more jobs
+// (gainWorker: registered, updated, capacity or an offer slot released). A job that
+// neither gained nor is eligible for a worker that gained has the same eligible
+// workers as in the last stable state, minus those taken since, so the full pass
+// would offer it nothing. This pass therefore visits, in queue order, just the jobs
+// that gained and the jobs of the groups linked to the workers that gained (each only
+// while one of those workers could still take it), and each visited job chooses among
+// all its eligible workers through the class indexes, exactly as the full pass would.
+//
+// Cost: O(v × (log n + c)) for v visited jobs and c linked worker classes, plus the
+// workers each visited job chooses among (want of them for LongestIdle and
+// RoundRobin; every eligible one for BestWorker). A change of a distribution policy
+// or a queue's policy runs the full pass once (dirtyAll).
 func (e *Engine) match(now time.Time) {
-	if !e.dirty {
-		return
+	for e.dirtyAll || len(e.dirtyJobs) > 0 || len(e.dirtyWorkers) > 0 {
+		e.pass++
+		all := e.dirtyAll
+		jobs, workers := e.dirtyJobs, e.dirtyWorkers
+		e.dirtyAll, e.dirtyJobs, e.dirtyWorkers = false, nil, nil
+		if e.freeWorkers == 0 {
+			continue
+		}
+		if all {
+			e.fullPass(now)
+			continue
+		}
+		e.incrementalPass(now, jobs, workers)
 	}
-	e.dirty = false
-	if !e.anyWorkerFree() {
-		return
-	}
-	for i := 0; i < len(e.queued); i++ {
-		e.matchJob(now, e.queued[i])
-	}
-	// Offers issued above change nothing that a second pass could use: a worker only
-	// loses capacity. The flag they set is cleared.
-	e.dirty = false
-}
-
-// anyWorkerFree reports whether any worker could take an offer at all. O(workers).
-func (e *Engine) anyWorkerFree() bool {
-	for _, w := range e.workers {
-		if w.State == WorkerActive && w.AvailableForOffers &&
-			(w.MaxConcurrentOffers == 0 || len(w.offers) < w.MaxConcurrentOffers) {
-			return true
+	if e.cfg.Checks {
+		if err := e.checkIndexes(now); err != nil {
+			panic("engine: matching index check failed: " + err.Error())
 		}
 	}
-	return false
 }
 
-func (e *Engine) matchJob(now time.Time, j *jobState) {
-	q := e.queues[j.QueueID]
+// fullPass visits every queued job in queue order. O(q log q) to order the q queued
+// jobs, plus their choices.
+func (e *Engine) fullPass(now time.Time) {
+	for _, j := range e.queuedJobs() {
+		if e.freeWorkers == 0 {
+			return
+		}
+		e.offerJob(now, j)
+	}
+}
+
+// queuedJobs returns every queued job, in queue order across all queues.
+// O(q log q).
+func (e *Engine) queuedJobs() []*jobState {
+	var all []*jobState
+	for _, qid := range sortedKeys(e.queues) {
+		e.queues[qid].order.Ascend(func(j *jobState) bool {
+			all = append(all, j)
+			return true
+		})
+	}
+	slices.SortFunc(all, func(a, b *jobState) int {
+		if match.Less(a.key, b.key) {
+			return -1
+		}
+		return 1
+	})
+	return all
+}
+
+// stream is one ordered source of jobs for the incremental pass: the dirty jobs, or
+// one activated job group.
+type stream struct {
+	g    *jobGroup   // nil: the dirty jobs
+	jobs []*jobState // the dirty jobs, sorted
+	head *jobState
+}
+
+func (s *stream) next() {
+	if s.g == nil {
+		if len(s.jobs) == 0 {
+			s.head = nil
+			return
+		}
+		s.head, s.jobs = s.jobs[0], s.jobs[1:]
+		return
+	}
+	after := s.head
+	s.head = nil
+	s.g.jobs.AscendGreaterOrEqual(after, func(j *jobState) bool {
+		if j == after {
+			return true
+		}
+		s.head = j
+		return false
+	})
+}
+
+func (e *Engine) incrementalPass(now time.Time, dirtyJobs []*jobState, dirtyWorkers []*workerState) {
+	var streams []*stream
+	if len(dirtyJobs) > 0 {
+		js := dirtyJobs[:0]
+		for _, j := range dirtyJobs {
+			if j.group != nil {
+				js = append(js, j)
+			}
+		}
+		slices.SortFunc(js, func(a, b *jobState) int {
+			if match.Less(a.key, b.key) {
+				return -1
+			}
+			return 1
+		})
+		if len(js) > 0 {
+			s := &stream{jobs: js}
+			s.next()
+			streams = append(streams, s)
+		}
+	}
+	for _, w := range dirtyWorkers {
+		if !w.inFree {
+			continue
+		}
+		for _, c := range w.classes {
+			for _, g := range c.groups {
+				if g.jobs.Len() == 0 {
+					continue
+				}
+				if g.pass != e.pass {
+					g.pass = e.pass
+					g.acts = g.acts[:0]
+					s := &stream{g: g}
+					if first, ok := g.jobs.Min(); ok {
+						s.head = first
+					}
+					streams = append(streams, s)
+				}
+				g.acts = append(g.acts, w)
+			}
+		}
+	}
+	for len(streams) > 0 && e.freeWorkers > 0 {
+		// The stream with the first head in queue order (few streams: a linear scan).
+		bi := -1
+		for i, s := range streams {
+			if s.head == nil {
+				continue
+			}
+			if bi < 0 || match.Less(s.head.key, streams[bi].head.key) {
+				bi = i
+			}
+		}
+		if bi < 0 {
+			break
+		}
+		s := streams[bi]
+		j := s.head
+		s.next()
+		if j.visit == e.pass {
+			continue
+		}
+		if s.g == nil {
+			j.visit = e.pass
+			e.offerJob(now, j)
+			continue
+		}
+		// A group's job is visited only while one of the workers that activated the
+		// group could take it; when none can take an offer any more, the group is done.
+		q := e.queues[j.inQueue]
+		bp := e.bypass(q)
+		acts := s.g.acts[:0]
+		can := false
+		for _, w := range s.g.acts {
+			if !w.inFree {
+				continue
+			}
+			acts = append(acts, w)
+			if !can && e.eligible(now, w, j, bp) {
+				can = true
+			}
+		}
+		clear(s.g.acts[len(acts):])
+		s.g.acts = acts
+		if len(acts) == 0 {
+			s.head = nil
+			continue
+		}
+		if can {
+			j.visit = e.pass
+			e.offerJob(now, j)
+		}
+	}
+	for _, s := range streams {
+		if s.g != nil {
+			clear(s.g.acts)
+			s.g.acts = s.g.acts[:0]
+		}
+	}
+}
+
+// offerJob lets one queued job take the offers it can: up to MaxConcurrentOffers minus
+// the offers it holds, from the workers eligible for it now, chosen by its queue's
+// distribution mode, provided that its open offers plus the new ones reach
+// MinConcurrentOffers.
+// O(c × want × log n) for c linked classes with LongestIdle and RoundRobin (plus the
+// ineligible workers skipped); O(eligible workers × scoring) with BestWorker.
+func (e *Engine) offerJob(now time.Time, j *jobState) {
+	g := j.group
+	if g == nil {
+		return
+	}
+	q := e.queues[j.inQueue]
 	pol := e.policies[q.DistributionPolicyID]
 	mode := pol.Mode
 	want := mode.MaxConcurrentOffers - len(j.offers)
-	if want <= 0 || len(q.workers) == 0 {
+	need := max(1, mode.MinConcurrentOffers-len(j.offers))
+	if want <= 0 {
 		return
 	}
-	var cands []match.Candidate
-	for _, w := range q.workers {
-		if e.eligible(now, w, j, mode.BypassSelectors) {
-			cands = append(cands, match.Candidate{ID: w.ID, LoadRatio: w.loadRatio(), IdleSince: w.idleSince})
-		}
+	bp := mode.BypassSelectors
+	cands := e.cands[:0]
+	add := func(w *workerState) {
+		cands = append(cands, match.Candidate{ID: w.ID, LoadRatio: w.ikey.load, IdleSince: w.ikey.idle})
 	}
-	if len(cands) == 0 || len(j.offers)+len(cands) < mode.MinConcurrentOffers {
-		return
-	}
+	defer func() { e.cands = cands[:0] }()
+	whole, classes := e.sources(q, g)
 	var picked []match.Candidate
 	switch mode.Kind {
 	case LongestIdle:
+		// Each source contributes its first want eligible workers in LongestIdle
+		// order; the first want of their union are the first want overall.
+		firstEligible := func(t *btree.BTreeG[*workerState]) {
+			n := 0
+			t.Ascend(func(w *workerState) bool {
+				if e.eligible(now, w, j, bp) {
+					add(w)
+					n++
+				}
+				return n < want
+			})
+		}
+		if whole {
+			firstEligible(q.free)
+		}
+		for _, c := range classes {
+			firstEligible(c.free)
+		}
+		if len(cands) < need {
+			return
+		}
 		picked = match.LongestIdle(cands, want)
 	case RoundRobin:
+		// Each source contributes its first want eligible workers after the cursor
+		// and its first want from the lowest ID: enough for any want in cyclic order.
+		pivot := &workerState{Worker: Worker{ID: q.rrLast}}
+		cyclic := func(t *btree.BTreeG[*workerState]) {
+			n := 0
+			t.AscendGreaterOrEqual(pivot, func(w *workerState) bool {
+				if w.ID > q.rrLast && e.eligible(now, w, j, bp) {
+					add(w)
+					n++
+				}
+				return n < want
+			})
+			n = 0
+			t.AscendLessThan(pivot, func(w *workerState) bool {
+				if e.eligible(now, w, j, bp) {
+					add(w)
+					n++
+				}
+				return n < want
+			})
+			// The worker named by the cursor itself comes last in cyclic order.
+			if w, ok := t.Get(pivot); ok && e.eligible(now, w, j, bp) {
+				add(w)
+			}
+		}
+		if whole {
+			cyclic(q.freeByID)
+		}
+		for _, c := range classes {
+			cyclic(c.freeByID)
+		}
+		if len(cands) < need {
+			return
+		}
 		picked = match.RoundRobin(cands, q.rrLast, want)
 	case BestWorker:
+		every := func(t *btree.BTreeG[*workerState]) {
+			t.Ascend(func(w *workerState) bool {
+				if e.eligible(now, w, j, bp) {
+					add(w)
+				}
+				return true
+			})
+		}
+		if whole {
+			every(q.free)
+		}
+		for _, c := range classes {
+			every(c.free)
+		}
+		if len(cands) < need {
+			return
+		}
 		for i := range cands {
 			cands[i].Score = e.score(mode, j, e.workers[cands[i].ID])
 		}
@@ -87,8 +342,26 @@ func (e *Engine) matchJob(now time.Time, j *jobState) {
 	}
 }
 
+// sources picks where offerJob looks for the workers of j's group g: the queue's own
+// free trees (whole) when the linked classes hold at least half of the queue's free
+// workers, so that a scan in the mode's order meets an eligible worker within a few
+// steps, else the linked classes' trees, merged. O(linked classes).
+func (e *Engine) sources(q *queueState, g *jobGroup) (whole bool, classes []*workerClass) {
+	n := 0
+	for _, c := range g.classes {
+		n += c.free.Len()
+	}
+	if n == 0 {
+		return false, nil
+	}
+	if len(g.classes) > 1 && 2*n >= q.free.Len() {
+		return true, nil
+	}
+	return false, g.classes
+}
+
 // eligible is the full eligibility rule of a worker for a queued job (the worker
-// listens on the job's queue: the caller iterates that queue's listeners).
+// listens on the job's queue: the caller takes it from that queue's classes).
 // O(selectors + the worker's offers and holdings).
 func (e *Engine) eligible(now time.Time, w *workerState, j *jobState, bypass bool) bool {
 	if w.State != WorkerActive || !w.AvailableForOffers {

@@ -36,6 +36,8 @@ func (e *Engine) issueOffer(now time.Time, j *jobState, w *workerState, cost int
 	w.used += cost
 	j.offers = append(j.offers, o)
 	e.deadlines.Set(offerKey(id), o.ExpiresAt)
+	e.refreshWorker(w)
+	e.refreshJob(j)
 	e.emit(now, Event{Type: EvOfferIssued, WorkerID: w.ID, JobID: j.ID, OfferID: id, QueueID: j.QueueID,
 		ChannelID: j.ChannelID, ChannelReference: j.ChannelReference, JobPriority: j.Priority,
 		OfferedAt: now, ExpiresAt: o.ExpiresAt, JobLabels: j.Labels, JobTags: j.Tags,
@@ -52,11 +54,12 @@ func (e *Engine) endOffer(o *offerState, release bool) {
 		if release {
 			w.used -= o.CapacityCost
 		}
+		e.gainWorker(w)
 	}
 	if j := e.jobs[o.JobID]; j != nil {
 		j.offers = removeOffer(j.offers, o)
+		e.gainJob(j)
 	}
-	e.dirty = true
 }
 
 func removeOffer(s []*offerState, o *offerState) []*offerState {
@@ -135,6 +138,7 @@ func (e *Engine) AcceptOffer(now time.Time, workerID, offerID string) (jobID, as
 	j.Assignments[aid] = Assignment{ID: aid, JobID: j.ID, WorkerID: w.ID, CapacityCost: o.CapacityCost, AssignedAt: now}
 	j.current = aid
 	w.holds = append(w.holds, &holding{jobID: j.ID, assignmentID: aid, channelID: o.channelID, cost: o.CapacityCost, assignedAt: now})
+	e.refreshWorker(w)
 	e.recordService(now, j.QueueID) // the queue's service rate, for wait estimates
 	e.unqueue(j)
 	e.cancelWaitTimes(j) // the wait in queue is over

@@ -40,7 +40,11 @@ func (e *Engine) UpsertDistributionPolicy(now time.Time, p DistributionPolicy) (
 	}
 	cp := p
 	e.policies[p.ID] = &cp
-	e.dirty = true
+	for _, qid := range sortedKeys(e.queues) {
+		if q := e.queues[qid]; q.DistributionPolicyID == p.ID {
+			e.rebuildQueue(q)
+		}
+	}
 	e.match(e.now)
 	return cp, nil
 }

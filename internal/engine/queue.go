@@ -4,6 +4,8 @@ import (
 	"sort"
 	"time"
 
+	"github.com/google/btree"
+
 	"github.com/openjobrouter/jobrouter/internal/labels"
 )
 
@@ -13,6 +15,16 @@ type queueState struct {
 	workers []*workerState // workers listening on the queue, sorted by ID
 	rrLast  string         // RoundRobin: the last worker offered a job from this queue
 	length  int            // jobs queued in it now
+
+	// Matching indexes (matchindex.go).
+	order       *btree.BTreeG[*jobState]    // queued jobs, in queue order
+	free        *btree.BTreeG[*workerState] // offerable listeners, LongestIdle order
+	freeByID    *btree.BTreeG[*workerState] // offerable listeners, by ID
+	classes     map[string]*workerClass     // worker classes by signature
+	classList   []*workerClass              // the same, in creation order
+	groups      map[string]*jobGroup        // job groups by signature
+	groupList   []*jobGroup                 // the same, in creation order
+	emptyGroups int                         // groups in groupList without jobs
 }
 
 // UpsertQueue creates or replaces a queue. Its Labels gain "Id" = ID.
@@ -41,10 +53,11 @@ func (e *Engine) UpsertQueue(now time.Time, q Queue) (Queue, error) {
 	q.Labels = lbl
 	if qs, ok := e.queues[q.ID]; ok {
 		qs.Queue = q
+		e.rebuildQueue(qs)
 	} else {
-		e.queues[q.ID] = &queueState{Queue: q}
+		e.queues[q.ID] = &queueState{Queue: q, order: newJobTree(),
+			free: btree.NewG(matchDegree, lessIdle), freeByID: btree.NewG(matchDegree, lessID)}
 	}
-	e.dirty = true
 	e.match(e.now)
 	return q, nil
 }

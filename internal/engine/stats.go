@@ -150,7 +150,7 @@ func (e *Engine) readTime(now time.Time) time.Time {
 // QueueStatistics returns the queue's length, its longest wait and the estimated wait
 // of a new job at each priority present in it. It changes nothing.
 // Errors: CodeNotFound.
-// O(queued jobs in every queue): queue order is one global sequence, which this scans.
+// O(jobs queued in the queue).
 func (e *Engine) QueueStatistics(now time.Time, queueID string) (QueueStatistics, error) {
 	now = e.readTime(now)
 	q, ok := e.queues[queueID]
@@ -164,10 +164,7 @@ func (e *Engine) QueueStatistics(now time.Time, queueID string) (QueueStatistics
 		byPrio    = map[int]int{} // queued jobs that are not expedited, by priority
 		present   []int           // every priority held by a queued job
 	)
-	for _, j := range e.queued {
-		if j.QueueID != queueID {
-			continue
-		}
+	q.order.Ascend(func(j *jobState) bool {
 		st.Length++
 		if earliest.IsZero() || j.EnqueuedAt.Before(earliest) {
 			earliest = j.EnqueuedAt
@@ -181,7 +178,8 @@ func (e *Engine) QueueStatistics(now time.Time, queueID string) (QueueStatistics
 		} else {
 			byPrio[j.Priority]++
 		}
-	}
+		return true
+	})
 	if st.Length > 0 && now.After(earliest) {
 		st.LongestJobWaitTime = now.Sub(earliest)
 	}
@@ -208,7 +206,7 @@ func (e *Engine) QueueStatistics(now time.Time, queueID string) (QueueStatistics
 // creation order), the queue's length and the job's estimated wait. It changes
 // nothing.
 // Errors: CodeNotFound (job), CodeConflict (the job is not queued).
-// O(queued jobs ahead of it in every queue): queue order is one global sequence.
+// O(jobs ahead of it in its queue).
 func (e *Engine) QueuePosition(now time.Time, jobID string) (JobPosition, error) {
 	now = e.readTime(now)
 	j, ok := e.jobs[jobID]
@@ -220,19 +218,17 @@ func (e *Engine) QueuePosition(now time.Time, jobID string) (JobPosition, error)
 		return JobPosition{}, notQueued
 	}
 	pos := JobPosition{JobID: jobID, QueueID: j.QueueID}
-	found := false
-	for _, x := range e.queued {
-		if x.QueueID != j.QueueID {
-			continue
-		}
-		pos.Position++
-		if x == j {
-			found = true
-			break
-		}
+	q := e.queues[j.inQueue]
+	if q == nil {
+		return JobPosition{}, notQueued
 	}
-	q := e.queues[j.QueueID]
-	if !found || q == nil {
+	found := false
+	q.order.Ascend(func(x *jobState) bool {
+		pos.Position++
+		found = x == j
+		return !found
+	})
+	if !found {
 		return JobPosition{}, notQueued
 	}
 	pos.QueueLength = q.length

@@ -15,6 +15,12 @@ type workerState struct {
 	offers    []*offerState // open offers, in issue order
 	holds     []*holding    // assignments holding capacity, in assignment order
 	used      int           // capacity used by offers and holdings
+
+	// Matching indexes (matchindex.go).
+	classes []*workerClass // its class in each queue it listens on
+	inFree  bool           // in its classes' free trees, at ikey
+	ikey    wkey
+	dirty   uint64 // the pass for which it is in Engine.dirtyWorkers
 }
 
 // holding is an assignment that holds a worker's capacity: the job is assigned, or
@@ -157,7 +163,8 @@ func (e *Engine) UpsertWorker(now time.Time, in Worker) (Worker, error) {
 		} else {
 			w.State = WorkerInactive
 		}
-		e.dirty = true
+		e.placeWorker(w, false)
+		e.gainWorker(w)
 		e.match(now)
 		return w.view(), nil
 	}
@@ -181,7 +188,8 @@ func (e *Engine) UpsertWorker(now time.Time, in Worker) (Worker, error) {
 	case len(changed) > 0:
 		e.emitWorkerUpdated(now, w, changed)
 	}
-	e.dirty = true
+	e.placeWorker(w, false)
+	e.gainWorker(w)
 	e.match(now)
 	return w.view(), nil
 }
@@ -213,7 +221,7 @@ func (e *Engine) deregister(now time.Time, w *workerState) {
 		w.State = WorkerDraining
 	}
 	e.emit(now, Event{Type: EvWorkerDeregistered, WorkerID: w.ID})
-	e.dirty = true
+	e.refreshWorker(w)
 }
 
 func (e *Engine) emitWorkerUpdated(now time.Time, w *workerState, changed []string) {
@@ -348,11 +356,11 @@ func (e *Engine) DeleteWorker(now time.Time, id string) error {
 		return conflict("worker", id, "it holds the assignment of job "+quote(w.holds[0].jobID))
 	}
 	e.revokeWorkerOffers(now, w, "worker deleted")
+	e.placeWorker(w, true)
 	e.listen(w, w.Queues, nil)
 	delete(e.workers, id)
 	e.workerIDs.remove(id)
 	e.emit(now, Event{Type: EvWorkerDeleted, WorkerID: id})
-	e.dirty = true
 	e.match(now)
 	return nil
 }
@@ -375,5 +383,5 @@ func (e *Engine) release(t time.Time, workerID, assignmentID string) {
 	if w.State == WorkerDraining && len(w.holds) == 0 {
 		w.State = WorkerInactive
 	}
-	e.dirty = true
+	e.gainWorker(w)
 }

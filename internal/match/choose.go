@@ -2,7 +2,9 @@ package match
 
 import (
 	"math"
+	"slices"
 	"sort"
+	"strings"
 	"time"
 )
 
@@ -23,22 +25,43 @@ func byIdleThenID(a, b Candidate) bool {
 }
 
 // LongestIdle returns the first k candidates by lowest load ratio, then longest
-// idle, then ID. It reorders cands. O(n log n).
+// idle, then ID. It reorders cands. O(n) for k = 1, else O(n log n).
 func LongestIdle(cands []Candidate, k int) []Candidate {
-	sort.Slice(cands, func(i, j int) bool {
-		a, b := cands[i], cands[j]
+	less := func(a, b Candidate) bool {
 		if a.LoadRatio != b.LoadRatio {
 			return a.LoadRatio < b.LoadRatio
 		}
 		return byIdleThenID(a, b)
-	})
+	}
+	if k == 1 && len(cands) > 1 {
+		best := 0
+		for i := 1; i < len(cands); i++ {
+			if less(cands[i], cands[best]) {
+				best = i
+			}
+		}
+		cands[0], cands[best] = cands[best], cands[0]
+		return cands[:1]
+	}
+	slices.SortFunc(cands, func(a, b Candidate) int { return cmpBy(less, a, b) })
 	return first(cands, k)
+}
+
+// cmpBy turns a strict order into a comparison for slices.SortFunc.
+func cmpBy(less func(a, b Candidate) bool, a, b Candidate) int {
+	switch {
+	case less(a, b):
+		return -1
+	case less(b, a):
+		return 1
+	}
+	return 0
 }
 
 // RoundRobin returns k candidates in ID order starting after last, wrapping around
 // (from the lowest ID when last is empty). It reorders cands. O(n log n).
 func RoundRobin(cands []Candidate, last string, k int) []Candidate {
-	sort.Slice(cands, func(i, j int) bool { return cands[i].ID < cands[j].ID })
+	slices.SortFunc(cands, func(a, b Candidate) int { return strings.Compare(a.ID, b.ID) })
 	start := sort.Search(len(cands), func(i int) bool { return cands[i].ID > last })
 	k = max(0, min(k, len(cands)))
 	out := make([]Candidate, 0, k)
@@ -52,8 +75,14 @@ func RoundRobin(cands []Candidate, last string, k int) []Candidate {
 // lowest first otherwise), then longest idle, then ID. A NaN score ranks last.
 // It reorders cands. O(n log n).
 func Best(cands []Candidate, k int, descending bool) []Candidate {
-	sort.Slice(cands, func(i, j int) bool {
-		a, b := cands[i], cands[j]
+	less := betterThan(descending)
+	slices.SortFunc(cands, func(a, b Candidate) int { return cmpBy(less, a, b) })
+	return first(cands, k)
+}
+
+// betterThan is Best's order.
+func betterThan(descending bool) func(a, b Candidate) bool {
+	return func(a, b Candidate) bool {
 		an, bn := math.IsNaN(a.Score), math.IsNaN(b.Score)
 		if an != bn {
 			return bn // every number before NaN
@@ -65,8 +94,7 @@ func Best(cands []Candidate, k int, descending bool) []Candidate {
 			return a.Score < b.Score
 		}
 		return byIdleThenID(a, b)
-	})
-	return first(cands, k)
+	}
 }
 
 func first(cands []Candidate, k int) []Candidate {

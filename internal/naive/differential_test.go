@@ -146,6 +146,7 @@ func newDiffWith(t *testing.T, seed uint64, rng *rand.Rand, cfg engine.Config) *
 		cfg: fmt.Sprintf("KeepWorkersOnOfferExpiry=%v MaxJobAge=%v MaxIDLength=%d", cfg.KeepWorkersOnOfferExpiry, cfg.MaxJobAge, cfg.MaxIDLength)}
 	ce, cn := cfg, cfg
 	ce.NewID, cn.NewID = counterIDs(), counterIDs()
+	ce.Checks = true
 	d.e, d.n = engine.New(ce), naive.New(cn)
 	return d
 }

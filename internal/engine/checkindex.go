@@ -1,0 +1,157 @@
+package engine
+
+import (
+	"errors"
+	"fmt"
+	"time"
+)
+
+// CheckIndexes verifies the matching indexes against a recomputation from the
+// stored state, and that the state is stable (no queued job could take an offer,
+// by a brute-force scan of every listener). It returns the first violation found.
+// It is for tests: O(jobs × workers). With Config.Checks the engine calls it after
+// every matching pass and panics on a violation.
+func (e *Engine) CheckIndexes() error { return e.checkIndexes(e.now) }
+
+// checkIndexes is CheckIndexes after a matching pass at now.
+func (e *Engine) checkIndexes(now time.Time) error {
+	free := 0
+	members := map[*workerClass]int{}
+	for _, id := range sortedKeys(e.workers) {
+		w := e.workers[id]
+		if w.offerable() != w.inFree {
+			return fmt.Errorf("worker %q: offerable %v but in free trees %v", id, w.offerable(), w.inFree)
+		}
+		if len(w.classes) != len(w.Queues) {
+			return fmt.Errorf("worker %q: %d classes for %d queues", id, len(w.classes), len(w.Queues))
+		}
+		sig, _ := classSig(&w.Worker)
+		for i, c := range w.classes {
+			q := e.queues[w.Queues[i]]
+			if c.sig != sig || q.classes[sig] != c || c.q != q {
+				return fmt.Errorf("worker %q: wrong class in queue %q", id, w.Queues[i])
+			}
+			members[c]++
+			_, inIdle := c.free.Get(w)
+			_, inID := c.freeByID.Get(w)
+			if inIdle != w.inFree || inID != w.inFree {
+				return fmt.Errorf("worker %q: free trees of queue %q disagree (%v, %v, want %v)", id, w.Queues[i], inIdle, inID, w.inFree)
+			}
+		}
+		if w.inFree {
+			free++
+			if w.ikey.load != w.loadRatio() || !w.ikey.idle.Equal(w.idleSince) {
+				return fmt.Errorf("worker %q: stale LongestIdle key", id)
+			}
+		}
+	}
+	if free != e.freeWorkers {
+		return fmt.Errorf("%d free workers counted, %d recorded", free, e.freeWorkers)
+	}
+	for _, qid := range sortedKeys(e.queues) {
+		q := e.queues[qid]
+		bp := e.bypass(q)
+		for _, c := range q.classList {
+			if members[c] != c.members || c.members == 0 {
+				return fmt.Errorf("queue %q: class with %d members recorded, %d found", qid, c.members, members[c])
+			}
+			if c.free.Len() != c.freeByID.Len() {
+				return fmt.Errorf("queue %q: class free trees differ in size", qid)
+			}
+		}
+		if len(q.classList) != len(q.classes) || len(q.groupList) != len(q.groups) {
+			return fmt.Errorf("queue %q: class or group list and map differ", qid)
+		}
+		grouped := 0
+		empty := 0
+		for _, g := range q.groupList {
+			grouped += g.jobs.Len()
+			if g.empty != (g.jobs.Len() == 0) {
+				return fmt.Errorf("queue %q: group empty flag wrong", qid)
+			}
+			if g.empty {
+				empty++
+			}
+			for _, c := range q.classList {
+				want := linked(c, g, bp)
+				has := false
+				for _, x := range g.classes {
+					has = has || x == c
+				}
+				if want != has {
+					return fmt.Errorf("queue %q: link between class and group is %v, want %v", qid, has, want)
+				}
+			}
+		}
+		if empty != q.emptyGroups {
+			return fmt.Errorf("queue %q: %d empty groups recorded, %d found", qid, q.emptyGroups, empty)
+		}
+		hungry := 0
+		var err error
+		q.order.Ascend(func(j *jobState) bool {
+			if j.inQueue != qid {
+				err = fmt.Errorf("job %q: in the order of queue %q but inQueue %q", j.ID, qid, j.inQueue)
+				return false
+			}
+			h := e.hungry(j)
+			if h != (j.group != nil) {
+				err = fmt.Errorf("job %q: hungry %v but grouped %v", j.ID, h, j.group != nil)
+				return false
+			}
+			if !h {
+				return true
+			}
+			hungry++
+			if _, ok := j.group.jobs.Get(j); !ok || j.groupQ != qid || q.groups[j.group.sig] != j.group ||
+				j.group.channel != j.ChannelID || !sameReqs(j.group.reqs, j.reqs) {
+				err = fmt.Errorf("job %q: wrong job group", j.ID)
+				return false
+			}
+			err = e.checkStable(now, j, q)
+			return err == nil
+		})
+		if err != nil {
+			return err
+		}
+		if grouped != hungry {
+			return fmt.Errorf("queue %q: %d jobs in groups, %d hungry", qid, grouped, hungry)
+		}
+		if q.order.Len() != q.length {
+			return fmt.Errorf("queue %q: %d jobs in order, length %d", qid, q.order.Len(), q.length)
+		}
+	}
+	for _, id := range sortedKeys(e.jobs) {
+		j := e.jobs[id]
+		if j.inQueue != "" {
+			if q := e.queues[j.inQueue]; q == nil {
+				return fmt.Errorf("job %q: queued in a missing queue", id)
+			} else if _, ok := q.order.Get(j); !ok {
+				return fmt.Errorf("job %q: inQueue %q but not in its order", id, j.inQueue)
+			}
+		} else if j.group != nil {
+			return errors.New("job " + quote(id) + ": grouped but not queued")
+		}
+	}
+	return nil
+}
+
+// checkStable fails when the hungry job j could take an offer at now: a brute-force
+// count of its eligible workers among the queue's listeners. A decline whose retry
+// deadline has not fired yet still counts (a command may carry a later time than the
+// last Advance; the retry is the deadline's to apply).
+func (e *Engine) checkStable(now time.Time, j *jobState, q *queueState) error {
+	mode := e.policies[q.DistributionPolicyID].Mode
+	n := 0
+	for _, w := range q.workers {
+		if _, pending := e.deadlines.Get(retryKey(j.ID, w.ID)); pending {
+			continue
+		}
+		if e.eligible(now, w, j, mode.BypassSelectors) {
+			n++
+		}
+	}
+	if n > 0 && len(j.offers)+n >= mode.MinConcurrentOffers {
+		return fmt.Errorf("job %q: %d eligible workers left unoffered (matching missed it)", j.ID, n)
+	}
+	return nil
+}

@@ -1,0 +1,504 @@
+package engine
+
+import (
+	"math"
+	"slices"
+	"strconv"
+	"time"
+
+	"github.com/google/btree"
+
+	"github.com/openjobrouter/jobrouter/internal/match"
+)
+
+// The matching indexes.
+//
+// Within each queue, workers are grouped into classes and queued jobs into groups:
+//
+//   - A worker class holds the listeners of the queue whose labels (all but "Id")
+//     and channel IDs are equal, so that any selector that does not name "Id" holds
+//     for all of them or for none. It keeps its offerable members (active, available,
+//     below MaxConcurrentOffers, with capacity left on some channel) in two B-trees:
+//     by LongestIdle order (load ratio, idle since, ID) and by ID (RoundRobin).
+//   - A job group holds the queue's hungry jobs (queued, with fewer open offers than
+//     the queue's MaxConcurrentOffers) that share a channel and active requirements,
+//     in queue order (match.Less).
+//
+// A class and a group are linked when the class's members may be eligible for the
+// group's jobs: the class has the group's channel and the group's requirements (those
+// not on "Id") hold for the class's labels, or the queue's policy bypasses selectors.
+// The links are an over-approximation that only prunes: every offer is still made
+// only to a worker that the full eligibility rule (Engine.eligible) accepts.
+//
+// The indexes are maintained eagerly by placeWorker/refreshWorker and refreshJob at
+// every change of the state they summarise; CheckIndexes verifies them against a
+// recomputation (tests call it after every step).
+
+// degree of the matching B-trees: small nodes, as most trees here are short.
+const matchDegree = 8
+
+type workerClass struct {
+	q        *queueState
+	sig      string
+	labels   Labels   // a member's labels; class-level checks ignore "Id"
+	channels []string // channel IDs, sorted
+	members  int
+	free     *btree.BTreeG[*workerState] // offerable members, LongestIdle order
+	freeByID *btree.BTreeG[*workerState] // offerable members, by ID
+	groups   []*jobGroup                 // linked groups, in link order
+}
+
+type jobGroup struct {
+	sig     string
+	channel string
+	reqs    []match.Requirement       // the members' active requirements
+	jobs    *btree.BTreeG[*jobState]  // hungry members, in queue order
+	classes []*workerClass            // linked classes, in link order
+	pass    uint64                    // the matching pass that activated it last
+	acts    []*workerState            // that pass's dirty workers linked to it
+	empty   bool                      // counted in queueState.emptyGroups
+}
+
+// wkey is a worker's place in LongestIdle order (with its ID last).
+type wkey struct {
+	load float64
+	idle time.Time
+}
+
+func lessIdle(a, b *workerState) bool {
+	if a.ikey.load != b.ikey.load {
+		return a.ikey.load < b.ikey.load
+	}
+	if !a.ikey.idle.Equal(b.ikey.idle) {
+		return a.ikey.idle.Before(b.ikey.idle)
+	}
+	return a.ID < b.ID
+}
+
+func lessID(a, b *workerState) bool { return a.ID < b.ID }
+
+func lessJob(a, b *jobState) bool { return match.Less(a.key, b.key) }
+
+func newJobTree() *btree.BTreeG[*jobState] { return btree.NewG(matchDegree, lessJob) }
+
+// classSig is the class signature of a worker: its labels but "Id", sorted by key
+// with typed values, then its channel IDs. O(labels log labels + channels).
+func classSig(w *Worker) (string, []string) {
+	keys := make([]string, 0, len(w.Labels))
+	for k := range w.Labels {
+		if k != "Id" {
+			keys = append(keys, k)
+		}
+	}
+	slices.Sort(keys)
+	chans := make([]string, len(w.Channels))
+	for i, c := range w.Channels {
+		chans[i] = c.ChannelID
+	}
+	slices.Sort(chans)
+	b := make([]byte, 0, 64)
+	for _, k := range keys {
+		b = appendStr(b, k)
+		b = appendValue(b, w.Labels[k])
+	}
+	b = append(b, 0xff)
+	for _, c := range chans {
+		b = appendStr(b, c)
+	}
+	return string(b), chans
+}
+
+// groupSig is the group signature of a channel and requirements. O(requirements).
+func groupSig(channel string, reqs []match.Requirement) string {
+	b := make([]byte, 0, 32)
+	b = appendStr(b, channel)
+	for _, r := range reqs {
+		b = appendStr(b, r.Key)
+		b = appendStr(b, string(r.Op))
+		b = appendValue(b, r.Value)
+	}
+	return string(b)
+}
+
+// appendStr appends s with its length, so that concatenations are unambiguous.
+func appendStr(b []byte, s string) []byte {
+	b = strconv.AppendInt(b, int64(len(s)), 10)
+	b = append(b, ':')
+	return append(b, s...)
+}
+
+// appendValue appends a label value with its type, so that values which compare
+// differently never share a signature.
+func appendValue(b []byte, v any) []byte {
+	switch x := v.(type) {
+	case string:
+		return appendStr(append(b, 's'), x)
+	case bool:
+		if x {
+			return append(b, 't')
+		}
+		return append(b, 'f')
+	case float64:
+		return append(strconv.AppendUint(append(b, 'd'), math.Float64bits(x), 16), ';')
+	case float32:
+		return append(strconv.AppendUint(append(b, 'e'), uint64(math.Float32bits(x)), 16), ';')
+	case nil:
+		return append(b, 'n')
+	}
+	// Every other supported value is an integer; the type is kept in the tag.
+	i, u, ok := intParts(v)
+	if !ok {
+		return append(b, '?')
+	}
+	b = append(b, 'i', intTag(v))
+	if u {
+		return append(strconv.AppendUint(b, uint64(i), 10), ';')
+	}
+	return append(strconv.AppendInt(b, i, 10), ';')
+}
+
+func intTag(v any) byte {
+	switch v.(type) {
+	case int:
+		return '0'
+	case int8:
+		return '1'
+	case int16:
+		return '2'
+	case int32:
+		return '3'
+	case int64:
+		return '4'
+	case uint:
+		return '5'
+	case uint8:
+		return '6'
+	case uint16:
+		return '7'
+	case uint32:
+		return '8'
+	}
+	return '9'
+}
+
+func intParts(v any) (int64, bool, bool) {
+	switch x := v.(type) {
+	case int:
+		return int64(x), false, true
+	case int8:
+		return int64(x), false, true
+	case int16:
+		return int64(x), false, true
+	case int32:
+		return int64(x), false, true
+	case int64:
+		return x, false, true
+	case uint:
+		return int64(x), true, true
+	case uint8:
+		return int64(x), true, true
+	case uint16:
+		return int64(x), true, true
+	case uint32:
+		return int64(x), true, true
+	case uint64:
+		return int64(x), true, true
+	}
+	return 0, false, false
+}
+
+// classHolds reports whether reqs hold for a class's labels, skipping those on "Id",
+// which differ within a class. O(requirements).
+func classHolds(reqs []match.Requirement, l Labels) bool {
+	for _, r := range reqs {
+		if r.Key == "Id" {
+			continue
+		}
+		if !r.Holds(l) {
+			return false
+		}
+	}
+	return true
+}
+
+// linked reports whether c's members may be eligible for g's jobs. O(requirements).
+func linked(c *workerClass, g *jobGroup, bypass bool) bool {
+	if _, ok := slices.BinarySearch(c.channels, g.channel); !ok {
+		return false
+	}
+	return bypass || classHolds(g.reqs, c.labels)
+}
+
+func (e *Engine) bypass(q *queueState) bool {
+	if p := e.policies[q.DistributionPolicyID]; p != nil {
+		return p.Mode.BypassSelectors
+	}
+	return false
+}
+
+// link and unlink maintain the class–group links.
+func link(c *workerClass, g *jobGroup) {
+	c.groups = append(c.groups, g)
+	g.classes = append(g.classes, c)
+}
+
+func unlinkAll(c *workerClass) {
+	for _, g := range c.groups {
+		g.classes = removePtr(g.classes, c)
+	}
+	c.groups = nil
+}
+
+func unlinkGroup(g *jobGroup) {
+	for _, c := range g.classes {
+		c.groups = removePtr(c.groups, g)
+	}
+	g.classes = nil
+}
+
+func removePtr[T comparable](s []T, x T) []T {
+	if i := slices.Index(s, x); i >= 0 {
+		return slices.Delete(s, i, i+1)
+	}
+	return s
+}
+
+// relink recomputes every link of q, after a change of its policy. O(classes ×
+// groups × requirements).
+func (e *Engine) relink(q *queueState) {
+	bp := e.bypass(q)
+	for _, c := range q.classList {
+		c.groups = nil
+	}
+	for _, g := range q.groupList {
+		g.classes = nil
+		for _, c := range q.classList {
+			if linked(c, g, bp) {
+				link(c, g)
+			}
+		}
+	}
+}
+
+// offerable reports whether w could take any offer now: active, available, below
+// MaxConcurrentOffers, and with capacity left for a job on some channel.
+// O(channels × (offers + holdings)).
+func (w *workerState) offerable() bool {
+	return w.State == WorkerActive && w.AvailableForOffers &&
+		(w.MaxConcurrentOffers == 0 || len(w.offers) < w.MaxConcurrentOffers) && w.hasCapacity("")
+}
+
+// placeWorker (re)computes w's classes after it was created or its queues, labels
+// or channels changed, or (gone) before it is deleted. O(queues × (log n + links)).
+func (e *Engine) placeWorker(w *workerState, gone bool) {
+	e.unfree(w)
+	for _, c := range w.classes {
+		c.members--
+		if c.members == 0 {
+			e.dropClass(c)
+		}
+	}
+	w.classes = w.classes[:0]
+	if gone {
+		return
+	}
+	sig, chans := classSig(&w.Worker)
+	for _, qid := range w.Queues {
+		q := e.queues[qid]
+		c := q.classes[sig]
+		if c == nil {
+			c = &workerClass{q: q, sig: sig, labels: w.Labels, channels: chans,
+				free: btree.NewG(matchDegree, lessIdle), freeByID: btree.NewG(matchDegree, lessID)}
+			if q.classes == nil {
+				q.classes = make(map[string]*workerClass)
+			}
+			q.classes[sig] = c
+			q.classList = append(q.classList, c)
+			bp := e.bypass(q)
+			for _, g := range q.groupList {
+				if linked(c, g, bp) {
+					link(c, g)
+				}
+			}
+		}
+		c.members++
+		w.classes = append(w.classes, c)
+	}
+	e.refreshWorker(w)
+}
+
+func (e *Engine) dropClass(c *workerClass) {
+	q := c.q
+	unlinkAll(c)
+	delete(q.classes, c.sig)
+	q.classList = removePtr(q.classList, c)
+}
+
+// refreshWorker puts w in or out of its classes' free trees, at its current key,
+// after any change of its state, capacity, offers, holdings or idle time.
+// O(queues × log n).
+func (e *Engine) refreshWorker(w *workerState) {
+	if e.workers[w.ID] != w {
+		return
+	}
+	ok := w.offerable()
+	k := wkey{load: w.loadRatio(), idle: w.idleSince}
+	if w.inFree && (!ok || k.load != w.ikey.load || !k.idle.Equal(w.ikey.idle)) {
+		e.unfree(w)
+	}
+	if ok && !w.inFree {
+		w.ikey = k
+		for _, c := range w.classes {
+			c.free.ReplaceOrInsert(w)
+			c.freeByID.ReplaceOrInsert(w)
+			c.q.free.ReplaceOrInsert(w)
+			c.q.freeByID.ReplaceOrInsert(w)
+		}
+		w.inFree = true
+		e.freeWorkers++
+	}
+}
+
+func (e *Engine) unfree(w *workerState) {
+	if !w.inFree {
+		return
+	}
+	for _, c := range w.classes {
+		c.free.Delete(w)
+		c.freeByID.Delete(w)
+		c.q.free.Delete(w)
+		c.q.freeByID.Delete(w)
+	}
+	w.inFree = false
+	e.freeWorkers--
+}
+
+// gainWorker marks w as possibly eligible for more jobs than before: the next
+// matching pass looks for jobs for it.
+func (e *Engine) gainWorker(w *workerState) {
+	e.refreshWorker(w)
+	if w.dirty != e.pass+1 {
+		w.dirty = e.pass + 1
+		e.dirtyWorkers = append(e.dirtyWorkers, w)
+	}
+}
+
+// gainJob marks j as possibly eligible for more workers than before: the next
+// matching pass looks for workers for it.
+func (e *Engine) gainJob(j *jobState) {
+	e.refreshJob(j)
+	if j.dirty != e.pass+1 {
+		j.dirty = e.pass + 1
+		e.dirtyJobs = append(e.dirtyJobs, j)
+	}
+}
+
+// hungry reports whether j is queued with room for more offers under its queue's
+// policy.
+func (e *Engine) hungry(j *jobState) bool {
+	if j.inQueue == "" || j.Status != JobQueued {
+		return false
+	}
+	q := e.queues[j.inQueue]
+	p := e.policies[q.DistributionPolicyID]
+	return p != nil && len(j.offers) < p.Mode.MaxConcurrentOffers
+}
+
+// refreshJob puts j in or out of its job group after any change of its status,
+// queue, channel, requirements or offers. Its key must not have changed while it was
+// in a group (requeue takes it out first). O(log n), plus O(classes) when its group
+// is new.
+func (e *Engine) refreshJob(j *jobState) {
+	if !e.hungry(j) {
+		e.ungroup(j)
+		return
+	}
+	if g := j.group; g != nil {
+		if g.channel == j.ChannelID && sameReqs(g.reqs, j.reqs) && j.groupQ == j.inQueue {
+			return
+		}
+		e.ungroup(j)
+	}
+	q := e.queues[j.inQueue]
+	sig := groupSig(j.ChannelID, j.reqs)
+	g := q.groups[sig]
+	if g == nil {
+		g = &jobGroup{sig: sig, channel: j.ChannelID, reqs: j.reqs, jobs: newJobTree()}
+		if q.groups == nil {
+			q.groups = make(map[string]*jobGroup)
+		}
+		q.groups[sig] = g
+		q.groupList = append(q.groupList, g)
+		bp := e.bypass(q)
+		for _, c := range q.classList {
+			if linked(c, g, bp) {
+				link(c, g)
+			}
+		}
+	} else if g.empty {
+		g.empty = false
+		q.emptyGroups--
+	}
+	g.jobs.ReplaceOrInsert(j)
+	j.group, j.groupQ = g, j.inQueue
+}
+
+// ungroup takes j out of its job group. An emptied group is kept for the next job
+// like it; empty groups are collected when they outnumber the others. Amortised
+// O(log n).
+func (e *Engine) ungroup(j *jobState) {
+	g := j.group
+	if g == nil {
+		return
+	}
+	g.jobs.Delete(j)
+	j.group = nil
+	if g.jobs.Len() > 0 {
+		return
+	}
+	q := e.queues[j.groupQ]
+	j.groupQ = ""
+	if q == nil {
+		return
+	}
+	g.empty = true
+	q.emptyGroups++
+	if q.emptyGroups > 64 && q.emptyGroups > len(q.groupList)/2 {
+		kept := q.groupList[:0]
+		for _, x := range q.groupList {
+			if x.empty {
+				unlinkGroup(x)
+				delete(q.groups, x.sig)
+				continue
+			}
+			kept = append(kept, x)
+		}
+		clear(q.groupList[len(kept):])
+		q.groupList = kept
+		q.emptyGroups = 0
+	}
+}
+
+func sameReqs(a, b []match.Requirement) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := range a {
+		if a[i].Key != b[i].Key || a[i].Op != b[i].Op || a[i].Value != b[i].Value {
+			return false
+		}
+	}
+	return true
+}
+
+// rebuildQueue recomputes the hunger of every job queued in q and every link of q,
+// after a change of q's distribution policy or of the policy itself, and asks for a
+// full matching pass. O(jobs queued in q × log n + classes × groups).
+func (e *Engine) rebuildQueue(q *queueState) {
+	q.order.Ascend(func(j *jobState) bool {
+		e.refreshJob(j)
+		return true
+	})
+	e.relink(q)
+	e.dirtyAll = true
+}
