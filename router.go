@@ -68,17 +68,20 @@ func New(opts *Options) (*Router, error) {
 		return nil, err
 	}
 	r := &Router{
-		eng: engine.New(engine.Config{
-			NewID:                    o.NewID,
-			KeepWorkersOnOfferExpiry: o.KeepWorkersOnOfferExpiry,
-			MaxJobAge:                o.MaxJobAge,
-			Seed:                     o.Seed,
-		}),
 		bus:          newBus(o.DefaultMaxBacklog),
 		manual:       o.ManualTime,
 		closeTimeout: o.CloseTimeout,
 		rules:        rules,
 	}
+	// Events go to the subscribers as the engine records them (under r.mu, in
+	// order), so that no command buffers its events, however many it makes.
+	r.eng = engine.New(engine.Config{
+		NewID:                    o.NewID,
+		KeepWorkersOnOfferExpiry: o.KeepWorkersOnOfferExpiry,
+		MaxJobAge:                o.MaxJobAge,
+		Seed:                     o.Seed,
+		Emit:                     r.bus.publishOne,
+	})
 	if o.ManualTime {
 		r.manualNow = o.StartTime
 		if r.manualNow.IsZero() {
@@ -196,12 +199,9 @@ func (r *Router) safely(f func() error) (err error) {
 	return f()
 }
 
-// flush hands the engine's new events to the subscribers, starts the webhook
-// evaluations the engine asks for and re-arms the timer. Called with r.mu held.
+// flush starts the webhook evaluations the engine asks for and re-arms the timer
+// (events were already published as the engine recorded them). Called with r.mu held.
 func (r *Router) flush() {
-	if evs := r.eng.TakeEvents(); len(evs) > 0 {
-		r.bus.publish(evs)
-	}
 	r.startRuleRequests()
 	// The clock is read again: a mock clock may have moved since the call began, and
 	// the timer's duration must count from the present.

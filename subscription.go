@@ -208,30 +208,23 @@ func (s *Subscription) matches(ev *engine.Event) bool {
 // enqueue appends the events of evs that pass the filters, in order. It reports
 // whether the subscription is still open; an overflow stops it. It never blocks on
 // the reader: O(1) per event, under the subscription's own short lock.
-func (s *Subscription) enqueue(evs []engine.Event) bool {
+func (s *Subscription) enqueue(ev *engine.Event) bool {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.state != subOpen {
 		return false
 	}
-	added := false
-	for i := range evs {
-		ev := &evs[i]
-		if !s.matches(ev) {
-			continue
-		}
-		if s.backlogLocked() >= s.maxBacklog {
-			s.stopLocked(&Error{Op: "subscribe",
-				Reason: fmt.Sprintf("more than %d events behind; subscription closed", s.maxBacklog),
-				Err:    ErrSlowSubscriber})
-			return false
-		}
-		s.q.push(*ev)
-		added = true
+	if !s.matches(ev) {
+		return true
 	}
-	if added {
-		s.wakeLocked()
+	if s.backlogLocked() >= s.maxBacklog {
+		s.stopLocked(&Error{Op: "subscribe",
+			Reason: fmt.Sprintf("more than %d events behind; subscription closed", s.maxBacklog),
+			Err:    ErrSlowSubscriber})
+		return false
 	}
+	s.q.push(*ev)
+	s.wakeLocked()
 	return true
 }
 
@@ -387,10 +380,18 @@ func (b *bus) subscribe(opts *SubscribeOptions) *Subscription {
 // per open subscription. Subscriptions found stopped, or stopped by an overflow here,
 // leave the list.
 func (b *bus) publish(evs []engine.Event) {
+	for i := range evs {
+		b.publishOne(&evs[i])
+	}
+}
+
+// publishOne hands one event to every open subscription, as the engine records it.
+// O(subscriptions).
+func (b *bus) publishOne(ev *engine.Event) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	for i := 0; i < len(b.subs); {
-		if b.subs[i].enqueue(evs) {
+		if b.subs[i].enqueue(ev) {
 			i++
 		} else {
 			b.removeAt(i)

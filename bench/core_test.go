@@ -41,14 +41,16 @@ type impl struct {
 	new  func(cfg coreConfig) core
 }
 
-// impls are the implementations every benchmark runs, in order: impl=real, then
-// impl=naive.
+// impls are the implementations every benchmark runs, in order: impl=real (the
+// public Router), impl=engine (the real engine in the naive router's thin shell: no
+// goroutine per subscription, see newEngineCore) and impl=naive.
 var impls = []impl{
 	{name: "real", new: newRealCore},
+	{name: "engine", new: newEngineCore},
 	{name: "naive", new: newNaiveCore},
 }
 
-// eachImpl runs f as the sub-benchmarks impl=real and impl=naive.
+// eachImpl runs f as the sub-benchmarks impl=real, impl=engine and impl=naive.
 func eachImpl(b *testing.B, f func(b *testing.B, im impl)) {
 	for _, im := range impls {
 		b.Run("impl="+im.name, func(b *testing.B) { f(b, im) })

@@ -22,20 +22,34 @@ import (
 // mutex. Inputs are copied as the real shell copies them.
 type naiveCore struct {
 	mu     sync.Mutex
-	r      *naive.Router
+	r      naive.Core
 	t      time.Time
 	subs   []*naiveSub
 	closed bool
 }
 
 func newNaiveCore(cfg coreConfig) core {
+	return &naiveCore{r: naive.New(shellConfig(cfg)), t: startTime}
+}
+
+// newEngineCore is the real engine (internal/engine) in the naive router's thin shell:
+// the same calls as impl=real, without the public Router's subscription goroutines,
+// so that the difference between impl=engine and impl=real is the shell's cost.
+// Its events are published as the engine records them (Config.Emit, as the real
+// shell does), so that a command with many events never buffers them all.
+func newEngineCore(cfg coreConfig) core {
+	c := &naiveCore{t: startTime}
+	ec := shellConfig(cfg)
+	ec.Emit = func(ev *engine.Event) { c.publish([]engine.Event{*ev}) }
+	c.r = engine.New(ec)
+	return c
+}
+
+func shellConfig(cfg coreConfig) engine.Config {
 	var n uint64
-	return &naiveCore{
-		r: naive.New(engine.Config{
-			NewID:                    func() string { n++; return "id-" + strconv.FormatUint(n, 10) },
-			KeepWorkersOnOfferExpiry: cfg.keepWorkersOnOfferExpiry,
-		}),
-		t: startTime,
+	return engine.Config{
+		NewID:                    func() string { n++; return "id-" + strconv.FormatUint(n, 10) },
+		KeepWorkersOnOfferExpiry: cfg.keepWorkersOnOfferExpiry,
 	}
 }
 

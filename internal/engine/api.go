@@ -18,6 +18,11 @@ type Config struct {
 	MaxJobAge time.Duration
 	// Seed seeds the pseudo-random source of weighted allocations.
 	Seed uint64
+	// Emit, when set, receives each event as it is recorded, instead of the engine
+	// keeping it for TakeEvents: a command that records a million events (one Advance
+	// over a million expiries) then holds none of them. The pointer is valid only
+	// during the call; Emit must copy what it keeps and must not call the engine.
+	Emit func(ev *Event)
 	// Checks makes every matching pass verify the matching indexes and the stability
 	// of the state with CheckIndexes, panicking on a violation. For tests only: it
 	// costs O(jobs × workers) per pass.

@@ -149,11 +149,16 @@ func (e *Engine) TakeEvents() []Event {
 	return evs
 }
 
-// emit records ev at time t with the next sequence number.
+// emit records ev at time t with the next sequence number: it is handed to
+// Config.Emit, or kept for TakeEvents.
 func (e *Engine) emit(t time.Time, ev Event) {
 	e.seq++
 	ev.Seq = e.seq
 	ev.Time = t
+	if e.cfg.Emit != nil {
+		e.cfg.Emit(&ev)
+		return
+	}
 	e.events = append(e.events, ev)
 }
 
