@@ -36,8 +36,41 @@ type Heap struct {
 }
 
 type item struct {
-	d   Deadline
-	pos int
+	d       Deadline
+	pos     int  // index in items; -1 once popped or removed
+	indexed bool // held in the key index (Set), not by a Handle (Add)
+}
+
+// Handle is a deadline added with Add. Its owner keeps it to cancel the deadline
+// without the heap's key index: a deadline held by its owner (an offer's expiry, a
+// job's maximum age) costs no index entry, and cancelling it no map lookup.
+// The zero Handle is not pending.
+type Handle struct{ it *item }
+
+// Pending reports whether the deadline is still in the heap (not popped or removed).
+// O(1).
+func (x Handle) Pending() bool { return x.it != nil && x.it.pos >= 0 }
+
+// Add schedules a deadline for key at when and returns its handle. Unlike Set it
+// does not replace a deadline already held for key, and Cancel and Get do not see
+// it: the handle is the only way to cancel it. It pops like any other deadline, in
+// time order, equal times in the order they were set. O(log n).
+func (h *Heap) Add(key Key, when time.Time) Handle {
+	h.seq++
+	it := &item{d: Deadline{Key: key, When: when, seq: h.seq}}
+	heap.Push((*itemHeap)(h), it)
+	return Handle{it}
+}
+
+// Remove cancels a deadline added with Add and reports whether it was pending.
+// O(log n).
+func (h *Heap) Remove(x Handle) bool {
+	if !x.Pending() || x.it.indexed {
+		return false
+	}
+	heap.Remove((*itemHeap)(h), x.it.pos)
+	x.it.pos = -1
+	return true
 }
 
 // New returns an empty heap.
@@ -56,7 +89,7 @@ func (h *Heap) Set(key Key, when time.Time) {
 		heap.Fix((*itemHeap)(h), it.pos)
 		return
 	}
-	it := &item{d: Deadline{Key: key, When: when, seq: h.seq}}
+	it := &item{d: Deadline{Key: key, When: when, seq: h.seq}, indexed: true}
 	h.index[key] = it
 	heap.Push((*itemHeap)(h), it)
 }
@@ -69,6 +102,7 @@ func (h *Heap) Cancel(key Key) bool {
 		return false
 	}
 	heap.Remove((*itemHeap)(h), it.pos)
+	it.pos = -1
 	delete(h.index, key)
 	return true
 }
@@ -97,7 +131,10 @@ func (h *Heap) PopDue(now time.Time) (Deadline, bool) {
 		return Deadline{}, false
 	}
 	it := heap.Pop((*itemHeap)(h)).(*item)
-	delete(h.index, it.d.Key)
+	it.pos = -1
+	if it.indexed {
+		delete(h.index, it.d.Key)
+	}
 	return it.d, true
 }
 

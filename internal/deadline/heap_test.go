@@ -347,3 +347,39 @@ func randomAgainstReference(t *testing.T, seed uint64, ops int) {
 	}
 	require.Zero(t, h.Len())
 }
+
+func TestHandles(t *testing.T) {
+	h := deadline.New()
+	base := time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC)
+	a := h.Add(deadline.Key{Kind: 1, ID: "a"}, base.Add(2*time.Second))
+	h.Set(deadline.Key{Kind: 1, ID: "a"}, base.Add(time.Second)) // same key, indexed: independent of the handle
+	b := h.Add(deadline.Key{Kind: 1, ID: "b"}, base.Add(2*time.Second))
+	c := h.Add(deadline.Key{Kind: 2, ID: "c"}, base.Add(3*time.Second))
+	if !a.Pending() || !b.Pending() || !c.Pending() || (deadline.Handle{}).Pending() {
+		t.Fatal("pending handles")
+	}
+	if !h.Remove(b) || h.Remove(b) || b.Pending() {
+		t.Fatal("remove once")
+	}
+	if _, ok := h.Get(deadline.Key{Kind: 1, ID: "a"}); !ok {
+		t.Fatal("the indexed deadline for a is kept")
+	}
+	var got []string
+	for {
+		d, ok := h.PopDue(base.Add(time.Hour))
+		if !ok {
+			break
+		}
+		got = append(got, d.ID+"@"+d.When.Sub(base).String())
+	}
+	want := []string{"a@1s", "a@2s", "c@3s"}
+	if fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Fatalf("popped %v, want %v", got, want)
+	}
+	if a.Pending() || c.Pending() || h.Remove(c) {
+		t.Fatal("popped handles are not pending")
+	}
+	if _, ok := h.Get(deadline.Key{Kind: 1, ID: "a"}); ok {
+		t.Fatal("the indexed deadline popped")
+	}
+}

@@ -59,6 +59,7 @@ type Engine struct {
 
 	deadlines *deadline.Heap
 	events    []Event
+	emitted   Event // the event being handed to Config.Emit
 
 	// Matching (match.go, matchindex.go).
 	freeWorkers  int               // workers that could take an offer now
@@ -156,7 +157,10 @@ func (e *Engine) emit(t time.Time, ev Event) {
 	ev.Seq = e.seq
 	ev.Time = t
 	if e.cfg.Emit != nil {
-		e.cfg.Emit(&ev)
+		// Handed over from a field, so that the event does not escape to the heap.
+		e.emitted = ev
+		e.cfg.Emit(&e.emitted)
+		e.emitted = Event{}
 		return
 	}
 	e.events = append(e.events, ev)

@@ -24,7 +24,7 @@ func (e *Engine) startJobClocks(now time.Time, j *jobState) {
 	startSelectorClocks(now, j.RequestedWorkerSelectors, nil)
 	e.armSelectorExpiry(j)
 	if age := e.maxJobAge(); age >= 0 {
-		e.deadlines.Set(maxAgeKey(j.ID), j.CreatedAt.Add(age))
+		j.ageDL = e.deadlines.Add(maxAgeKey(j.ID), j.CreatedAt.Add(age))
 	}
 }
 

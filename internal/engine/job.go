@@ -31,6 +31,7 @@ type jobState struct {
 	declines map[string]decline  // by worker ID
 	current  string              // the assignment holding capacity, if any
 	closing  *pendingClose
+	ageDL    deadline.Handle // the maximum-age deadline
 	// queueByPolicy: the job's QueueID was chosen by classification, not by the
 	// caller, so a reclassification chooses again.
 	queueByPolicy bool
@@ -600,7 +601,8 @@ func (e *Engine) finish(j *jobState) {
 	j.deferredActions = nil
 	e.unqueue(j)
 	e.deadlines.Cancel(selectorKey(j.ID))
-	e.deadlines.Cancel(maxAgeKey(j.ID))
+	e.deadlines.Remove(j.ageDL)
+	j.ageDL = deadline.Handle{}
 	e.cancelWaitTimes(j)
 	e.deadlines.Cancel(scheduleKey(j.ID))
 	e.deadlines.Cancel(closeKey(j.ID))

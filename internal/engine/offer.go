@@ -11,6 +11,7 @@ import (
 type offerState struct {
 	Offer
 	channelID string
+	dl        deadline.Handle // the expiry deadline
 }
 
 // decline remembers that a worker declined a job.
@@ -35,7 +36,7 @@ func (e *Engine) issueOffer(now time.Time, j *jobState, w *workerState, cost int
 	w.offers = append(w.offers, o)
 	w.used += cost
 	j.offers = append(j.offers, o)
-	e.deadlines.Set(offerKey(id), o.ExpiresAt)
+	o.dl = e.deadlines.Add(offerKey(id), o.ExpiresAt)
 	e.refreshWorker(w)
 	e.refreshJob(j)
 	e.emit(now, Event{Type: EvOfferIssued, WorkerID: w.ID, JobID: j.ID, OfferID: id, QueueID: j.QueueID,
@@ -48,7 +49,7 @@ func (e *Engine) issueOffer(now time.Time, j *jobState, w *workerState, cost int
 // returns to the worker.
 func (e *Engine) endOffer(o *offerState, release bool) {
 	delete(e.offers, o.ID)
-	e.deadlines.Cancel(offerKey(o.ID))
+	e.deadlines.Remove(o.dl)
 	if w := e.workers[o.WorkerID]; w != nil {
 		w.offers = removeOffer(w.offers, o)
 		if release {
@@ -62,7 +63,13 @@ func (e *Engine) endOffer(o *offerState, release bool) {
 	}
 }
 
+// removeOffer removes o from s, keeping the order. O(1) for the first offer (offers
+// usually end in the order they were issued), else O(len(s)).
 func removeOffer(s []*offerState, o *offerState) []*offerState {
+	if len(s) > 0 && s[0] == o {
+		s[0] = nil
+		return s[1:]
+	}
 	for i, x := range s {
 		if x == o {
 			copy(s[i:], s[i+1:])
