@@ -6,10 +6,7 @@
 // again moves it.
 package deadline
 
-import (
-	"container/heap"
-	"time"
-)
+import "time"
 
 // Kind says what a deadline is for. The engine defines the values.
 type Kind uint8
@@ -30,7 +27,7 @@ type Deadline struct {
 // Heap is a min-heap of deadlines with O(log n) push, pop and cancel by key.
 // The zero value is not ready; use New.
 type Heap struct {
-	items []*item
+	items []slot
 	index map[Key]*item
 	seq   uint64
 }
@@ -58,7 +55,7 @@ func (x Handle) Pending() bool { return x.it != nil && x.it.pos >= 0 }
 func (h *Heap) Add(key Key, when time.Time) Handle {
 	h.seq++
 	it := &item{d: Deadline{Key: key, When: when, seq: h.seq}}
-	heap.Push((*itemHeap)(h), it)
+	h.push(it)
 	return Handle{it}
 }
 
@@ -68,8 +65,7 @@ func (h *Heap) Remove(x Handle) bool {
 	if !x.Pending() || x.it.indexed {
 		return false
 	}
-	heap.Remove((*itemHeap)(h), x.it.pos)
-	x.it.pos = -1
+	h.remove(x.it.pos)
 	return true
 }
 
@@ -86,12 +82,13 @@ func (h *Heap) Set(key Key, when time.Time) {
 	if it, ok := h.index[key]; ok {
 		it.d.When = when
 		it.d.seq = h.seq
-		heap.Fix((*itemHeap)(h), it.pos)
+		h.items[it.pos] = slotOf(it)
+		h.fix(it.pos)
 		return
 	}
 	it := &item{d: Deadline{Key: key, When: when, seq: h.seq}, indexed: true}
 	h.index[key] = it
-	heap.Push((*itemHeap)(h), it)
+	h.push(it)
 }
 
 // Cancel removes the deadline for key, if any, and reports whether it was held.
@@ -101,8 +98,7 @@ func (h *Heap) Cancel(key Key) bool {
 	if !ok {
 		return false
 	}
-	heap.Remove((*itemHeap)(h), it.pos)
-	it.pos = -1
+	h.remove(it.pos)
 	delete(h.index, key)
 	return true
 }
@@ -121,47 +117,118 @@ func (h *Heap) Peek() (Deadline, bool) {
 	if len(h.items) == 0 {
 		return Deadline{}, false
 	}
-	return h.items[0].d, true
+	return h.items[0].it.d, true
 }
 
 // PopDue removes and returns the earliest deadline if it is due at now (When <= now).
 // O(log n).
 func (h *Heap) PopDue(now time.Time) (Deadline, bool) {
-	if len(h.items) == 0 || h.items[0].d.When.After(now) {
+	if len(h.items) == 0 || h.items[0].it.d.When.After(now) {
 		return Deadline{}, false
 	}
-	it := heap.Pop((*itemHeap)(h)).(*item)
-	it.pos = -1
+	it := h.remove(0)
 	if it.indexed {
 		delete(h.index, it.d.Key)
 	}
 	return it.d, true
 }
 
-type itemHeap Heap
+// slot is one heap entry: the item's order inline (When as seconds and nanoseconds,
+// valid for every year, and the push sequence), so that sifting compares slots in
+// the heap's own array instead of following a pointer per comparison.
+type slot struct {
+	sec  int64
+	nsec int32
+	seq  uint64
+	it   *item
+}
 
-func (h *itemHeap) Len() int { return len(h.items) }
-func (h *itemHeap) Less(i, j int) bool {
-	a, b := h.items[i].d, h.items[j].d
-	if !a.When.Equal(b.When) {
-		return a.When.Before(b.When)
+func slotOf(it *item) slot {
+	return slot{sec: it.d.When.Unix(), nsec: int32(it.d.When.Nanosecond()), seq: it.d.seq, it: it}
+}
+
+func (a *slot) less(b *slot) bool {
+	if a.sec != b.sec {
+		return a.sec < b.sec
+	}
+	if a.nsec != b.nsec {
+		return a.nsec < b.nsec
 	}
 	return a.seq < b.seq
 }
-func (h *itemHeap) Swap(i, j int) {
-	h.items[i], h.items[j] = h.items[j], h.items[i]
-	h.items[i].pos = i
-	h.items[j].pos = j
-}
-func (h *itemHeap) Push(x any) {
-	it := x.(*item)
+
+// The heap is 4-ary: half the depth of a binary heap, and a node's four children
+// share a cache line or two.
+const arity = 4
+
+func (h *Heap) push(it *item) {
 	it.pos = len(h.items)
-	h.items = append(h.items, it)
+	h.items = append(h.items, slotOf(it))
+	h.up(it.pos)
 }
-func (h *itemHeap) Pop() any {
-	n := len(h.items)
-	it := h.items[n-1]
-	h.items[n-1] = nil
-	h.items = h.items[:n-1]
+
+// remove takes out the slot at i. O(log n).
+func (h *Heap) remove(i int) *item {
+	it := h.items[i].it
+	last := len(h.items) - 1
+	if i != last {
+		h.items[i] = h.items[last]
+		h.items[i].it.pos = i
+	}
+	h.items[last] = slot{}
+	h.items = h.items[:last]
+	if i != last {
+		h.fix(i)
+	}
+	it.pos = -1
 	return it
+}
+
+// fix restores the order after the slot at i changed. O(log n).
+func (h *Heap) fix(i int) {
+	if !h.down(i) {
+		h.up(i)
+	}
+}
+
+func (h *Heap) up(i int) {
+	s := h.items[i]
+	for i > 0 {
+		p := (i - 1) / arity
+		if !s.less(&h.items[p]) {
+			break
+		}
+		h.items[i] = h.items[p]
+		h.items[i].it.pos = i
+		i = p
+	}
+	h.items[i] = s
+	s.it.pos = i
+}
+
+// down sifts the slot at i towards the leaves and reports whether it moved.
+func (h *Heap) down(i int) bool {
+	s := h.items[i]
+	start, n := i, len(h.items)
+	for {
+		c := arity*i + 1
+		if c >= n {
+			break
+		}
+		best := c
+		for k := c + 1; k < c+arity && k < n; k++ {
+			if h.items[k].less(&h.items[best]) {
+				best = k
+			}
+		}
+		if !h.items[best].less(&s) {
+			break
+		}
+		h.items[i] = h.items[best]
+		h.items[i].it.pos = i
+		i = best
+	}
+	h.items[i] = s
+	s.it.pos = i
+	return i > start
 }

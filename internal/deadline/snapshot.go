@@ -8,7 +8,7 @@ import "sort"
 func (h *Heap) All() []Deadline {
 	out := make([]Deadline, len(h.items))
 	for i, it := range h.items {
-		out[i] = it.d
+		out[i] = it.it.d
 	}
 	sort.Slice(out, func(i, j int) bool {
 		a, b := out[i], out[j]

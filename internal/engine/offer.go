@@ -12,6 +12,10 @@ type offerState struct {
 	Offer
 	channelID string
 	dl        deadline.Handle // the expiry deadline
+	// The offer's job and worker: both exist while the offer is open (a worker is
+	// deleted, and a job becomes deletable, only after its offers end).
+	job    *jobState
+	worker *workerState
 }
 
 // decline remembers that a worker declined a job.
@@ -30,7 +34,7 @@ func (e *Engine) issueOffer(now time.Time, j *jobState, w *workerState, cost int
 	id := e.newID(func(s string) bool { _, ok := e.offers[s]; return ok })
 	o := &offerState{
 		Offer:     Offer{ID: id, JobID: j.ID, WorkerID: w.ID, CapacityCost: cost, OfferedAt: now, ExpiresAt: now.Add(expiresAfter)},
-		channelID: j.ChannelID,
+		channelID: j.ChannelID, job: j, worker: w,
 	}
 	e.offers[id] = o
 	w.offers = append(w.offers, o)
@@ -50,14 +54,14 @@ func (e *Engine) issueOffer(now time.Time, j *jobState, w *workerState, cost int
 func (e *Engine) endOffer(o *offerState, release bool) {
 	delete(e.offers, o.ID)
 	e.deadlines.Remove(o.dl)
-	if w := e.workers[o.WorkerID]; w != nil {
+	if w := o.worker; w != nil {
 		w.offers = removeOffer(w.offers, o)
 		if release {
 			w.used -= o.CapacityCost
 		}
 		e.gainWorker(w)
 	}
-	if j := e.jobs[o.JobID]; j != nil {
+	if j := o.job; j != nil {
 		j.offers = removeOffer(j.offers, o)
 		e.gainJob(j)
 	}
@@ -82,7 +86,7 @@ func removeOffer(s []*offerState, o *offerState) []*offerState {
 
 func (e *Engine) offerEvent(typ EventType, o *offerState) Event {
 	ev := Event{Type: typ, WorkerID: o.WorkerID, JobID: o.JobID, OfferID: o.ID, ChannelID: o.channelID}
-	if j := e.jobs[o.JobID]; j != nil {
+	if j := o.job; j != nil {
 		ev.QueueID = j.QueueID
 		ev.ChannelReference = j.ChannelReference
 		ev.JobPriority = j.Priority
@@ -133,7 +137,7 @@ func (e *Engine) AcceptOffer(now time.Time, workerID, offerID string) (jobID, as
 	if err != nil {
 		return "", "", err
 	}
-	j, w := e.jobs[o.JobID], e.workers[o.WorkerID]
+	j, w := o.job, o.worker
 	aid := e.newID(func(s string) bool { _, ok := j.Assignments[s]; return ok })
 	ev := e.offerEvent(EvOfferAccepted, o)
 	ev.AssignmentID = aid
@@ -168,7 +172,7 @@ func (e *Engine) DeclineOffer(now time.Time, workerID, offerID string, retryAt t
 	if err != nil {
 		return err
 	}
-	j, w := e.jobs[o.JobID], e.workers[o.WorkerID]
+	j, w := o.job, o.worker
 	ev := e.offerEvent(EvOfferDeclined, o)
 	ev.RetryOfferAt = retryAt
 	e.endOffer(o, true)
@@ -192,7 +196,7 @@ func (e *Engine) expireOffer(t time.Time, id string) {
 		return
 	}
 	e.endExpired(t, o)
-	if w := e.workers[o.WorkerID]; w != nil && !e.cfg.KeepWorkersOnOfferExpiry && w.AvailableForOffers {
+	if w := o.worker; w != nil && !e.cfg.KeepWorkersOnOfferExpiry && w.AvailableForOffers {
 		// The worker's other offers due at this same instant have expired too:
 		// announce them as expired before the deregistration revokes the rest, so an
 		// offer's outcome does not depend on the order of equal deadlines.
