@@ -1,7 +1,6 @@
 package engine
 
 import (
-	"maps"
 	"slices"
 	"time"
 
@@ -32,6 +31,10 @@ type jobState struct {
 	current  string              // the assignment holding capacity, if any
 	closing  *pendingClose
 	ageDL    deadline.Handle // the maximum-age deadline
+	// assigns is the job's assignment history (Job.Assignments, which stays nil in
+	// the stored job): at most MaxUnassignments+1 entries, so a slice searched
+	// linearly costs less than a map, in time and far more in memory.
+	assigns []Assignment
 	// queueByPolicy: the job's QueueID was chosen by classification, not by the
 	// caller, so a reclassification chooses again.
 	queueByPolicy bool
@@ -70,7 +73,12 @@ func (j *jobState) view() Job {
 	v.RequestedWorkerSelectors = slices.Clone(j.RequestedWorkerSelectors)
 	v.AttachedWorkerSelectors = slices.Clone(j.AttachedWorkerSelectors)
 	v.Notes = slices.Clone(j.Notes)
-	v.Assignments = maps.Clone(j.Assignments)
+	if len(j.assigns) > 0 {
+		v.Assignments = make(map[string]Assignment, len(j.assigns))
+		for _, a := range j.assigns {
+			v.Assignments[a.ID] = a
+		}
+	}
 	return v
 }
 
@@ -337,7 +345,9 @@ func (e *Engine) jobEvent(typ EventType, j *jobState) Event {
 func (e *Engine) assignmentEvent(typ EventType, j *jobState, aid string) Event {
 	ev := e.jobEvent(typ, j)
 	ev.AssignmentID = aid
-	ev.WorkerID = j.Assignments[aid].WorkerID
+	if a := j.assignment(aid); a != nil {
+		ev.WorkerID = a.WorkerID
+	}
 	return ev
 }
 
@@ -497,9 +507,19 @@ func (e *Engine) DeleteJob(now time.Time, id string) error {
 	return nil
 }
 
+// assignment returns the job's assignment aid, or nil. O(assignments) ≤ 4.
+func (j *jobState) assignment(aid string) *Assignment {
+	for i := range j.assigns {
+		if j.assigns[i].ID == aid {
+			return &j.assigns[i]
+		}
+	}
+	return nil
+}
+
 // heldAssignment checks that aid is j's current assignment.
 func (j *jobState) heldAssignment(aid string) error {
-	if _, ok := j.Assignments[aid]; !ok {
+	if j.assignment(aid) == nil {
 		return &Error{Code: CodeNotFound, Entity: "assignment", ID: aid, Reason: "job " + quote(j.ID) + " has no assignment " + quote(aid)}
 	}
 	if aid != j.current {
@@ -535,9 +555,7 @@ func (e *Engine) CompleteJob(now time.Time, jobID, aid, note string) error {
 }
 
 func (e *Engine) complete(now time.Time, j *jobState, note string) {
-	a := j.Assignments[j.current]
-	a.CompletedAt = now
-	j.Assignments[j.current] = a
+	j.assignment(j.current).CompletedAt = now
 	j.Status = JobCompleted
 	j.addNote(now, note)
 	e.emit(now, e.assignmentEvent(EvJobCompleted, j, j.current))
@@ -580,9 +598,8 @@ func (e *Engine) CloseJob(now time.Time, jobID, aid, code, note string, closeAt 
 func (e *Engine) closeNow(t time.Time, j *jobState, code string) {
 	e.deadlines.Cancel(closeKey(j.ID))
 	j.closing = nil
-	a := j.Assignments[j.current]
+	a := j.assignment(j.current)
 	a.ClosedAt = t
-	j.Assignments[j.current] = a
 	e.release(t, a.WorkerID, a.ID)
 	j.Status = JobClosed
 	j.DispositionCode = code
@@ -638,7 +655,7 @@ func (e *Engine) cancel(now time.Time, j *jobState, code, note string) {
 	e.revokeJobOffers(now, j, "job cancelled")
 	held := j.current != "" && (j.Status == JobAssigned || j.Status == JobCompleted)
 	if held {
-		a := j.Assignments[j.current]
+		a := j.assignment(j.current)
 		e.release(now, a.WorkerID, a.ID)
 	}
 	j.closing = nil
@@ -678,7 +695,7 @@ func (e *Engine) UnassignJob(now time.Time, jobID, aid string, suspend bool) (in
 	if j.UnassignmentCount >= MaxUnassignments {
 		return 0, conflict("job", jobID, "the job was already unassigned "+itoa(MaxUnassignments)+" times")
 	}
-	a := j.Assignments[aid]
+	a := j.assignment(aid)
 	e.release(now, a.WorkerID, aid)
 	j.UnassignmentCount++
 	j.current = ""

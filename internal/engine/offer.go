@@ -138,15 +138,12 @@ func (e *Engine) AcceptOffer(now time.Time, workerID, offerID string) (jobID, as
 		return "", "", err
 	}
 	j, w := o.job, o.worker
-	aid := e.newID(func(s string) bool { _, ok := j.Assignments[s]; return ok })
+	aid := e.newID(func(s string) bool { return j.assignment(s) != nil })
 	ev := e.offerEvent(EvOfferAccepted, o)
 	ev.AssignmentID = aid
 	ev.JobLabels, ev.JobTags, ev.WorkerLabels, ev.WorkerTags = j.Labels, j.Tags, w.Labels, w.Tags
 	e.endOffer(o, false) // the capacity moves to the assignment
-	if j.Assignments == nil {
-		j.Assignments = make(map[string]Assignment)
-	}
-	j.Assignments[aid] = Assignment{ID: aid, JobID: j.ID, WorkerID: w.ID, CapacityCost: o.CapacityCost, AssignedAt: now}
+	j.assigns = append(j.assigns, Assignment{ID: aid, JobID: j.ID, WorkerID: w.ID, CapacityCost: o.CapacityCost, AssignedAt: now})
 	j.current = aid
 	w.holds = append(w.holds, &holding{jobID: j.ID, assignmentID: aid, channelID: o.channelID, cost: o.CapacityCost, assignedAt: now})
 	e.refreshWorker(w)
