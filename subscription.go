@@ -483,8 +483,12 @@ type eventQueue struct {
 	head, tail *queueChunk
 	r, w       int // next read index in head, next write index in tail
 	n          int
-	spare      *queueChunk // one emptied chunk kept for reuse
+	spares     []*queueChunk // emptied chunks kept for reuse, at most maxSpareChunks
 }
+
+// maxSpareChunks bounds the emptied chunks a queue keeps: enough for a backlog that
+// swings by a few hundred events without allocating, little memory for an idle one.
+const maxSpareChunks = 8
 
 // push appends ev.
 func (q *eventQueue) push(ev engine.Event) {
@@ -519,15 +523,19 @@ func (q *eventQueue) pop() engine.Event {
 		q.head = c.next
 		q.r = 0
 		c.next = nil
-		q.spare = c
+		if len(q.spares) < maxSpareChunks {
+			q.spares = append(q.spares, c)
+		}
 	}
 	return ev
 }
 
-// chunk returns an empty chunk, reusing the spare one when there is one.
+// chunk returns an empty chunk, reusing a spare one when there is one.
 func (q *eventQueue) chunk() *queueChunk {
-	if c := q.spare; c != nil {
-		q.spare = nil
+	if n := len(q.spares); n > 0 {
+		c := q.spares[n-1]
+		q.spares[n-1] = nil
+		q.spares = q.spares[:n-1]
 		return c
 	}
 	return new(queueChunk)
