@@ -317,17 +317,26 @@ func (e *Engine) offerJob(now time.Time, j *jobState) {
 				return true
 			})
 		}
-		if whole {
-			every(q.free)
-		}
-		for _, c := range classes {
-			every(c.free)
+		if mode.Score == nil && !namesID(j) {
+			// The default score reads only the labels that the job's labels and
+			// selectors name, and none names "Id": every member of a class scores
+			// alike. Score each linked class once and visit the classes from the best
+			// score down, a whole score level at a time (its ties fall to idle time
+			// and ID), until want workers are found.
+			cands = e.bestByClass(now, j, g, mode, want, cands)
+		} else {
+			if whole {
+				every(q.free)
+			}
+			for _, c := range classes {
+				every(c.free)
+			}
+			for i := range cands {
+				cands[i].Score = e.score(mode, j, e.workers[cands[i].ID])
+			}
 		}
 		if len(cands) < need {
 			return
-		}
-		for i := range cands {
-			cands[i].Score = e.score(mode, j, e.workers[cands[i].ID])
 		}
 		picked = match.Best(cands, want, mode.Descending)
 	}
@@ -340,6 +349,79 @@ func (e *Engine) offerJob(now time.Time, j *jobState) {
 		ch, _ := w.channel(j.ChannelID)
 		e.issueOffer(now, j, w, ch.CapacityCostPerJob, pol.OfferExpiresAfter)
 	}
+}
+
+// namesID reports whether j's labels or active selectors name the "Id" label, which
+// differs within a worker class.
+func namesID(j *jobState) bool {
+	if _, ok := j.Labels["Id"]; ok {
+		return true
+	}
+	for _, r := range j.reqs {
+		if r.Key == "Id" {
+			return true
+		}
+	}
+	return false
+}
+
+// bestByClass gathers BestWorker candidates for j when every member of a class has
+// the same default score: the classes linked to j's group are scored once each and
+// visited from the best score down, a whole score level at a time, until at least
+// want eligible workers are gathered (each scored with its class's score). Every
+// worker of a better level is gathered before any of a worse one, so the best want
+// among the gathered are the best want overall.
+// O(c log c) for c linked classes, plus the members of the levels visited.
+func (e *Engine) bestByClass(now time.Time, j *jobState, g *jobGroup, mode Mode, want int,
+	cands []match.Candidate) []match.Candidate {
+	type scored struct {
+		c *workerClass
+		s float64
+	}
+	levels := make([]scored, 0, len(g.classes))
+	for _, c := range g.classes {
+		if c.free.Len() > 0 {
+			levels = append(levels, scored{c, match.DefaultScore(j.Labels, c.labels, j.reqs)})
+		}
+	}
+	better := func(a, b float64) bool {
+		an, bn := math.IsNaN(a), math.IsNaN(b)
+		if an != bn {
+			return bn
+		}
+		if mode.Descending {
+			return a > b
+		}
+		return a < b
+	}
+	slices.SortStableFunc(levels, func(a, b scored) int {
+		switch {
+		case better(a.s, b.s):
+			return -1
+		case better(b.s, a.s):
+			return 1
+		}
+		return 0
+	})
+	bp := mode.BypassSelectors
+	for i := 0; i < len(levels); {
+		k := i
+		for k < len(levels) && !better(levels[i].s, levels[k].s) && !better(levels[k].s, levels[i].s) {
+			s := levels[k].s
+			levels[k].c.free.Ascend(func(w *workerState) bool {
+				if e.eligible(now, w, j, bp) {
+					cands = append(cands, match.Candidate{ID: w.ID, LoadRatio: w.ikey.load, IdleSince: w.ikey.idle, Score: s})
+				}
+				return true
+			})
+			k++
+		}
+		if len(cands) >= want {
+			break
+		}
+		i = k
+	}
+	return cands
 }
 
 // sources picks where offerJob looks for the workers of j's group g: the queue's own

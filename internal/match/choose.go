@@ -73,9 +73,19 @@ func RoundRobin(cands []Candidate, last string, k int) []Candidate {
 
 // Best returns the first k candidates by score (highest first when descending,
 // lowest first otherwise), then longest idle, then ID. A NaN score ranks last.
-// It reorders cands. O(n log n).
+// It reorders cands. O(n) for k = 1, else O(n log n).
 func Best(cands []Candidate, k int, descending bool) []Candidate {
 	less := betterThan(descending)
+	if k == 1 && len(cands) > 1 {
+		best := 0
+		for i := 1; i < len(cands); i++ {
+			if less(cands[i], cands[best]) {
+				best = i
+			}
+		}
+		cands[0], cands[best] = cands[best], cands[0]
+		return cands[:1]
+	}
 	slices.SortFunc(cands, func(a, b Candidate) int { return cmpBy(less, a, b) })
 	return first(cands, k)
 }

@@ -1,0 +1,111 @@
+package engine
+
+import (
+	"fmt"
+	"math/rand/v2"
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/openjobrouter/jobrouter/internal/labels"
+	"github.com/openjobrouter/jobrouter/internal/match"
+)
+
+// bruteForcePick is the choice the matching rule asks for, computed the obvious way:
+// every listener of the job's queue checked with the full eligibility rule, scored
+// one by one, and chosen by the mode's own function. It returns nil when the job
+// would wait (no eligible worker, or fewer than MinConcurrentOffers).
+func bruteForcePick(e *Engine, j *jobState) []string {
+	q := e.queues[j.inQueue]
+	mode := e.policies[q.DistributionPolicyID].Mode
+	want := mode.MaxConcurrentOffers - len(j.offers)
+	var cands []match.Candidate
+	for _, w := range q.workers {
+		if e.eligible(e.now, w, j, mode.BypassSelectors) {
+			cands = append(cands, match.Candidate{ID: w.ID, LoadRatio: w.loadRatio(), IdleSince: w.idleSince,
+				Score: e.score(mode, j, w)})
+		}
+	}
+	if want <= 0 || len(cands) == 0 || len(j.offers)+len(cands) < mode.MinConcurrentOffers {
+		return nil
+	}
+	var picked []match.Candidate
+	switch mode.Kind {
+	case LongestIdle:
+		picked = match.LongestIdle(cands, want)
+	case RoundRobin:
+		picked = match.RoundRobin(cands, q.rrLast, want)
+	case BestWorker:
+		picked = match.Best(cands, want, mode.Descending)
+	}
+	var ids []string
+	for _, c := range picked {
+		ids = append(ids, c.ID)
+	}
+	slices.Sort(ids)
+	return ids
+}
+
+// TestIndexedChoiceEqualsBruteForce creates, over many seeds, workers with labels
+// from a small domain (so that classes hold several workers, and scores tie across
+// classes), then jobs with random labels and selectors, and checks that the workers
+// each new job is offered to are exactly those the brute-force rule picks — for
+// every mode, both BestWorker directions, concurrent offers and bypassed selectors.
+// The indexed paths it covers: LongestIdle and RoundRobin over the queue's own free
+// trees and over merged class trees, and BestWorker by class score levels.
+func TestIndexedChoiceEqualsBruteForce(t *testing.T) {
+	seeds := 150
+	if testing.Short() {
+		seeds = 30
+	}
+	for seed := range uint64(seeds) {
+		t.Run(fmt.Sprint("seed=", seed), func(t *testing.T) {
+			rng := rand.New(rand.NewPCG(seed, 99))
+			f := newFixture(t)
+			minO := 1 + rng.IntN(2)
+			mode := Mode{Kind: ModeKind(1 + rng.IntN(3)), MinConcurrentOffers: minO, MaxConcurrentOffers: minO + rng.IntN(3),
+				Descending: rng.IntN(2) == 0, BypassSelectors: rng.IntN(6) == 0}
+			f.policy("p", mode)
+			f.queue("q", "p")
+			langs := []string{"en", "fr", "de"}
+			for i := range 10 + rng.IntN(40) {
+				w := agent(fmt.Sprintf("w%02d", i), "q")
+				w.Capacity = 1 + rng.IntN(2)
+				w.Labels = Labels{"lang": langs[rng.IntN(len(langs))], "level": rng.IntN(3)}
+				if rng.IntN(4) == 0 {
+					w.Labels["vip"] = true
+				}
+				f.worker(w)
+				f.advance(time.Duration(rng.IntN(3)) * time.Second)
+			}
+			for k := range 30 {
+				j := call(fmt.Sprintf("j%02d", k), "q")
+				if rng.IntN(2) == 0 {
+					j.Labels = Labels{"lang": langs[rng.IntN(len(langs))], "level": rng.IntN(3)}
+				}
+				switch rng.IntN(4) {
+				case 0:
+					j.RequestedWorkerSelectors = []Selector{{Key: "lang", Op: labels.Equal, Value: langs[rng.IntN(len(langs))]}}
+				case 1:
+					j.RequestedWorkerSelectors = []Selector{{Key: "level", Op: labels.GreaterThanOrEqual, Value: rng.IntN(3)}}
+				case 2:
+					j.RequestedWorkerSelectors = []Selector{{Key: "Id", Op: labels.NotEqual, Value: fmt.Sprintf("w%02d", rng.IntN(10))}}
+				}
+				// What the rule picks for this job if it were queued now, with the
+				// same state: computed on a probe job in place of the real one.
+				probe := &jobState{Job: Job{ID: j.ID, QueueID: "q", ChannelID: voice, Labels: j.Labels,
+					RequestedWorkerSelectors: j.RequestedWorkerSelectors, Priority: DefaultPriority}}
+				probe.reqs = activeReqs(probe)
+				probe.inQueue = "q"
+				want := bruteForcePick(f.e, probe)
+				f.job(j)
+				require.Equal(t, want, f.offeredTo(j.ID), "job %s, mode %+v", j.ID, mode)
+				if rng.IntN(3) == 0 {
+					f.advance(time.Second)
+				}
+			}
+		})
+	}
+}
