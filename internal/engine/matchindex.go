@@ -127,8 +127,13 @@ func appendStr(b []byte, s string) []byte {
 	return append(b, s...)
 }
 
-// appendValue appends a label value with its type, so that values which compare
-// differently never share a signature.
+// appendValue appends a label value so that two values share an encoding exactly
+// when the label operators cannot tell them apart: strings and bools by kind and
+// value; numbers by value, an integer (of any type, or a whole float within int64's
+// range) as that integer and any other float by its bits — the labels package's own
+// exact comparison. So 1 and 1.0 encode alike (a worker changing one for the other
+// has not changed its labels, as UpsertWorker sees it), while two large integers
+// that round to the same float64 do not.
 func appendValue(b []byte, v any) []byte {
 	switch x := v.(type) {
 	case string:
@@ -138,73 +143,52 @@ func appendValue(b []byte, v any) []byte {
 			return append(b, 't')
 		}
 		return append(b, 'f')
-	case float64:
-		return append(strconv.AppendUint(append(b, 'd'), math.Float64bits(x), 16), ';')
-	case float32:
-		return append(strconv.AppendUint(append(b, 'e'), uint64(math.Float32bits(x)), 16), ';')
 	case nil:
 		return append(b, 'n')
+	case float64:
+		return appendFloat(b, x)
+	case float32:
+		return appendFloat(b, float64(x))
 	}
-	// Every other supported value is an integer; the type is kept in the tag.
-	i, u, ok := intParts(v)
-	if !ok {
-		return append(b, '?')
+	if i, ok := intOf(v); ok {
+		return append(strconv.AppendInt(append(b, 'i'), i, 10), ';')
 	}
-	b = append(b, 'i', intTag(v))
-	if u {
-		return append(strconv.AppendUint(b, uint64(i), 10), ';')
-	}
-	return append(strconv.AppendInt(b, i, 10), ';')
+	return append(b, '?')
 }
 
-func intTag(v any) byte {
-	switch v.(type) {
-	case int:
-		return '0'
-	case int8:
-		return '1'
-	case int16:
-		return '2'
-	case int32:
-		return '3'
-	case int64:
-		return '4'
-	case uint:
-		return '5'
-	case uint8:
-		return '6'
-	case uint16:
-		return '7'
-	case uint32:
-		return '8'
+func appendFloat(b []byte, f float64) []byte {
+	if f == math.Trunc(f) && f >= -(1<<63) && f < 1<<63 {
+		return append(strconv.AppendInt(append(b, 'i'), int64(f), 10), ';')
 	}
-	return '9'
+	return append(strconv.AppendUint(append(b, 'd'), math.Float64bits(f), 16), ';')
 }
 
-func intParts(v any) (int64, bool, bool) {
+// intOf returns an integer label value as int64 (validation rejects a uint64 beyond
+// int64's range).
+func intOf(v any) (int64, bool) {
 	switch x := v.(type) {
 	case int:
-		return int64(x), false, true
+		return int64(x), true
 	case int8:
-		return int64(x), false, true
+		return int64(x), true
 	case int16:
-		return int64(x), false, true
+		return int64(x), true
 	case int32:
-		return int64(x), false, true
+		return int64(x), true
 	case int64:
-		return x, false, true
+		return x, true
 	case uint:
-		return int64(x), true, true
+		return int64(x), true
 	case uint8:
-		return int64(x), true, true
+		return int64(x), true
 	case uint16:
-		return int64(x), true, true
+		return int64(x), true
 	case uint32:
-		return int64(x), true, true
+		return int64(x), true
 	case uint64:
-		return int64(x), true, true
+		return int64(x), true
 	}
-	return 0, false, false
+	return 0, false
 }
 
 // classHolds reports whether reqs hold for a class's labels, skipping those on "Id",

@@ -109,3 +109,44 @@ func TestIndexedChoiceEqualsBruteForce(t *testing.T) {
 		})
 	}
 }
+
+// TestClassSignatureFollowsLabelSemantics: two label values share a class signature
+// exactly when the label operators cannot tell them apart.
+func TestClassSignatureFollowsLabelSemantics(t *testing.T) {
+	sig := func(v any) string { return string(appendValue(nil, v)) }
+	require.Equal(t, sig(1), sig(1.0), "1 and 1.0 compare equal")
+	require.Equal(t, sig(int8(-3)), sig(float32(-3)))
+	require.Equal(t, sig(0), sig(-0.0))
+	require.NotEqual(t, sig(1), sig("1"), "a string is not a number")
+	require.NotEqual(t, sig(true), sig("t"))
+	require.NotEqual(t, sig(int64(1<<53+1)), sig(float64(1<<53)), "exact integers differ")
+	require.NotEqual(t, sig(0.5), sig(0.25))
+	require.NotEqual(t, sig("a"), sig("b"))
+	// Keys and values never run together.
+	w1 := Worker{Labels: Labels{"ab": "c"}}
+	w2 := Worker{Labels: Labels{"a": "bc"}}
+	s1, _ := classSig(&w1)
+	s2, _ := classSig(&w2)
+	require.NotEqual(t, s1, s2)
+}
+
+// TestWorkerUpdateMovesClass: a worker whose labels change moves to the class of its
+// new labels (the fixture checks every index after each pass), so a job that needs
+// the new labels is offered to it; a change from 1 to 1.0 is no change.
+func TestWorkerUpdateMovesClass(t *testing.T) {
+	f := newFixture(t)
+	f.basic()
+	w := agent("w", "q")
+	w.Labels = Labels{"tier": 1}
+	f.worker(w)
+	j := call("j", "q")
+	j.RequestedWorkerSelectors = []Selector{{Key: "tier", Op: labels.Equal, Value: 2}}
+	f.job(j)
+	require.Empty(t, f.offeredTo("j"))
+	w.Labels = Labels{"tier": 1.0}
+	f.worker(w)
+	require.Empty(t, f.offeredTo("j"))
+	w.Labels = Labels{"tier": 2}
+	f.worker(w)
+	require.Equal(t, []string{"w"}, f.offeredTo("j"))
+}
