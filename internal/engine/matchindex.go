@@ -51,12 +51,12 @@ type workerClass struct {
 type jobGroup struct {
 	sig     string
 	channel string
-	reqs    []match.Requirement       // the members' active requirements
-	jobs    *btree.BTreeG[*jobState]  // hungry members, in queue order
-	classes []*workerClass            // linked classes, in link order
-	pass    uint64                    // the matching pass that activated it last
-	acts    []*workerState            // that pass's dirty workers linked to it
-	empty   bool                      // counted in queueState.emptyGroups
+	reqs    []match.Requirement      // the members' active requirements
+	jobs    *btree.BTreeG[*jobState] // hungry members, in queue order
+	classes []*workerClass           // linked classes, in link order
+	pass    uint64                   // the matching pass that activated it last
+	acts    []*workerState           // that pass's dirty workers linked to it
+	empty   bool                     // counted in queueState.emptyGroups
 }
 
 // wkey is a worker's place in LongestIdle order (with its ID last).
