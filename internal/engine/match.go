@@ -233,7 +233,7 @@ func (e *Engine) offerJob(now time.Time, j *jobState) {
 		return
 	}
 	q := e.queues[j.inQueue]
-	pol := e.policies[q.DistributionPolicyID]
+	pol := q.pol
 	mode := pol.Mode
 	want := mode.MaxConcurrentOffers - len(j.offers)
 	need := max(1, mode.MinConcurrentOffers-len(j.offers))

@@ -214,10 +214,7 @@ func linked(c *workerClass, g *jobGroup, bypass bool) bool {
 }
 
 func (e *Engine) bypass(q *queueState) bool {
-	if p := e.policies[q.DistributionPolicyID]; p != nil {
-		return p.Mode.BypassSelectors
-	}
-	return false
+	return q.pol != nil && q.pol.Mode.BypassSelectors
 }
 
 // link and unlink maintain the class–group links.
@@ -322,7 +319,7 @@ func (e *Engine) dropClass(c *workerClass) {
 // after any change of its state, capacity, offers, holdings or idle time.
 // O(queues × log n).
 func (e *Engine) refreshWorker(w *workerState) {
-	if e.workers[w.ID] != w {
+	if w.gone {
 		return
 	}
 	ok := w.offerable()
@@ -384,8 +381,7 @@ func (e *Engine) hungry(j *jobState) bool {
 		return false
 	}
 	q := e.queues[j.inQueue]
-	p := e.policies[q.DistributionPolicyID]
-	return p != nil && len(j.offers) < p.Mode.MaxConcurrentOffers
+	return q.pol != nil && len(j.offers) < q.pol.Mode.MaxConcurrentOffers
 }
 
 // refreshJob puts j in or out of its job group after any change of its status,

@@ -42,6 +42,7 @@ func (e *Engine) UpsertDistributionPolicy(now time.Time, p DistributionPolicy) (
 	e.policies[p.ID] = &cp
 	for _, qid := range sortedKeys(e.queues) {
 		if q := e.queues[qid]; q.DistributionPolicyID == p.ID {
+			q.pol = &cp
 			e.rebuildQueue(q)
 		}
 	}

@@ -12,9 +12,10 @@ import (
 // queueState is a stored queue and its matching state.
 type queueState struct {
 	Queue
-	workers []*workerState // workers listening on the queue, sorted by ID
-	rrLast  string         // RoundRobin: the last worker offered a job from this queue
-	length  int            // jobs queued in it now
+	workers []*workerState      // workers listening on the queue, sorted by ID
+	rrLast  string              // RoundRobin: the last worker offered a job from this queue
+	pol     *DistributionPolicy // e.policies[DistributionPolicyID], kept current
+	length  int                 // jobs queued in it now
 
 	// Matching indexes (matchindex.go).
 	order       *btree.BTreeG[*jobState]    // queued jobs, in queue order
@@ -53,9 +54,10 @@ func (e *Engine) UpsertQueue(now time.Time, q Queue) (Queue, error) {
 	q.Labels = lbl
 	if qs, ok := e.queues[q.ID]; ok {
 		qs.Queue = q
+		qs.pol = e.policies[q.DistributionPolicyID]
 		e.rebuildQueue(qs)
 	} else {
-		e.queues[q.ID] = &queueState{Queue: q, order: newJobTree(),
+		e.queues[q.ID] = &queueState{Queue: q, pol: e.policies[q.DistributionPolicyID], order: newJobTree(),
 			free: btree.NewG(matchDegree, lessIdle), freeByID: btree.NewG(matchDegree, lessID)}
 	}
 	e.match(e.now)

@@ -21,6 +21,7 @@ type workerState struct {
 	inFree  bool           // in its classes' free trees, at ikey
 	ikey    wkey
 	dirty   uint64 // the pass for which it is in Engine.dirtyWorkers
+	gone    bool   // deleted: no index may take it back
 }
 
 // holding is an assignment that holds a worker's capacity: the job is assigned, or
@@ -359,6 +360,7 @@ func (e *Engine) DeleteWorker(now time.Time, id string) error {
 		return conflict("worker", id, "it holds the assignment of job "+quote(w.holds[0].jobID))
 	}
 	e.revokeWorkerOffers(now, w, "worker deleted")
+	w.gone = true
 	e.placeWorker(w, true)
 	e.listen(w, w.Queues, nil)
 	delete(e.workers, id)
