@@ -172,8 +172,12 @@ func (e *Engine) fire(d deadline.Deadline) {
 		e.expireOffer(d.When, d.ID)
 	case dlRetryOffer:
 		// The decliner is eligible again; matching decides.
-		jobID, _, _ := strings.Cut(d.ID, "\x00")
+		jobID, workerID, _ := strings.Cut(d.ID, "\x00")
 		if j := e.jobs[jobID]; j != nil {
+			if d, ok := j.declines[workerID]; ok {
+				d.lapsed = true
+				j.declines[workerID] = d
+			}
 			e.gainJob(j)
 		}
 	case dlCloseAt:

@@ -464,7 +464,7 @@ func (e *Engine) eligible(now time.Time, w *workerState, j *jobState, bypass boo
 			return false
 		}
 	}
-	if j.declined(w, now) {
+	if j.declined(w) {
 		return false
 	}
 	return bypass || match.AllHold(j.reqs, w.Labels)

@@ -272,6 +272,26 @@ func (w *workerState) offerable() bool {
 // placeWorker (re)computes w's classes after it was created or its queues, labels
 // or channels changed, or (gone) before it is deleted. O(queues × (log n + links)).
 func (e *Engine) placeWorker(w *workerState, gone bool) {
+	var sig string
+	var chans []string
+	if !gone {
+		// Unchanged classes (the usual update: availability, capacity, tags) keep
+		// their place; only the free trees may need the worker's new state.
+		sig, chans = classSig(&w.Worker)
+		if len(w.classes) == len(w.Queues) {
+			same := true
+			for i, c := range w.classes {
+				if c.sig != sig || c.q != e.queues[w.Queues[i]] {
+					same = false
+					break
+				}
+			}
+			if same {
+				e.refreshWorker(w)
+				return
+			}
+		}
+	}
 	e.unfree(w)
 	for _, c := range w.classes {
 		c.members--
@@ -283,7 +303,6 @@ func (e *Engine) placeWorker(w *workerState, gone bool) {
 	if gone {
 		return
 	}
-	sig, chans := classSig(&w.Worker)
 	for _, qid := range w.Queues {
 		q := e.queues[qid]
 		c := q.classes[sig]
@@ -459,12 +478,17 @@ func (e *Engine) ungroup(j *jobState) {
 	}
 }
 
+// sameReqs reports whether a and b are the same requirements as groupSig sees them:
+// the same keys and operators, and values that encode alike (1 and 1.0 do). O(len).
 func sameReqs(a, b []match.Requirement) bool {
 	if len(a) != len(b) {
 		return false
 	}
 	for i := range a {
-		if a[i].Key != b[i].Key || a[i].Op != b[i].Op || a[i].Value != b[i].Value {
+		if a[i].Key != b[i].Key || a[i].Op != b[i].Op {
+			return false
+		}
+		if a[i].Value != b[i].Value && string(appendValue(nil, a[i].Value)) != string(appendValue(nil, b[i].Value)) {
 			return false
 		}
 	}

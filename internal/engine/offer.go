@@ -22,6 +22,7 @@ type offerState struct {
 type decline struct {
 	reg     uint64    // the worker's registration when it declined
 	retryAt time.Time // zero: never again during that registration
+	lapsed  bool      // retryAt was reached: its deadline fired, or it had passed
 }
 
 func offerKey(id string) deadline.Key { return deadline.Key{Kind: dlOfferExpiry, ID: id} }
@@ -176,7 +177,8 @@ func (e *Engine) DeclineOffer(now time.Time, workerID, offerID string, retryAt t
 	if j.declines == nil {
 		j.declines = make(map[string]decline)
 	}
-	j.declines[w.ID] = decline{reg: w.reg, retryAt: retryAt}
+	// A RetryOfferAt already reached makes the decliner eligible again at once.
+	j.declines[w.ID] = decline{reg: w.reg, retryAt: retryAt, lapsed: !retryAt.IsZero() && !retryAt.After(now)}
 	if retryAt.After(now) {
 		e.deadlines.Set(retryKey(j.ID, w.ID), retryAt)
 	}
@@ -212,11 +214,13 @@ func (e *Engine) endExpired(t time.Time, o *offerState) {
 	e.emit(t, ev)
 }
 
-// declined reports whether j must not be offered to w at now.
-func (j *jobState) declined(w *workerState, now time.Time) bool {
+// declined reports whether j must not be offered to w: w declined it during its
+// current registration, and the decline's RetryOfferAt (if any) has not been reached
+// by Advance yet — the retry deadline, when it fires, lapses the decline. So a
+// command that carries a later time than the last Advance sees the decline still in
+// force, as it sees every other deadline not yet fired, whichever jobs it happens to
+// match. O(1).
+func (j *jobState) declined(w *workerState) bool {
 	d, ok := j.declines[w.ID]
-	if !ok || d.reg != w.reg {
-		return false
-	}
-	return d.retryAt.IsZero() || now.Before(d.retryAt)
+	return ok && d.reg == w.reg && !d.lapsed
 }

@@ -189,10 +189,7 @@ func (e *Engine) UpsertWorker(now time.Time, in Worker) (Worker, error) {
 	case len(changed) > 0:
 		e.emitWorkerUpdated(now, w, changed)
 	}
-	// Its classes change only with its queues, labels or channels.
-	if slices.Contains(changed, "queues") || slices.Contains(changed, "labels") || slices.Contains(changed, "channels") {
-		e.placeWorker(w, false)
-	}
+	e.placeWorker(w, false)
 	e.gainWorker(w)
 	e.match(now)
 	return w.view(), nil
