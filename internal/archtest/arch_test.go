@@ -27,7 +27,12 @@ import (
 //	    (commands, such as the examples, are users of the library and may pass it a
 //	    mock clock);
 //	(d) in the root package only router.go reads the real clock; subscription.go may use
-//	    time.NewTimer for its real-time close timeout, and nothing else.
+//	    time.NewTimer for its real-time close timeout, and nothing else;
+//	(e) the simulator (sim and the packages under it, and its command cmd/jobrouter-sim)
+//	    drives the Router through the public API only: it imports none of the module's
+//	    internal packages; and sim runs on the Router's manual time alone, so it never
+//	    reads the real clock, sleeps or starts a real timer (the command may: its
+//	    progress bar runs on wall time).
 //
 // The checks read syntax only (go/parser), so they run even while a package does not
 // compile. Test files are exempt.
@@ -44,16 +49,21 @@ var coreTimeFuncs = []string{
 	"Now", "Sleep", "After", "AfterFunc", "NewTimer", "NewTicker", "Tick", "Since", "Until",
 }
 
+// simDirs are the simulator's packages, relative to the module root (rule (e)); the
+// first also covers its subdirectories and runs on manual time only.
+var simDirs = []string{"sim", "cmd/jobrouter-sim"}
+
 // rootTimeFuncs are the time package functions the root package leaves to router.go,
 // which owns the clock.
 var rootTimeFuncs = []string{"Now", "Sleep", "After", "NewTimer"}
 
 // rule is one layering rule as it applies to one file.
 type rule struct {
-	id        string          // the rule's letter in the list above
-	imports   map[string]bool // import paths the file may not import
-	timeFuncs map[string]bool // time package functions the file may not refer to
-	noGo      bool            // the file may not contain a go statement
+	id             string          // the rule's letter in the list above
+	imports        map[string]bool // import paths the file may not import
+	importPrefixes []string        // import paths the file may not import, with everything below them
+	timeFuncs      map[string]bool // time package functions the file may not refer to
+	noGo           bool            // the file may not contain a go statement
 }
 
 // violation is one breach of a rule.
@@ -99,6 +109,12 @@ func rulesFor(rel, pkg, modulePath string) []rule {
 	if pkg != "main" && (dir != "" || (base != "router.go" && base != "options.go")) {
 		rs = append(rs, rule{id: "c", imports: setOf(clockPath)})
 	}
+	switch {
+	case dir == simDirs[0] || strings.HasPrefix(dir, simDirs[0]+"/"):
+		rs = append(rs, rule{id: "e", importPrefixes: []string{modulePath + "/internal"}, timeFuncs: setOf(coreTimeFuncs...)})
+	case dir == simDirs[1] || strings.HasPrefix(dir, simDirs[1]+"/"):
+		rs = append(rs, rule{id: "e", importPrefixes: []string{modulePath + "/internal"}})
+	}
 	if dir == "" {
 		switch base {
 		case "router.go":
@@ -130,6 +146,11 @@ func check(fset *token.FileSet, f *ast.File, rules []rule) []violation {
 		for _, r := range rules {
 			if r.imports[p] {
 				report(spec.Pos(), r, "imports %q", p)
+			}
+			for _, pre := range r.importPrefixes {
+				if p == pre || strings.HasPrefix(p, pre+"/") {
+					report(spec.Pos(), r, "imports %q", p)
+				}
 			}
 		}
 		if p != "time" {
@@ -271,7 +292,7 @@ func TestLayering(t *testing.T) {
 	violations, checked := checkModule(t, root, modulePath)
 
 	// An empty walk would pass every rule: make sure the files that matter were read.
-	for _, dir := range append([]string{"."}, coreDirs...) {
+	for _, dir := range append(append([]string{"."}, coreDirs...), simDirs...) {
 		require.Positive(t, checked[dir], "no Go file checked in %s", dir)
 	}
 	for _, v := range violations {
@@ -456,6 +477,53 @@ func TestCheckerCatchesViolations(t *testing.T) {
 			name: "subscription.go uses time.NewTimer: allowed",
 			rel:  "subscription.go",
 			src:  "package jobrouter\nimport \"time\"\nfunc f(d time.Duration) { t := time.NewTimer(d); defer t.Stop(); <-t.C }\n",
+		},
+		// (e) the simulator.
+		{
+			name: "simulator imports the engine",
+			rel:  "sim/bad.go",
+			src:  "package sim\nimport \"" + mod + "/internal/engine\"\nvar _ engine.Engine\n",
+			want: []want{{"e", "/internal/engine"}},
+		},
+		{
+			name: "simulator subpackage imports an internal package",
+			rel:  "sim/report/bad.go",
+			src:  "package report\nimport \"" + mod + "/internal\"\n",
+			want: []want{{"e", mod + "/internal"}},
+		},
+		{
+			name: "simulator reads the real clock",
+			rel:  "sim/bad.go",
+			src:  "package sim\nimport \"time\"\nfunc f() time.Duration { return time.Since(time.Now()) }\n",
+			want: []want{{"e", "time.Since"}, {"e", "time.Now"}},
+		},
+		{
+			name: "simulator sleeps",
+			rel:  "sim/bad.go",
+			src:  "package sim\nimport \"time\"\nfunc f() { time.Sleep(time.Millisecond) }\n",
+			want: []want{{"e", "time.Sleep"}},
+		},
+		{
+			name: "simulator uses the public API and time values: allowed",
+			rel:  "sim/ok.go",
+			src: "package sim\nimport (\"time\"; \"" + mod + "\")\n" +
+				"func f(r *jobrouter.Router, t time.Time) error { return r.AdvanceTo(t.Add(time.Second)) }\n",
+		},
+		{
+			name: "simulator command imports an internal package",
+			rel:  "cmd/jobrouter-sim/bad.go",
+			src:  "package main\nimport \"" + mod + "/internal/naive\"\nvar _ = naive.New\n",
+			want: []want{{"e", "/internal/naive"}},
+		},
+		{
+			name: "simulator command uses wall time for its progress bar: allowed",
+			rel:  "cmd/jobrouter-sim/progress.go",
+			src:  "package main\nimport \"time\"\nvar start = time.Now()\n",
+		},
+		{
+			name: "a package named like the simulator elsewhere is not the simulator",
+			rel:  "internal/simulation/ok.go",
+			src:  "package simulation\nimport (\"time\"; \"" + mod + "/internal/engine\")\nvar _ = time.Now\nvar _ engine.Engine\n",
 		},
 		{
 			name: "router.go reads the clock and imports the clock library: allowed",
