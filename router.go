@@ -158,6 +158,15 @@ func (r *Router) NextDeadline() (time.Time, bool) {
 	return r.eng.NextDeadline()
 }
 
+// Now returns the Router's current time: its clock's time, or with ManualTime the
+// time AdvanceTo last moved it to (Options.StartTime at first). A discrete-event
+// loop reads it instead of keeping its own copy.
+func (r *Router) Now() time.Time {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.now()
+}
+
 // now reads the Router's time. Called with r.mu held.
 func (r *Router) now() time.Time {
 	if r.manual {
@@ -166,8 +175,8 @@ func (r *Router) now() time.Time {
 	return r.clk.Now()
 }
 
-// do runs one public operation: lock, fire due deadlines, apply f, hand the events
-// to the subscribers, re-arm the timer, unlock.
+// do runs one public operation: lock, fire due deadlines, apply f (the engine hands
+// its events to the subscribers as it records them), re-arm the timer, unlock.
 func (r *Router) do(ctx context.Context, op string, f func(now time.Time) error) error {
 	if ctx != nil {
 		if err := ctx.Err(); err != nil {

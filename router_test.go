@@ -268,6 +268,7 @@ func TestConcurrentAcceptsHaveExactlyOneWinner(t *testing.T) {
 
 func TestManualTime(t *testing.T) {
 	f := newFixture(t, &Options{ManualTime: true, StartTime: start, KeepWorkersOnOfferExpiry: true})
+	require.Equal(t, start, f.r.Now())
 	f.worker("w1", 1)
 	f.job("j1")
 	o := next[OfferIssued](f)
@@ -275,6 +276,7 @@ func TestManualTime(t *testing.T) {
 	require.True(t, ok)
 	require.Equal(t, o.ExpiresAt, d)
 	require.NoError(t, f.r.AdvanceTo(d))
+	require.Equal(t, d, f.r.Now())
 	ex := next[OfferExpired](f)
 	require.Equal(t, d, ex.Time())
 	o2 := next[OfferIssued](f)
@@ -283,6 +285,7 @@ func TestManualTime(t *testing.T) {
 
 	clocked := newFixture(t, nil)
 	require.ErrorIs(t, clocked.r.AdvanceTo(start.Add(time.Hour)), ErrInvalidArgument)
+	require.Equal(t, clocked.clk.Now(), clocked.r.Now(), "a clocked Router's time is its clock's")
 }
 
 func TestCloseMakesLaterCallsFailAndDeliversQueuedEvents(t *testing.T) {
