@@ -97,6 +97,33 @@
 // Subscription.Close ends one subscription at once, discarding what it had queued.
 // No goroutine started by the Router outlives Close.
 //
+// A subscription made with SubscribeOptions.Synchronous has no goroutine: its
+// events are queued as above and taken with Subscription.Poll, in the caller's
+// goroutine. Because the events of a call are queued before the call returns, a
+// Poll after a call returns sees every event the call caused, which is what a
+// single-goroutine driver (a simulation, a test in manual time) needs:
+//
+//	sub := r.Subscribe(&jobrouter.SubscribeOptions{Synchronous: true})
+//	var evs []jobrouter.Event
+//	for {
+//		evs = sub.PollAppend(evs[:0]) // every event of the calls so far, in order
+//		for _, ev := range evs {
+//			... // react: accept an offer, close a job (their events come in the next Poll)
+//		}
+//		if len(evs) > 0 {
+//			continue // the reactions may have caused more
+//		}
+//		next, ok := r.NextDeadline()
+//		if !ok {
+//			break
+//		}
+//		r.AdvanceTo(next)
+//	}
+//
+// The backlog limit applies to it too, but the events queued before an overflow
+// can still be polled; Router.Close does not wait for it, and what it had queued
+// can still be polled after Close.
+//
 // # Errors
 //
 // Every error is an *Error wrapping one sentinel, to be tested with errors.Is:

@@ -58,9 +58,10 @@ const (
 	EventTypeWorkerDeleted EventType = "WorkerDeleted"
 )
 
-// Event is one state change of a Router, delivered on a Subscription's channel. The
-// set of implementations is closed: every event is a value of one of the structs in
-// this file (JobReceived, OfferIssued, ...), so consume events with a type switch:
+// Event is one state change of a Router, delivered on a Subscription's channel (or
+// by its Poll, for a Synchronous subscription). The set of implementations is
+// closed: every event is a value of one of the structs in this file (JobReceived,
+// OfferIssued, ...), so consume events with a type switch:
 //
 //	switch e := ev.(type) {
 //	case jobrouter.OfferIssued:

@@ -105,8 +105,10 @@ func New(opts *Options) (*Router, error) {
 // aborts the webhook requests in flight (their answers are dropped; the jobs stay
 // pendingClassification) and waits for them, then lets every subscription deliver
 // the events already queued for it (giving up on a reader that takes none for
-// Options.CloseTimeout, in real time) and closes its channel. No goroutine started by
-// the Router outlives Close. Close is idempotent and always returns nil.
+// Options.CloseTimeout, in real time) and closes its channel. A Synchronous
+// subscription ends at once, without making Close wait: what it had queued can still
+// be taken by Poll. No goroutine started by the Router outlives Close. Close is
+// idempotent and always returns nil.
 //
 // Because Close waits for readers, do not call it from a goroutine that is the
 // reader of a subscription still holding events: close that Subscription first (or
@@ -257,8 +259,9 @@ func (r *Router) onTimer() {
 // Subscribe returns a subscription to the Router's events; nil opts means every
 // event. Events published after Subscribe returns are delivered in order, each
 // subscription from its own queue; see the package documentation for slow readers.
-// On a closed Router the subscription's channel is already closed and Err returns
-// ErrClosed.
+// With SubscribeOptions.Synchronous the events are taken with Subscription.Poll
+// instead of a channel. On a closed Router the subscription's channel is already
+// closed, Poll returns nil and Err returns ErrClosed.
 func (r *Router) Subscribe(opts *SubscribeOptions) *Subscription {
 	r.mu.Lock()
 	defer r.mu.Unlock()

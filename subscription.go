@@ -2,6 +2,7 @@ package jobrouter
 
 import (
 	"fmt"
+	"slices"
 	"sync"
 	"time"
 
@@ -32,19 +33,28 @@ type SubscribeOptions struct {
 	QueueID string
 	// MaxBacklog is how many events may wait for the reader: events that passed the
 	// filters and that the subscription's goroutine has not yet finished handing over
-	// on the channel (the one being handed over counts). The publish that would
-	// exceed it closes the subscription instead, with ErrSlowSubscriber; since one
-	// Router call may publish several events at once, keep it well above that. Zero
-	// or negative means the Router's Options.DefaultMaxBacklog (65,536 unless set).
+	// on the channel (the one being handed over counts), or, for a Synchronous
+	// subscription, that Poll has not yet taken. The publish that would exceed it
+	// closes the subscription instead, with ErrSlowSubscriber; since one Router call
+	// may publish several events at once, keep it well above that. Zero or negative
+	// means the Router's Options.DefaultMaxBacklog (65,536 unless set).
 	MaxBacklog int
+	// Synchronous, when true, makes a subscription without a goroutine: its events
+	// are queued and taken with Poll (or PollAppend) by the caller, and never sent on
+	// Events. It is meant for single-goroutine drivers such as simulations and tests:
+	// a Router call queues every event it causes before it returns, so a Poll after
+	// the call sees them all, with nothing to wait for. Defaults to false: events
+	// arrive on Events, fed by the subscription's own goroutine.
+	Synchronous bool
 }
 
 // Subscription is a stream of a Router's events, made by Router.Subscribe. Its
 // events arrive on Events in Seq order (the order they happened), each one exactly
 // once, until the channel is closed. Every subscription has its own unbounded queue
-// and its own goroutine feeding the channel, so a slow reader never slows the Router
-// or another subscriber; a reader that falls more than MaxBacklog events behind is cut
-// off with ErrSlowSubscriber rather than ever being skipped silently.
+// and its own goroutine feeding the channel (a Synchronous one has no goroutine: see
+// below), so a slow reader never slows the Router or another subscriber; a reader
+// that falls more than MaxBacklog events behind is cut off with ErrSlowSubscriber
+// rather than ever being skipped silently.
 //
 // The channel is closed, and the goroutine has exited, after one of:
 //   - Close: the undelivered events are discarded; Err returns nil (or the error that
@@ -56,6 +66,28 @@ type SubscribeOptions struct {
 //   - Router.Close: every event already queued is delivered first, then the channel
 //     is closed and Err returns nil. If the reader takes no event for a whole
 //     Options.CloseTimeout, the rest are discarded and Err returns ErrSlowSubscriber.
+//
+// # Synchronous subscriptions
+//
+// A subscription made with SubscribeOptions.Synchronous has no goroutine and sends
+// nothing on its channel: its events wait in its queue until Poll (or PollAppend)
+// takes them, in Seq order, converted exactly as the channel would deliver them.
+// Because a Router call queues every event it causes before it returns, a Poll made
+// after a call has returned sees every event of that call, and of every call before
+// it. Events also come from the Router's own goroutines: its timer (unless
+// Options.ManualTime) and webhook answers (WebhookRule); without them the stream
+// changes only during the Router's calls. Only Poll and Close take events out of the
+// queue:
+//   - overflow: a publish that finds MaxBacklog events not yet polled ends the
+//     subscription with ErrSlowSubscriber. Every event queued before it can still be
+//     polled, in order, none missing; the overflowing event and all later ones are
+//     not queued.
+//   - Router.Close ends the subscription at once (Close does not wait for a poller)
+//     and Err stays nil; the events already queued can still be polled.
+//   - Close discards the events not yet polled; later Polls return nil.
+//
+// Its Events channel never carries an event; it is closed when the subscription ends
+// (any of the three above), so a goroutine may select on it to learn of the end.
 //
 // A Subscription is safe for use by any number of goroutines.
 type Subscription struct {
@@ -71,6 +103,7 @@ type Subscription struct {
 	jobID      string
 	queueID    string
 	maxBacklog int
+	sync       bool // Synchronous: no goroutine; Poll takes the events
 
 	idx int // position in bus.subs; -1 when not listed. Guarded by bus.mu.
 
@@ -95,11 +128,58 @@ const (
 )
 
 // Events returns the channel the events arrive on. It is closed after Close, after an
-// overflow, or after Router.Close has delivered everything; then see Err.
+// overflow, or after Router.Close has delivered everything; then see Err. On a
+// Synchronous subscription it never carries an event (use Poll) and is closed when
+// the subscription ends.
 func (s *Subscription) Events() <-chan Event { return s.ch }
 
+// Poll takes every event published to a Synchronous subscription and not yet taken,
+// in Seq order, each converted as the Events channel of an asynchronous subscription
+// would deliver it (the subscriber's own copy); it returns nil when there is none.
+// Since a Router call queues the events it causes before it returns, a Poll made
+// after the call has returned sees all of them, with no waiting: a single-goroutine
+// driver alternates calls and Polls and never misses or reorders an event. After the
+// subscription has ended by an overflow or Router.Close, Poll still returns what was
+// queued before the end (then nil, and see Err); after Close it returns nil.
+//
+// Poll does not take the Router's lock: it holds the subscription's own lock only to
+// take the whole backlog (O(1)), and converts the events outside it, so a long
+// backlog never holds up the Router's calls. It is safe to call
+// from any goroutine, concurrently with the Router's calls; concurrent Polls each
+// take a different, in-order part of the stream. On an asynchronous subscription it
+// returns nil: its events go to Events. O(events taken).
+func (s *Subscription) Poll() []Event { return s.PollAppend(nil) }
+
+// PollAppend is Poll appending to dst: it appends the events Poll would return and
+// returns the extended slice (dst itself when there is none). A driver that reuses
+// one buffer, as in evs = sub.PollAppend(evs[:0]), polls without allocating a slice.
+func (s *Subscription) PollAppend(dst []Event) []Event {
+	s.mu.Lock()
+	if !s.sync || s.q.n == 0 {
+		s.mu.Unlock()
+		return dst
+	}
+	batch := s.q.takeAll()
+	s.mu.Unlock()
+
+	dst = slices.Grow(dst, batch.n)
+	for batch.n > 0 {
+		if ev := toEvent(batch.pop()); ev != nil {
+			dst = append(dst, ev)
+		}
+	}
+
+	s.mu.Lock()
+	if s.state != subStopped { // an ended subscription takes no more events
+		s.q.recycle(&batch)
+	}
+	s.mu.Unlock()
+	return dst
+}
+
 // Err returns why the subscription ended early: nil while it is open and after a
-// clean end (Close, or Router.Close with every event delivered); an error wrapping
+// clean end (Close, or Router.Close with every event delivered; for a Synchronous
+// subscription, Router.Close whatever it left to poll); an error wrapping
 // ErrSlowSubscriber after an overflow or when Router.Close's timeout ran out with
 // events undelivered; an error wrapping ErrClosed when the subscription was made on a
 // closed Router. Test it with errors.Is. Once set, it never changes.
@@ -109,15 +189,17 @@ func (s *Subscription) Err() error {
 	return s.err
 }
 
-// Close ends the subscription: it discards the undelivered events and returns after
-// the channel is closed and the subscription's goroutine has exited. It is
-// idempotent and safe to call from any goroutine, including the one reading Events,
-// and concurrently with the Router's calls.
+// Close ends the subscription: it discards the undelivered events (for a Synchronous
+// subscription, those Poll has not taken, even after an overflow or Router.Close) and
+// returns after the channel is closed and the subscription's goroutine, if any, has
+// exited. It is idempotent and safe to call from any goroutine, including the one
+// reading Events, and concurrently with the Router's calls.
 func (s *Subscription) Close() {
 	s.mu.Lock()
 	if s.state != subStopped {
 		s.stopLocked(nil)
 	}
+	s.q = eventQueue{}
 	s.mu.Unlock()
 	if s.bus != nil {
 		s.bus.remove(s)
@@ -126,12 +208,14 @@ func (s *Subscription) Close() {
 }
 
 // closedSubscription returns a subscription that is already over: its channel is
-// closed and Err returns ErrClosed. The Router hands it out once it is closed.
-func closedSubscription(_ *SubscribeOptions) *Subscription {
+// closed, Poll returns nil and Err returns ErrClosed. The Router hands it out once it
+// is closed.
+func closedSubscription(opts *SubscribeOptions) *Subscription {
 	s := &Subscription{
 		ch:     make(chan Event),
 		done:   make(chan struct{}),
 		exited: make(chan struct{}),
+		sync:   opts != nil && opts.Synchronous,
 		idx:    -1,
 		state:  subStopped,
 		err:    &Error{Op: "subscribe", Reason: "router closed", Err: ErrClosed},
@@ -158,6 +242,7 @@ func newSubscription(opts *SubscribeOptions, defaultMaxBacklog int) *Subscriptio
 		jobID:      o.JobID,
 		queueID:    o.QueueID,
 		maxBacklog: o.MaxBacklog,
+		sync:       o.Synchronous,
 		idx:        -1,
 	}
 	for _, t := range o.Types {
@@ -245,23 +330,35 @@ func (s *Subscription) wakeLocked() {
 	}
 }
 
-// stopLocked stops delivery now: the queue is discarded, err (if not nil) becomes
-// Err, and the goroutine is told to close the channel and exit. s.state must not be
-// subStopped.
+// stopLocked stops delivery now: err (if not nil) becomes Err, and the goroutine is
+// told to close the channel and exit. The queue is discarded, except a Synchronous
+// subscription's, which Poll may still empty: having no goroutine, it closes its
+// channel here. s.state must not be subStopped.
 func (s *Subscription) stopLocked(err error) {
 	s.state = subStopped
 	if err != nil && s.err == nil {
 		s.err = err
 	}
-	s.q = eventQueue{}
 	close(s.done)
+	if s.sync {
+		close(s.ch)
+		close(s.exited)
+		return
+	}
+	s.q = eventQueue{}
 }
 
-// finish asks the goroutine to deliver what is queued and then close the channel.
+// finish asks the goroutine to deliver what is queued and then close the channel. A
+// Synchronous subscription, which has no goroutine, ends at once, its queue left for
+// Poll.
 func (s *Subscription) finish() {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.state == subOpen {
+	switch {
+	case s.state != subOpen:
+	case s.sync:
+		s.stopLocked(nil)
+	default:
 		s.state = subFinishing
 		s.wakeLocked()
 	}
@@ -359,8 +456,8 @@ func newBus(maxBacklog int) *bus {
 	return &bus{defaultMaxBacklog: maxBacklog}
 }
 
-// subscribe adds a subscription and starts its goroutine. After close it returns a
-// closed subscription.
+// subscribe adds a subscription and starts its goroutine (a Synchronous one has
+// none). After close it returns a closed subscription.
 func (b *bus) subscribe(opts *SubscribeOptions) *Subscription {
 	s := newSubscription(opts, b.defaultMaxBacklog)
 	b.mu.Lock()
@@ -371,7 +468,9 @@ func (b *bus) subscribe(opts *SubscribeOptions) *Subscription {
 	s.bus = b
 	s.idx = len(b.subs)
 	b.subs = append(b.subs, s)
-	b.wg.Go(s.run)
+	if !s.sync {
+		b.wg.Go(s.run)
+	}
 	return s
 }
 
@@ -465,78 +564,4 @@ func (b *bus) close(timeout time.Duration) {
 	// Every goroutine left has been told to stop (a subscription leaves the list only
 	// when stopped), so this wait is short.
 	b.wg.Wait()
-}
-
-// queueChunkLen is the number of events per chunk of an eventQueue.
-const queueChunkLen = 32
-
-// queueChunk is one block of an eventQueue.
-type queueChunk struct {
-	evs  [queueChunkLen]engine.Event
-	next *queueChunk
-}
-
-// eventQueue is an unbounded FIFO of engine events kept in a linked list of
-// fixed-size chunks: a push is O(1) even in the worst case (the backlog is never
-// copied), and the memory held follows the backlog. The zero value is empty.
-type eventQueue struct {
-	head, tail *queueChunk
-	r, w       int // next read index in head, next write index in tail
-	n          int
-	spares     []*queueChunk // emptied chunks kept for reuse, at most maxSpareChunks
-}
-
-// maxSpareChunks bounds the emptied chunks a queue keeps: enough for a backlog that
-// swings by a few hundred events without allocating, little memory for an idle one.
-const maxSpareChunks = 8
-
-// push appends ev.
-func (q *eventQueue) push(ev engine.Event) {
-	switch {
-	case q.tail == nil:
-		q.head = q.chunk()
-		q.tail = q.head
-		q.r, q.w = 0, 0
-	case q.w == queueChunkLen:
-		c := q.chunk()
-		q.tail.next = c
-		q.tail = c
-		q.w = 0
-	}
-	q.tail.evs[q.w] = ev
-	q.w++
-	q.n++
-}
-
-// pop removes and returns the oldest event; the queue must not be empty.
-func (q *eventQueue) pop() engine.Event {
-	c := q.head
-	ev := c.evs[q.r]
-	c.evs[q.r] = engine.Event{} // drop the references to engine maps
-	q.r++
-	q.n--
-	switch {
-	case q.n == 0:
-		// head == tail and fully read: start again at its beginning.
-		q.r, q.w = 0, 0
-	case q.r == queueChunkLen:
-		q.head = c.next
-		q.r = 0
-		c.next = nil
-		if len(q.spares) < maxSpareChunks {
-			q.spares = append(q.spares, c)
-		}
-	}
-	return ev
-}
-
-// chunk returns an empty chunk, reusing a spare one when there is one.
-func (q *eventQueue) chunk() *queueChunk {
-	if n := len(q.spares); n > 0 {
-		c := q.spares[n-1]
-		q.spares[n-1] = nil
-		q.spares = q.spares[:n-1]
-		return c
-	}
-	return new(queueChunk)
 }

@@ -225,7 +225,8 @@ func (rn *runner) release(js *jobState, t time.Time) {
 }
 
 // done records how a job that was not answered ended. The job stays known until
-// the Router deletes it (its offers' last events may still be on the way).
+// the end of the step, when it is deleted from the Router (the step's events not
+// yet handled may still name it).
 func (rn *runner) done(js *jobState, o outcome, t time.Time) {
 	if js.phase == phaseWaiting && o != outcomeAnswered {
 		r := &rn.records[js.rec]

@@ -65,14 +65,12 @@ func simulate(ctx context.Context, sc *Scenario, opts *RunOptions) (*runner, err
 }
 
 // subscribed are the event types the simulator reacts to. It knows the outcome of
-// its own calls (accepts, declines) without their events.
+// its own calls (accepts, declines, deletes) without their events.
 var subscribed = []jobrouter.EventType{
 	jobrouter.EventTypeOfferIssued, jobrouter.EventTypeOfferExpired, jobrouter.EventTypeOfferRevoked,
 	jobrouter.EventTypeWorkerDeregistered, jobrouter.EventTypeJobQueued, jobrouter.EventTypeJobCancelled,
 	jobrouter.EventTypeJobClassificationFailed, jobrouter.EventTypeJobExceptionTriggered,
 	jobrouter.EventTypeJobClosed, jobrouter.EventTypeJobWorkerSelectorsExpired,
-	// The step markers (runner.barrier).
-	jobrouter.EventTypeJobDeleted, jobrouter.EventTypeWorkerUpdated,
 }
 
 // runner is one run in progress.
@@ -80,7 +78,8 @@ type runner struct {
 	ctx  context.Context
 	sc   *Scenario
 	r    *jobrouter.Router
-	sub  *jobrouter.Subscription
+	sub  *jobrouter.Subscription // synchronous: polled at the end of each step
+	evs  []jobrouter.Event       // the buffer sub is polled into
 	opts RunOptions
 
 	now    time.Time
@@ -100,8 +99,7 @@ type runner struct {
 
 	streamsLeft int      // streams with arrivals still to come
 	active      int      // jobs not yet finished
-	deletable   []string // terminal jobs, deleted one per step as its marker
-	marker      int      // the barrier worker's tag, bumped per marker
+	deletable   []string // terminal jobs, deleted at the end of the step
 
 	exceptions       map[exceptionKey]int
 	selectorExpiries int
@@ -219,7 +217,7 @@ func newRunner(ctx context.Context, sc *Scenario, r *jobrouter.Router, opts RunO
 	}
 	rn.tl = timeline{start: sc.Start, width: sc.Interval, winStart: sc.Start.Add(sc.WarmUp), winEnd: rn.end}
 	rn.waiting = newLevel(&rn.tl)
-	rn.sub = r.Subscribe(&jobrouter.SubscribeOptions{Types: subscribed, MaxBacklog: math.MaxInt32})
+	rn.sub = r.Subscribe(&jobrouter.SubscribeOptions{Types: subscribed, Synchronous: true, MaxBacklog: math.MaxInt32})
 
 	ids := make([]string, len(sc.Queues))
 	for i, q := range sc.Queues {
@@ -318,7 +316,7 @@ func (rn *runner) run() error {
 			called = called || did
 		}
 		if called {
-			if err := rn.barrier(); err != nil {
+			if err := rn.settle(); err != nil {
 				return err
 			}
 		}
@@ -350,59 +348,35 @@ func (rn *runner) progress() {
 	rn.opts.Progress(rn.now.Sub(rn.sc.Start), total)
 }
 
-// barrier makes the Router announce a marker event and handles every event before
-// it. Events reach a subscription through its goroutine, so the simulator cannot
-// know that it has seen everything its calls caused until an event it caused last
-// arrives. The marker is the deletion of a finished job when there is one (which
-// also keeps the Router's memory flat over long runs), else an update of the
-// barrier worker's tags.
-func (rn *runner) barrier() error {
-	markJob := ""
-	for len(rn.deletable) > 0 && markJob == "" {
-		id := rn.deletable[0]
-		rn.deletable = rn.deletable[1:]
+// settle ends a step that called the Router: it handles every event the step's
+// calls caused, in order, then deletes the jobs that are done (which keeps the
+// Router's memory flat over long runs). The subscription is synchronous and each
+// call queued its events before it returned, so one Poll takes them all: nothing
+// is on its way, and time can move on.
+func (rn *runner) settle() error {
+	rn.evs = rn.sub.PollAppend(rn.evs[:0])
+	if err := rn.sub.Err(); err != nil {
+		return rn.fail("read events", err)
+	}
+	for _, ev := range rn.evs {
+		rn.events++
+		if err := rn.handle(ev); err != nil {
+			return err
+		}
+	}
+	clear(rn.evs) // let the events' maps go
+	for _, id := range rn.deletable {
 		rn.calls++
-		if err := rn.r.DeleteJob(rn.ctx, id); err == nil {
-			markJob = id
-		} else if !errors.Is(err, jobrouter.ErrNotFound) && !errors.Is(err, jobrouter.ErrConflict) {
+		err := rn.r.DeleteJob(rn.ctx, id)
+		switch {
+		case err == nil:
+			delete(rn.jobs, id)
+		case !errors.Is(err, jobrouter.ErrNotFound) && !errors.Is(err, jobrouter.ErrConflict):
 			return rn.fail("delete job", err)
 		}
 	}
-	if markJob == "" {
-		rn.marker++
-		rn.calls++
-		w := jobrouter.Worker{ID: barrierWorkerID, Tags: jobrouter.Labels{"marker": rn.marker}}
-		if _, err := rn.r.UpsertWorker(rn.ctx, w); err != nil {
-			return rn.fail("upsert the barrier worker", err)
-		}
-	}
-	for {
-		ev, ok := <-rn.sub.Events()
-		if !ok {
-			err := rn.sub.Err()
-			if err == nil {
-				err = errors.New("subscription closed")
-			}
-			return rn.fail("read events", err)
-		}
-		rn.events++
-		switch e := ev.(type) {
-		case jobrouter.JobDeleted:
-			delete(rn.jobs, e.JobID)
-			if e.JobID == markJob {
-				return nil
-			}
-		case jobrouter.WorkerUpdated:
-			// Only barriers update the barrier worker, one at a time: this is ours.
-			if markJob == "" && e.WorkerID == barrierWorkerID {
-				return nil
-			}
-		default:
-			if err := rn.handle(ev); err != nil {
-				return err
-			}
-		}
-	}
+	rn.deletable = rn.deletable[:0]
+	return nil
 }
 
 // dropStale removes the earliest agenda items while they would do nothing (the

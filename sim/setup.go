@@ -9,11 +9,6 @@ import (
 	"github.com/openjobrouter/jobrouter"
 )
 
-// barrierWorkerID is the simulator's own worker: it listens on no queue and is
-// never available; updating its tags is the marker that ends a step (see
-// runner.barrier). The colon keeps it apart from every group's worker IDs.
-const barrierWorkerID = "sim:barrier"
-
 // newRouter returns a Router in manual time at sc.Start, with IDs from a counter
 // and sc.Seed, so that a run is a pure function of the scenario.
 func newRouter(sc *Scenario) (*jobrouter.Router, error) {
@@ -78,9 +73,6 @@ func setupRouter(r *jobrouter.Router, sc *Scenario) error {
 		if _, err := r.UpsertQueue(ctx, q); err != nil {
 			return refuse(fmt.Sprintf("queues[%d]", i), err)
 		}
-	}
-	if _, err := r.UpsertWorker(ctx, jobrouter.Worker{ID: barrierWorkerID}); err != nil {
-		return err
 	}
 	for i := range sc.WorkerGroups {
 		g := &sc.WorkerGroups[i]

@@ -1,0 +1,102 @@
+package jobrouter
+
+import "github.com/openjobrouter/jobrouter/internal/engine"
+
+// queueChunkLen is the number of events per chunk of an eventQueue.
+const queueChunkLen = 32
+
+// queueChunk is one block of an eventQueue.
+type queueChunk struct {
+	evs  [queueChunkLen]engine.Event
+	next *queueChunk
+}
+
+// eventQueue is an unbounded FIFO of engine events kept in a linked list of
+// fixed-size chunks: a push is O(1) even in the worst case (the backlog is never
+// copied), and the memory held follows the backlog. The zero value is empty.
+type eventQueue struct {
+	head, tail *queueChunk
+	r, w       int // next read index in head, next write index in tail
+	n          int
+	spares     []*queueChunk // emptied chunks kept for reuse, at most maxSpareChunks
+}
+
+// maxSpareChunks bounds the emptied chunks a queue keeps: enough for a backlog that
+// swings by a few hundred events without allocating, little memory for an idle one.
+const maxSpareChunks = 8
+
+// push appends ev.
+func (q *eventQueue) push(ev engine.Event) {
+	switch {
+	case q.tail == nil:
+		q.head = q.chunk()
+		q.tail = q.head
+		q.r, q.w = 0, 0
+	case q.w == queueChunkLen:
+		c := q.chunk()
+		q.tail.next = c
+		q.tail = c
+		q.w = 0
+	}
+	q.tail.evs[q.w] = ev
+	q.w++
+	q.n++
+}
+
+// pop removes and returns the oldest event; the queue must not be empty.
+func (q *eventQueue) pop() engine.Event {
+	c := q.head
+	ev := c.evs[q.r]
+	c.evs[q.r] = engine.Event{} // drop the references to engine maps
+	q.r++
+	q.n--
+	switch {
+	case q.n == 0:
+		// head == tail and fully read: start again at its beginning.
+		q.r, q.w = 0, 0
+	case q.r == queueChunkLen:
+		q.head = c.next
+		q.r = 0
+		c.next = nil
+		if len(q.spares) < maxSpareChunks {
+			q.spares = append(q.spares, c)
+		}
+	}
+	return ev
+}
+
+// chunk returns an empty chunk, reusing a spare one when there is one.
+func (q *eventQueue) chunk() *queueChunk {
+	if n := len(q.spares); n > 0 {
+		c := q.spares[n-1]
+		q.spares[n-1] = nil
+		q.spares = q.spares[:n-1]
+		return c
+	}
+	return new(queueChunk)
+}
+
+// takeAll moves every event of q into a queue of its own, in O(1), and leaves q empty
+// (keeping its spare chunks). Poll uses it to convert a batch outside the
+// subscription's lock, so that a long batch never holds up the Router's publishes.
+func (q *eventQueue) takeAll() eventQueue {
+	out := eventQueue{head: q.head, tail: q.tail, r: q.r, w: q.w, n: q.n}
+	q.head, q.tail = nil, nil
+	q.r, q.w, q.n = 0, 0, 0
+	return out
+}
+
+// recycle keeps the chunks of from, which must be empty, as q's spares (up to
+// maxSpareChunks), so that a queue emptied by takeAll does not allocate again.
+func (q *eventQueue) recycle(from *eventQueue) {
+	if from.head != nil && len(q.spares) < maxSpareChunks {
+		q.spares = append(q.spares, from.head)
+	}
+	for _, c := range from.spares {
+		if len(q.spares) == maxSpareChunks {
+			break
+		}
+		q.spares = append(q.spares, c)
+	}
+	*from = eventQueue{}
+}
