@@ -136,16 +136,11 @@ func (e *Engine) checkIndexes(now time.Time) error {
 }
 
 // checkStable fails when the hungry job j could take an offer at now: a brute-force
-// count of its eligible workers among the queue's listeners. A decline whose retry
-// deadline has not fired yet still counts (a command may carry a later time than the
-// last Advance; the retry is the deadline's to apply).
+// count of its eligible workers among the queue's listeners.
 func (e *Engine) checkStable(now time.Time, j *jobState, q *queueState) error {
 	mode := e.policies[q.DistributionPolicyID].Mode
 	n := 0
 	for _, w := range q.workers {
-		if _, pending := e.deadlines.Get(retryKey(j.ID, w.ID)); pending {
-			continue
-		}
 		if e.eligible(now, w, j, mode.BypassSelectors) {
 			n++
 		}

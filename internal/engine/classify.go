@@ -370,6 +370,9 @@ func (e *Engine) finishClassification(now time.Time, j *jobState, c classificati
 	j.pendingRules = nil
 	if reason != "" {
 		e.unqueue(j)
+		// A scheduled job that fails its reclassification is no longer scheduled:
+		// its activation is moot (a later classification schedules it again).
+		e.deadlines.Cancel(scheduleKey(j.ID))
 		j.Status = JobClassificationFailed
 		ev := e.jobEvent(EvJobClassificationFailed, j)
 		ev.Reason = reason
@@ -386,9 +389,15 @@ func (e *Engine) finishClassification(now time.Time, j *jobState, c classificati
 	e.emit(now, e.jobEvent(EvJobClassified, j))
 	e.route(now, j, j.priorStatus)
 	j.byException = false
-	if acts := j.deferredActions; acts != nil && !j.Status.Terminal() && j.Status != JobPendingClassification {
+	// Deferred exception actions act on a queued job only: a job that its matching
+	// mode sent to waitingForActivation or to a schedule (the caller may have changed
+	// the mode while the webhook was out) drops them, as a job that left its queue
+	// leaves a rule's remaining actions. A job classifying again keeps them.
+	if acts := j.deferredActions; acts != nil && j.Status != JobPendingClassification {
 		j.deferredActions = nil
-		e.runActions(now, j, acts.ruleID, acts.actions)
+		if j.Status == JobQueued {
+			e.runActions(now, j, acts.ruleID, acts.actions)
+		}
 	}
 }
 

@@ -174,9 +174,12 @@ func (e *Engine) fire(d deadline.Deadline) {
 		// The decliner is eligible again; matching decides.
 		jobID, workerID, _ := strings.Cut(d.ID, "\x00")
 		if j := e.jobs[jobID]; j != nil {
-			if d, ok := j.declines[workerID]; ok {
-				d.lapsed = true
-				j.declines[workerID] = d
+			// Only a decline whose own RetryOfferAt has come lapses: the worker may
+			// have declined again since (after registering again), without a
+			// RetryOfferAt, and that decline holds for good.
+			if dc, ok := j.declines[workerID]; ok && !dc.retryAt.IsZero() && !dc.retryAt.After(d.When) {
+				dc.lapsed = true
+				j.declines[workerID] = dc
 			}
 			e.gainJob(j)
 		}

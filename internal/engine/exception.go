@@ -282,7 +282,10 @@ func (e *Engine) runActions(now time.Time, j *jobState, ruleID string, actions [
 	e.excDepth++
 	defer func() { e.excDepth-- }()
 	for i, a := range actions {
-		if j.Status.Terminal() {
+		// A job that a previous action cancelled, or whose reclassification failed,
+		// is left where that action put it: the rule's remaining actions do not run
+		// (as when the classification waited for a webhook that then failed).
+		if j.Status.Terminal() || j.Status == JobClassificationFailed {
 			break
 		}
 		if j.Status == JobPendingClassification {

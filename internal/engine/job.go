@@ -420,8 +420,15 @@ func (e *Engine) UpdateJob(now time.Time, in Job) (Job, error) {
 			if enq.IsZero() {
 				enq = now
 			}
-			if j.Status != JobQueued {
+			switch {
+			case j.Status != JobQueued:
 				e.enqueue(now, j, enq)
+			case j.inQueue != j.QueueID:
+				// Already queued (its mode said otherwise, and it is QueueAndMatch
+				// now), and moved to another queue: queued there afresh.
+				e.enqueue(now, j, j.EnqueuedAt)
+			case routing:
+				e.requeue(j)
 			}
 		case Suspend:
 			if j.Status != JobWaitingForActivation {

@@ -146,7 +146,7 @@ func (e *Engine) incrementalPass(now time.Time, dirtyJobs []*jobState, dirtyWork
 		}
 		for _, c := range w.classes {
 			for _, g := range c.groups {
-				if g.jobs.Len() == 0 {
+				if g.jobs.Len() == 0 || !w.canTake(g.channel) {
 					continue
 				}
 				if g.pass != e.pass {
@@ -194,7 +194,7 @@ func (e *Engine) incrementalPass(now time.Time, dirtyJobs []*jobState, dirtyWork
 		acts := s.g.acts[:0]
 		can := false
 		for _, w := range s.g.acts {
-			if !w.inFree {
+			if !w.inFree || !w.canTake(s.g.channel) {
 				continue
 			}
 			acts = append(acts, w)
@@ -442,21 +442,26 @@ func (e *Engine) sources(q *queueState, g *jobGroup) (whole bool, classes []*wor
 	return false, g.classes
 }
 
+// canTake reports whether w could take an offer on channel now, whatever the job:
+// the parts of eligibility that do not depend on the job. A worker that gained but
+// cannot take a job of a group's channel (its MaxNumberOfJobs there reached, say,
+// while another channel is free) does not make the pass walk that group.
+// O(channels + offers + holdings).
+func (w *workerState) canTake(channel string) bool {
+	if w.State != WorkerActive || !w.AvailableForOffers ||
+		(w.MaxConcurrentOffers > 0 && len(w.offers) >= w.MaxConcurrentOffers) {
+		return false
+	}
+	ch, ok := w.channel(channel)
+	return ok && w.Capacity-w.used >= ch.CapacityCostPerJob &&
+		(ch.MaxNumberOfJobs == 0 || w.onChannel(channel) < ch.MaxNumberOfJobs)
+}
+
 // eligible is the full eligibility rule of a worker for a queued job (the worker
 // listens on the job's queue: the caller takes it from that queue's classes).
 // O(selectors + the worker's offers and holdings).
 func (e *Engine) eligible(now time.Time, w *workerState, j *jobState, bypass bool) bool {
-	if w.State != WorkerActive || !w.AvailableForOffers {
-		return false
-	}
-	if w.MaxConcurrentOffers > 0 && len(w.offers) >= w.MaxConcurrentOffers {
-		return false
-	}
-	ch, ok := w.channel(j.ChannelID)
-	if !ok || w.Capacity-w.used < ch.CapacityCostPerJob {
-		return false
-	}
-	if ch.MaxNumberOfJobs > 0 && w.onChannel(j.ChannelID) >= ch.MaxNumberOfJobs {
+	if !w.canTake(j.ChannelID) {
 		return false
 	}
 	for _, o := range j.offers {

@@ -151,7 +151,7 @@ func (r *Router) eligible(now time.Time, w *worker, j *job, bypassSelectors bool
 			return false
 		}
 	}
-	if j.declined(w, now) {
+	if j.declined(w) {
 		return false
 	}
 	if bypassSelectors {

@@ -22,6 +22,10 @@ type decline struct {
 	reg     uint64
 	retryAt time.Time
 	retry   deadline
+	// lapsed: retryAt has come — its deadline fired at or after it, or it had
+	// already passed when the worker declined. A decline holds until it lapses: a
+	// command carrying a later time than the last Advance still sees it.
+	lapsed bool
 }
 
 // jobOffers returns j's open offers in issue order.
@@ -139,6 +143,7 @@ func (r *Router) DeclineOffer(now time.Time, workerID, offerID string, retryAt t
 		j.declines[w.ID] = d
 	}
 	d.reg, d.retryAt = w.reg, retryAt
+	d.lapsed = !retryAt.IsZero() && !retryAt.After(now)
 	if retryAt.After(now) {
 		r.setDeadline(&d.retry, retryAt)
 	}
@@ -147,13 +152,11 @@ func (r *Router) DeclineOffer(now time.Time, workerID, offerID string, retryAt t
 	return nil
 }
 
-// declined reports whether w must not be offered j at now.
-func (j *job) declined(w *worker, now time.Time) bool {
+// declined reports whether w must not be offered j: it declined during its current
+// registration, and the decline has not lapsed.
+func (j *job) declined(w *worker) bool {
 	d := j.declines[w.ID]
-	if d == nil || d.reg != w.reg {
-		return false
-	}
-	return d.retryAt.IsZero() || now.Before(d.retryAt)
+	return d != nil && d.reg == w.reg && !d.lapsed
 }
 
 // expireOffer ends an offer at its ExpiresAt t: OfferExpired. Unless

@@ -214,8 +214,13 @@ func (r *Router) fire(d due) {
 	case dueOfferExpiry:
 		r.expireOffer(t, d.offer)
 	case dueRetry:
-		// The decliner may be offered the job again; the matching at t decides.
-		j.declines[d.workerID].retry.set = false
+		// The decliner may be offered the job again; the matching at t decides. A
+		// later decline without a RetryOfferAt (after registering again) holds.
+		dc := j.declines[d.workerID]
+		dc.retry.set = false
+		if !dc.retryAt.IsZero() && !dc.retryAt.After(t) {
+			dc.lapsed = true
+		}
 	case dueClose:
 		j.closeAt.set = false
 		if j.closing {
