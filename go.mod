@@ -3,6 +3,7 @@ module github.com/openjobrouter/jobrouter
 go 1.26
 
 require (
+	github.com/anishathalye/porcupine v1.3.1
 	github.com/benbjohnson/clock v1.3.5
 	github.com/expr-lang/expr v1.17.8
 	github.com/google/btree v1.1.3

@@ -356,6 +356,8 @@ func (e *Engine) assignmentEvent(typ EventType, j *jobState, aid string) Event {
 // selectors revokes its open offers and matches it again **(ours, as Azure)**; moved
 // to another queue, it is queued there afresh (JobQueued; that queue's exception
 // rules apply from now) and keeps its EnqueuedAt.
+// An empty QueueID on a job with a classification policy keeps the job's queue
+// **(ours)**.
 // A change of MatchingMode moves a job between queued, waiting for activation and
 // scheduled; back to QueueAndMatch, a job that was queued before keeps its
 // EnqueuedAt **(ours)**. An assigned or completed job may change only its labels,
@@ -373,6 +375,13 @@ func (e *Engine) UpdateJob(now time.Time, in Job) (Job, error) {
 	}
 	if j.Status.Terminal() {
 		return Job{}, conflict("job", j.ID, "the job is "+string(j.Status))
+	}
+	// **(ours)** With a classification policy a job may be given no QueueID: the
+	// policy chooses. On an update that means "keep the queue the policy chose" (a
+	// change of labels or policy classifies the job again); a job never stores an
+	// empty queue while it is, or may be, queued.
+	if in.QueueID == "" && in.ClassificationPolicyID != "" {
+		in.QueueID = j.QueueID
 	}
 	routing := in.QueueID != j.QueueID || in.ChannelID != j.ChannelID || in.Priority != j.Priority ||
 		!sameLabels(in.Labels, j.Labels) || !slices.EqualFunc(in.RequestedWorkerSelectors, j.RequestedWorkerSelectors, sameSelector)
