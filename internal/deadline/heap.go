@@ -34,8 +34,8 @@ type Heap struct {
 
 type item struct {
 	d       Deadline
-	pos     int  // index in items; -1 once popped or removed
-	indexed bool // held in the key index (Set), not by a Handle (Add)
+	pos     int32 // index in items; -1 once popped or removed (int32 keeps an item in 64 bytes)
+	indexed bool  // held in the key index (Set), not by a Handle (Add)
 }
 
 // Handle is a deadline added with Add. Its owner keeps it to cancel the deadline
@@ -65,7 +65,7 @@ func (h *Heap) Remove(x Handle) bool {
 	if !x.Pending() || x.it.indexed {
 		return false
 	}
-	h.remove(x.it.pos)
+	h.remove(int(x.it.pos))
 	return true
 }
 
@@ -83,7 +83,7 @@ func (h *Heap) Set(key Key, when time.Time) {
 		it.d.When = when
 		it.d.seq = h.seq
 		h.items[it.pos] = slotOf(it)
-		h.fix(it.pos)
+		h.fix(int(it.pos))
 		return
 	}
 	it := &item{d: Deadline{Key: key, When: when, seq: h.seq}, indexed: true}
@@ -98,7 +98,7 @@ func (h *Heap) Cancel(key Key) bool {
 	if !ok {
 		return false
 	}
-	h.remove(it.pos)
+	h.remove(int(it.pos))
 	delete(h.index, key)
 	return true
 }
@@ -162,9 +162,9 @@ func (a *slot) less(b *slot) bool {
 const arity = 4
 
 func (h *Heap) push(it *item) {
-	it.pos = len(h.items)
+	it.pos = int32(len(h.items))
 	h.items = append(h.items, slotOf(it))
-	h.up(it.pos)
+	h.up(len(h.items) - 1)
 }
 
 // remove takes out the slot at i. O(log n).
@@ -173,7 +173,7 @@ func (h *Heap) remove(i int) *item {
 	last := len(h.items) - 1
 	if i != last {
 		h.items[i] = h.items[last]
-		h.items[i].it.pos = i
+		h.items[i].it.pos = int32(i)
 	}
 	h.items[last] = slot{}
 	h.items = h.items[:last]
@@ -199,11 +199,11 @@ func (h *Heap) up(i int) {
 			break
 		}
 		h.items[i] = h.items[p]
-		h.items[i].it.pos = i
+		h.items[i].it.pos = int32(i)
 		i = p
 	}
 	h.items[i] = s
-	s.it.pos = i
+	s.it.pos = int32(i)
 }
 
 // down sifts the slot at i towards the leaves and reports whether it moved.
@@ -225,10 +225,10 @@ func (h *Heap) down(i int) bool {
 			break
 		}
 		h.items[i] = h.items[best]
-		h.items[i].it.pos = i
+		h.items[i].it.pos = int32(i)
 		i = best
 	}
 	h.items[i] = s
-	s.it.pos = i
+	s.it.pos = int32(i)
 	return i > start
 }

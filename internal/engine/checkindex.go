@@ -102,7 +102,7 @@ func (e *Engine) checkIndexes(now time.Time) error {
 				return true
 			}
 			hungry++
-			if _, ok := j.group.jobs.Get(j); !ok || j.groupQ != qid || q.groups[j.group.sig] != j.group ||
+			if _, ok := j.group.jobs.Get(j); !ok || j.group.q != q || q.groups[j.group.sig] != j.group ||
 				j.group.channel != j.ChannelID || !sameReqs(j.group.reqs, j.reqs) {
 				err = fmt.Errorf("job %q: wrong job group", j.ID)
 				return false

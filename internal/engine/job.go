@@ -22,7 +22,6 @@ type jobState struct {
 	key      match.JobKey
 	inQueue  string              // the queue whose order holds the job ("" when not queued)
 	group    *jobGroup           // the job group holding it while hungry (matchindex.go)
-	groupQ   string              // the queue of that group
 	dirty    uint64              // the pass for which it is in Engine.dirtyJobs
 	visit    uint64              // the last pass that visited it
 	reqs     []match.Requirement // active selectors, requested and attached
@@ -38,6 +37,9 @@ type jobState struct {
 	// queueByPolicy: the job's QueueID was chosen by classification, not by the
 	// caller, so a reclassification chooses again.
 	queueByPolicy bool
+	// byException: the classification under way was asked for by an exception
+	// action, so its re-queue continues the same enqueue (exceptionsOnEnqueue).
+	byException bool
 
 	// Classification and exceptions.
 	classToken   uint64          // bumps at each classification; answers carry it
@@ -46,9 +48,6 @@ type jobState struct {
 	enqueues     uint64          // bumps at each enqueue
 	fired        map[string]bool // exception rules fired (policy ID + NUL + rule ID)
 	waits        []string        // rule IDs with a pending wait-time deadline
-	// byException: the classification under way was asked for by an exception
-	// action, so its re-queue continues the same enqueue (exceptionsOnEnqueue).
-	byException bool
 	// deferredActions: exception actions that follow a reclassify action whose
 	// classification waits for a webhook; they run once it is applied.
 	deferredActions *deferred

@@ -49,6 +49,7 @@ type workerClass struct {
 }
 
 type jobGroup struct {
+	q       *queueState
 	sig     string
 	channel string
 	reqs    []match.Requirement      // the members' active requirements
@@ -413,7 +414,7 @@ func (e *Engine) refreshJob(j *jobState) {
 		return
 	}
 	if g := j.group; g != nil {
-		if g.channel == j.ChannelID && sameReqs(g.reqs, j.reqs) && j.groupQ == j.inQueue {
+		if g.channel == j.ChannelID && sameReqs(g.reqs, j.reqs) && g.q.ID == j.inQueue {
 			return
 		}
 		e.ungroup(j)
@@ -422,7 +423,7 @@ func (e *Engine) refreshJob(j *jobState) {
 	sig := groupSig(j.ChannelID, j.reqs)
 	g := q.groups[sig]
 	if g == nil {
-		g = &jobGroup{sig: sig, channel: j.ChannelID, reqs: j.reqs, jobs: newJobTree()}
+		g = &jobGroup{q: q, sig: sig, channel: j.ChannelID, reqs: j.reqs, jobs: newJobTree()}
 		if q.groups == nil {
 			q.groups = make(map[string]*jobGroup)
 		}
@@ -439,7 +440,7 @@ func (e *Engine) refreshJob(j *jobState) {
 		q.emptyGroups--
 	}
 	g.jobs.ReplaceOrInsert(j)
-	j.group, j.groupQ = g, j.inQueue
+	j.group = g
 }
 
 // ungroup takes j out of its job group. An emptied group is kept for the next job
@@ -455,11 +456,7 @@ func (e *Engine) ungroup(j *jobState) {
 	if g.jobs.Len() > 0 {
 		return
 	}
-	q := e.queues[j.groupQ]
-	j.groupQ = ""
-	if q == nil {
-		return
-	}
+	q := g.q
 	g.empty = true
 	q.emptyGroups++
 	if q.emptyGroups > 64 && q.emptyGroups > len(q.groupList)/2 {
