@@ -3,7 +3,6 @@ package engine
 import (
 	"errors"
 	"fmt"
-	"time"
 )
 
 // CheckIndexes verifies the matching indexes against a recomputation from the
@@ -11,10 +10,7 @@ import (
 // by a brute-force scan of every listener). It returns the first violation found.
 // It is for tests: O(jobs × workers). With Config.Checks the engine calls it after
 // every matching pass and panics on a violation.
-func (e *Engine) CheckIndexes() error { return e.checkIndexes(e.now) }
-
-// checkIndexes is CheckIndexes after a matching pass at now.
-func (e *Engine) checkIndexes(now time.Time) error {
+func (e *Engine) CheckIndexes() error {
 	free := 0
 	members := map[*workerClass]int{}
 	for _, id := range sortedKeys(e.workers) {
@@ -107,7 +103,7 @@ func (e *Engine) checkIndexes(now time.Time) error {
 				err = fmt.Errorf("job %q: wrong job group", j.ID)
 				return false
 			}
-			err = e.checkStable(now, j, q)
+			err = e.checkStable(j, q)
 			return err == nil
 		})
 		if err != nil {
@@ -135,13 +131,13 @@ func (e *Engine) checkIndexes(now time.Time) error {
 	return nil
 }
 
-// checkStable fails when the hungry job j could take an offer at now: a brute-force
-// count of its eligible workers among the queue's listeners.
-func (e *Engine) checkStable(now time.Time, j *jobState, q *queueState) error {
+// checkStable fails when the hungry job j could take an offer: a brute-force count of
+// its eligible workers among the queue's listeners.
+func (e *Engine) checkStable(j *jobState, q *queueState) error {
 	mode := e.policies[q.DistributionPolicyID].Mode
 	n := 0
 	for _, w := range q.workers {
-		if e.eligible(now, w, j, mode.BypassSelectors) {
+		if e.eligible(w, j, mode.BypassSelectors) {
 			n++
 		}
 	}

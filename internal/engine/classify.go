@@ -389,7 +389,7 @@ func (e *Engine) finishClassification(now time.Time, j *jobState, c classificati
 	e.emit(now, e.jobEvent(EvJobClassified, j))
 	e.route(now, j, j.priorStatus)
 	j.byException = false
-	// Deferred exception actions act on a queued job only: a job that its matching
+	// **(ours)** Deferred exception actions act on a queued job only: a job that its matching
 	// mode sent to waitingForActivation or to a schedule (the caller may have changed
 	// the mode while the webhook was out) drops them, as a job that left its queue
 	// leaves a rule's remaining actions. A job classifying again keeps them.

@@ -55,7 +55,7 @@ func (e *Engine) match(now time.Time) {
 		e.incrementalPass(now, jobs, workers)
 	}
 	if e.cfg.Checks {
-		if err := e.checkIndexes(now); err != nil {
+		if err := e.CheckIndexes(); err != nil {
 			panic("engine: matching index check failed: " + err.Error())
 		}
 	}
@@ -198,7 +198,7 @@ func (e *Engine) incrementalPass(now time.Time, dirtyJobs []*jobState, dirtyWork
 				continue
 			}
 			acts = append(acts, w)
-			if !can && e.eligible(now, w, j, bp) {
+			if !can && e.eligible(w, j, bp) {
 				can = true
 			}
 		}
@@ -255,7 +255,7 @@ func (e *Engine) offerJob(now time.Time, j *jobState) {
 		firstEligible := func(t *btree.BTreeG[*workerState]) {
 			n := 0
 			t.Ascend(func(w *workerState) bool {
-				if e.eligible(now, w, j, bp) {
+				if e.eligible(w, j, bp) {
 					add(w)
 					n++
 				}
@@ -279,7 +279,7 @@ func (e *Engine) offerJob(now time.Time, j *jobState) {
 		cyclic := func(t *btree.BTreeG[*workerState]) {
 			n := 0
 			t.AscendGreaterOrEqual(pivot, func(w *workerState) bool {
-				if w.ID > q.rrLast && e.eligible(now, w, j, bp) {
+				if w.ID > q.rrLast && e.eligible(w, j, bp) {
 					add(w)
 					n++
 				}
@@ -287,14 +287,14 @@ func (e *Engine) offerJob(now time.Time, j *jobState) {
 			})
 			n = 0
 			t.AscendLessThan(pivot, func(w *workerState) bool {
-				if e.eligible(now, w, j, bp) {
+				if e.eligible(w, j, bp) {
 					add(w)
 					n++
 				}
 				return n < want
 			})
 			// The worker named by the cursor itself comes last in cyclic order.
-			if w, ok := t.Get(pivot); ok && e.eligible(now, w, j, bp) {
+			if w, ok := t.Get(pivot); ok && e.eligible(w, j, bp) {
 				add(w)
 			}
 		}
@@ -311,7 +311,7 @@ func (e *Engine) offerJob(now time.Time, j *jobState) {
 	case BestWorker:
 		every := func(t *btree.BTreeG[*workerState]) {
 			t.Ascend(func(w *workerState) bool {
-				if e.eligible(now, w, j, bp) {
+				if e.eligible(w, j, bp) {
 					add(w)
 				}
 				return true
@@ -323,7 +323,7 @@ func (e *Engine) offerJob(now time.Time, j *jobState) {
 			// alike. Score each linked class once and visit the classes from the best
 			// score down, a whole score level at a time (its ties fall to idle time
 			// and ID), until want workers are found.
-			cands = e.bestByClass(now, j, g, mode, want, cands)
+			cands = e.bestByClass(j, g, mode, want, cands)
 		} else {
 			if whole {
 				every(q.free)
@@ -372,8 +372,7 @@ func namesID(j *jobState) bool {
 // worker of a better level is gathered before any of a worse one, so the best want
 // among the gathered are the best want overall.
 // O(c log c) for c linked classes, plus the members of the levels visited.
-func (e *Engine) bestByClass(now time.Time, j *jobState, g *jobGroup, mode Mode, want int,
-	cands []match.Candidate) []match.Candidate {
+func (e *Engine) bestByClass(j *jobState, g *jobGroup, mode Mode, want int, cands []match.Candidate) []match.Candidate {
 	type scored struct {
 		c *workerClass
 		s float64
@@ -409,7 +408,7 @@ func (e *Engine) bestByClass(now time.Time, j *jobState, g *jobGroup, mode Mode,
 		for k < len(levels) && !better(levels[i].s, levels[k].s) && !better(levels[k].s, levels[i].s) {
 			s := levels[k].s
 			levels[k].c.free.Ascend(func(w *workerState) bool {
-				if e.eligible(now, w, j, bp) {
+				if e.eligible(w, j, bp) {
 					cands = append(cands, match.Candidate{ID: w.ID, LoadRatio: w.ikey.load, IdleSince: w.ikey.idle, Score: s})
 				}
 				return true
@@ -460,7 +459,7 @@ func (w *workerState) canTake(channel string) bool {
 // eligible is the full eligibility rule of a worker for a queued job (the worker
 // listens on the job's queue: the caller takes it from that queue's classes).
 // O(selectors + the worker's offers and holdings).
-func (e *Engine) eligible(now time.Time, w *workerState, j *jobState, bypass bool) bool {
+func (e *Engine) eligible(w *workerState, j *jobState, bypass bool) bool {
 	if !w.canTake(j.ChannelID) {
 		return false
 	}

@@ -24,7 +24,7 @@ func bruteForcePick(e *Engine, j *jobState) []string {
 	want := mode.MaxConcurrentOffers - len(j.offers)
 	var cands []match.Candidate
 	for _, w := range q.workers {
-		if e.eligible(e.now, w, j, mode.BypassSelectors) {
+		if e.eligible(w, j, mode.BypassSelectors) {
 			cands = append(cands, match.Candidate{ID: w.ID, LoadRatio: w.loadRatio(), IdleSince: w.idleSince,
 				Score: e.score(mode, j, w)})
 		}

@@ -106,9 +106,6 @@ func (e *Engine) DeleteQueue(now time.Time, id string) error {
 	if len(q.workers) > 0 {
 		return conflict("queue", id, "worker "+quote(q.workers[0].ID)+" listens on it")
 	}
-	if j, ok := q.order.Min(); ok {
-		return conflict("queue", id, "job "+quote(j.ID)+" is queued in it")
-	}
 	for _, jid := range sortedKeys(e.jobs) {
 		if j := e.jobs[jid]; j.QueueID == id && !j.Status.Terminal() {
 			return conflict("queue", id, "active job "+quote(jid)+" is in it")
