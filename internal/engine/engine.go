@@ -62,10 +62,16 @@ type Engine struct {
 	emitted   Event // the event being handed to Config.Emit
 
 	// Matching (match.go, matchindex.go).
-	freeWorkers  int               // workers that could take an offer now
-	pass         uint64            // matching passes run
-	dirtyJobs    []*jobState       // jobs that gained since the last pass
-	dirtyWorkers []*workerState    // workers that gained since the last pass
+	freeWorkers  int            // workers that could take an offer now
+	pass         uint64         // matching passes run
+	dirtyJobs    []*jobState    // jobs that gained since the last pass
+	dirtyWorkers []*workerState // workers that gained since the last pass
+	// spareJobs, spareWorkers and streams are the buffers of the pass before,
+	// kept so that a pass allocates nothing for its lists.
+	spareJobs    []*jobState
+	spareWorkers []*workerState
+	streams      []stream
+	sigBuf       []byte            // refreshJob's scratch for a group signature
 	dirtyAll     bool              // the next pass visits every queued job
 	cands        []match.Candidate // offerJob's scratch list
 

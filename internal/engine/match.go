@@ -44,15 +44,18 @@ func (e *Engine) match(now time.Time) {
 		e.pass++
 		all := e.dirtyAll
 		jobs, workers := e.dirtyJobs, e.dirtyWorkers
-		e.dirtyAll, e.dirtyJobs, e.dirtyWorkers = false, nil, nil
-		if e.freeWorkers == 0 {
-			continue
+		// The lists fill again during the pass: into the buffers of the pass before.
+		e.dirtyAll, e.dirtyJobs, e.dirtyWorkers = false, e.spareJobs, e.spareWorkers
+		if e.freeWorkers > 0 {
+			if all {
+				e.fullPass(now)
+			} else {
+				e.incrementalPass(now, jobs, workers)
+			}
 		}
-		if all {
-			e.fullPass(now)
-			continue
-		}
-		e.incrementalPass(now, jobs, workers)
+		clear(jobs)
+		clear(workers)
+		e.spareJobs, e.spareWorkers = jobs[:0], workers[:0]
 	}
 	if e.cfg.Checks {
 		if err := e.CheckIndexes(); err != nil {
@@ -120,7 +123,11 @@ func (s *stream) next() {
 }
 
 func (e *Engine) incrementalPass(now time.Time, dirtyJobs []*jobState, dirtyWorkers []*workerState) {
-	var streams []*stream
+	streams := e.streams[:0]
+	defer func() {
+		clear(streams)
+		e.streams = streams[:0]
+	}()
 	if len(dirtyJobs) > 0 {
 		js := dirtyJobs[:0]
 		for _, j := range dirtyJobs {
@@ -135,9 +142,8 @@ func (e *Engine) incrementalPass(now time.Time, dirtyJobs []*jobState, dirtyWork
 			return 1
 		})
 		if len(js) > 0 {
-			s := &stream{jobs: js}
-			s.next()
-			streams = append(streams, s)
+			streams = append(streams, stream{jobs: js})
+			streams[len(streams)-1].next()
 		}
 	}
 	for _, w := range dirtyWorkers {
@@ -152,7 +158,7 @@ func (e *Engine) incrementalPass(now time.Time, dirtyJobs []*jobState, dirtyWork
 				if g.pass != e.pass {
 					g.pass = e.pass
 					g.acts = g.acts[:0]
-					s := &stream{g: g}
+					s := stream{g: g}
 					if first, ok := g.jobs.Min(); ok {
 						s.head = first
 					}
@@ -165,7 +171,8 @@ func (e *Engine) incrementalPass(now time.Time, dirtyJobs []*jobState, dirtyWork
 	for len(streams) > 0 && e.freeWorkers > 0 {
 		// The stream with the first head in queue order (few streams: a linear scan).
 		bi := -1
-		for i, s := range streams {
+		for i := range streams {
+			s := &streams[i]
 			if s.head == nil {
 				continue
 			}
@@ -176,7 +183,7 @@ func (e *Engine) incrementalPass(now time.Time, dirtyJobs []*jobState, dirtyWork
 		if bi < 0 {
 			break
 		}
-		s := streams[bi]
+		s := &streams[bi]
 		j := s.head
 		s.next()
 		if j.visit == e.pass {
@@ -213,10 +220,10 @@ func (e *Engine) incrementalPass(now time.Time, dirtyJobs []*jobState, dirtyWork
 			e.offerJob(now, j)
 		}
 	}
-	for _, s := range streams {
-		if s.g != nil {
-			clear(s.g.acts)
-			s.g.acts = s.g.acts[:0]
+	for i := range streams {
+		if g := streams[i].g; g != nil {
+			clear(g.acts)
+			g.acts = g.acts[:0]
 		}
 	}
 }

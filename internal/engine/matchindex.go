@@ -109,16 +109,16 @@ func classSig(w *Worker) (string, []string) {
 	return string(b), chans
 }
 
-// groupSig is the group signature of a channel and requirements. O(requirements).
-func groupSig(channel string, reqs []match.Requirement) string {
-	b := make([]byte, 0, 32)
+// appendGroupSig appends the group signature of a channel and requirements to b.
+// O(requirements).
+func appendGroupSig(b []byte, channel string, reqs []match.Requirement) []byte {
 	b = appendStr(b, channel)
 	for _, r := range reqs {
 		b = appendStr(b, r.Key)
 		b = appendStr(b, string(r.Op))
 		b = appendValue(b, r.Value)
 	}
-	return string(b)
+	return b
 }
 
 // appendStr appends s with its length, so that concatenations are unambiguous.
@@ -420,9 +420,12 @@ func (e *Engine) refreshJob(j *jobState) {
 		e.ungroup(j)
 	}
 	q := e.queues[j.inQueue]
-	sig := groupSig(j.ChannelID, j.reqs)
-	g := q.groups[sig]
+	// The signature is built in a scratch buffer: a lookup that finds the group
+	// allocates nothing (the compiler does not copy a string(b) map key).
+	e.sigBuf = appendGroupSig(e.sigBuf[:0], j.ChannelID, j.reqs)
+	g := q.groups[string(e.sigBuf)]
 	if g == nil {
+		sig := string(e.sigBuf)
 		g = &jobGroup{q: q, sig: sig, channel: j.ChannelID, reqs: j.reqs, jobs: newJobTree()}
 		if q.groups == nil {
 			q.groups = make(map[string]*jobGroup)
@@ -475,7 +478,7 @@ func (e *Engine) ungroup(j *jobState) {
 	}
 }
 
-// sameReqs reports whether a and b are the same requirements as groupSig sees them:
+// sameReqs reports whether a and b are the same requirements as appendGroupSig sees them:
 // the same keys and operators, and values that encode alike (1 and 1.0 do). O(len).
 func sameReqs(a, b []match.Requirement) bool {
 	if len(a) != len(b) {

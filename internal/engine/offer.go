@@ -73,6 +73,9 @@ func (e *Engine) endOffer(o *offerState, release bool) {
 func removeOffer(s []*offerState, o *offerState) []*offerState {
 	if len(s) > 0 && s[0] == o {
 		s[0] = nil
+		if len(s) == 1 {
+			return s[:0] // keeps the capacity for the next offer
+		}
 		return s[1:]
 	}
 	for i, x := range s {
@@ -146,7 +149,7 @@ func (e *Engine) AcceptOffer(now time.Time, workerID, offerID string) (jobID, as
 	e.endOffer(o, false) // the capacity moves to the assignment
 	j.assigns = append(j.assigns, Assignment{ID: aid, JobID: j.ID, WorkerID: w.ID, CapacityCost: o.CapacityCost, AssignedAt: now})
 	j.current = aid
-	w.holds = append(w.holds, &holding{jobID: j.ID, assignmentID: aid, channelID: o.channelID, cost: o.CapacityCost, assignedAt: now})
+	w.holds = append(w.holds, holding{jobID: j.ID, assignmentID: aid, channelID: o.channelID, cost: o.CapacityCost, assignedAt: now})
 	e.refreshWorker(w)
 	e.recordService(now, j.QueueID) // the queue's service rate, for wait estimates
 	e.unqueue(j)

@@ -24,7 +24,7 @@ func recoverCheck(t *testing.T) {
 }
 
 // Two queued jobs whose selectors differ only in the Go type of an equal value (1
-// and 1.0, or int and int64) share a job group (groupSig encodes them alike). Before
+// and 1.0, or int and int64) share a job group (appendGroupSig encodes them alike). Before
 // d9e6bcd, refreshJob and CheckIndexes compared a job's requirements with its
 // group's by interface equality (sameReqs), which told them apart: Config.Checks
 // panicked ("wrong job group") and every refresh regrouped the job. Regression test.

@@ -13,7 +13,7 @@ type workerState struct {
 	reg       uint64 // registration number: a new one each time the worker registers
 	idleSince time.Time
 	offers    []*offerState // open offers, in issue order
-	holds     []*holding    // assignments holding capacity, in assignment order
+	holds     []holding     // assignments holding capacity, in assignment order
 	used      int           // capacity used by offers and holdings
 
 	// Matching indexes (matchindex.go).
@@ -377,7 +377,7 @@ func (e *Engine) release(t time.Time, workerID, assignmentID string) {
 	for i, h := range w.holds {
 		if h.assignmentID == assignmentID {
 			w.used -= h.cost
-			w.holds = append(w.holds[:i], w.holds[i+1:]...)
+			w.holds = slices.Delete(w.holds, i, i+1) // zeroes the vacated entry
 			break
 		}
 	}
