@@ -136,6 +136,9 @@ func (e event) String() string {
 type subOptions struct {
 	types      []string // empty: every event
 	maxBacklog int      // 0: the router's default (65,536)
+	// synchronous: the events are taken by poll, from the calling goroutine
+	// (SubscribeOptions.Synchronous); next and nextWithin are not used.
+	synchronous bool
 }
 
 // subscription is a stream of events.
@@ -144,6 +147,9 @@ type subscription interface {
 	next() (event, bool)
 	// nextWithin is next giving up after d (real time): timedOut is then true.
 	nextWithin(d time.Duration) (ev event, ok, timedOut bool)
+	// poll appends the events published so far that were not read yet to dst,
+	// without blocking, and returns the extended slice.
+	poll(dst []event) []event
 	// err is why the stream ended early (ErrSlowSubscriber after an overflow).
 	err() error
 	close()

@@ -41,6 +41,70 @@ func BenchmarkB1Lifecycle(b *testing.B) {
 	}
 }
 
+// BenchmarkB1LifecycleSync is B1's lifecycle driven from one goroutine, as a
+// simulation or a single-threaded service drives the router: a synchronous
+// subscription (SubscribeOptions.Synchronous) is polled after each CreateJob, and
+// each OfferIssued polled is answered at once with accept, complete and close. No
+// event crosses a goroutine, so this is the router's own cost per lifecycle, events
+// included, without B1's hand-offs between the creating goroutine, the subscription
+// goroutine and the agent goroutine. One b.N iteration is one lifecycle; at the end
+// every job must have been closed.
+func BenchmarkB1LifecycleSync(b *testing.B) {
+	for _, workers := range []int{100, 10_000} {
+		b.Run(fmt.Sprintf("workers=%d", workers), func(b *testing.B) {
+			eachImpl(b, func(b *testing.B, im impl) {
+				b.ReportAllocs()
+				c := im.new(coreConfig{})
+				defer c.close()
+				setupQueue(b, c, "q", policySpec{id: "p", offerExpiresAfter: time.Hour})
+				for i := range workers {
+					must(b, c.upsertWorker(workerSpec{id: workerID(i), queues: []string{"q"}, capacity: 1,
+						labels: comboLabels(i % combos), available: true}))
+				}
+				sub := c.subscribe(subOptions{synchronous: true})
+				defer sub.close()
+				var evs []event
+				n, closed := 0, 0
+				answer := func() {
+					evs = sub.poll(evs[:0])
+					for _, ev := range evs {
+						switch ev.typ {
+						case evOfferIssued:
+							// No must: b.Helper's stack walk would cost more than a call.
+							aid, err := c.accept(ev.workerID, ev.offerID)
+							if err == nil {
+								err = c.complete(ev.jobID, aid)
+							}
+							if err == nil {
+								err = c.closeJob(ev.jobID, aid)
+							}
+							if err != nil {
+								b.Fatal(err)
+							}
+						case evJobClosed:
+							closed++
+						}
+					}
+				}
+				start := time.Now()
+				for b.Loop() {
+					if err := c.createJob(jobSpec{id: jobID("j", n), queueID: "q"}); err != nil {
+						b.Fatal(err)
+					}
+					n++
+					answer()
+				}
+				answer() // the last job's JobClosed
+				elapsed := time.Since(start)
+				if closed != n {
+					b.Fatalf("%d jobs closed of %d created", closed, n)
+				}
+				b.ReportMetric(float64(n)/elapsed.Seconds(), "lifecycles/s")
+			})
+		})
+	}
+}
+
 // BenchmarkB7StalledSubscriber runs the B1 workload (100 workers) with no other
 // subscriber (subscriber=none) and with one more subscriber that never reads
 // (subscriber=stalled), whose backlog limit is the default 65,536 events (4,096 for

@@ -258,6 +258,22 @@ func (s *naiveSub) nextWithin(d time.Duration) (event, bool, bool) {
 	}
 }
 
+// poll drains what the channel holds: the thin shell's subscriptions serve both
+// modes, since publishing never blocks.
+func (s *naiveSub) poll(dst []event) []event {
+	for {
+		select {
+		case ev, ok := <-s.ch:
+			if !ok {
+				return dst
+			}
+			dst = append(dst, ev)
+		default:
+			return dst
+		}
+	}
+}
+
 func (s *naiveSub) err() error {
 	s.c.mu.Lock()
 	defer s.c.mu.Unlock()

@@ -111,20 +111,35 @@ func (c *realCore) subscribe(o subOptions) subscription {
 	for _, t := range o.types {
 		types = append(types, jobrouter.EventType(t))
 	}
-	return realSub{c.r.Subscribe(&jobrouter.SubscribeOptions{Types: types, MaxBacklog: o.maxBacklog})}
+	return &realSub{s: c.r.Subscribe(&jobrouter.SubscribeOptions{Types: types, MaxBacklog: o.maxBacklog,
+		Synchronous: o.synchronous})}
 }
 
 func (c *realCore) close() { _ = c.r.Close() }
 
-// realSub reads a Subscription's channel and keeps the fields the workloads use.
-type realSub struct{ s *jobrouter.Subscription }
+// realSub reads a Subscription's channel (or polls it) and keeps the fields the
+// workloads use.
+type realSub struct {
+	s   *jobrouter.Subscription
+	buf []jobrouter.Event // poll's buffer, reused
+}
 
-func (s realSub) next() (event, bool) {
+func (s *realSub) poll(dst []event) []event {
+	s.buf = s.s.PollAppend(s.buf[:0])
+	for _, ev := range s.buf {
+		out, _ := s.convert(ev, true)
+		dst = append(dst, out)
+	}
+	clear(s.buf)
+	return dst
+}
+
+func (s *realSub) next() (event, bool) {
 	ev, ok := <-s.s.Events()
 	return s.convert(ev, ok)
 }
 
-func (s realSub) nextWithin(d time.Duration) (event, bool, bool) {
+func (s *realSub) nextWithin(d time.Duration) (event, bool, bool) {
 	t := time.NewTimer(d)
 	defer t.Stop()
 	select {
@@ -136,7 +151,7 @@ func (s realSub) nextWithin(d time.Duration) (event, bool, bool) {
 	}
 }
 
-func (realSub) convert(ev jobrouter.Event, ok bool) (event, bool) {
+func (*realSub) convert(ev jobrouter.Event, ok bool) (event, bool) {
 	if !ok {
 		return event{}, false
 	}
@@ -170,5 +185,5 @@ func (realSub) convert(ev jobrouter.Event, ok bool) (event, bool) {
 	return out, true
 }
 
-func (s realSub) err() error { return s.s.Err() }
-func (s realSub) close()     { s.s.Close() }
+func (s *realSub) err() error { return s.s.Err() }
+func (s *realSub) close()     { s.s.Close() }
