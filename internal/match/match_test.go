@@ -201,6 +201,19 @@ func TestWorkerLabelsID(t *testing.T) {
 	require.Equal(t, 1.0, match.DefaultScore(map[string]any{"Id": "w7", "skill": "en"}, w, nil))
 	require.Equal(t, 0.5, match.DefaultScore(map[string]any{"Id": "w8", "skill": "en"}, w, nil))
 
+	require.False(t, match.AllHold([]match.Requirement{req("Id", labels.GreaterThan, 1)}, w), "the ID is a string")
+	require.Equal(t, 0.0, match.DefaultScore(nil, w, []match.Requirement{req("Id", labels.GreaterThan, 1)}))
+	require.Equal(t, 1.0, match.DefaultScore(nil, w, []match.Requirement{req("Id", labels.Equal, "w7")}))
+
+	// Reading "Id" does not allocate: the ID goes to the operators as it is.
+	reqs := []match.Requirement{req("Id", labels.NotEqual, "w8"), req("skill", labels.Equal, "en")}
+	job := map[string]any{"Id": "w7"}
+	require.Zero(t, testing.AllocsPerRun(100, func() {
+		if !match.AllHold(reqs, w) || match.DefaultScore(job, w, reqs) != 1 {
+			t.Fatal("wrong answer")
+		}
+	}))
+
 	class := match.WorkerLabels{Set: w.Set}
 	_, ok = class.Get("Id")
 	require.False(t, ok)

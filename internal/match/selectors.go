@@ -24,16 +24,25 @@ type WorkerLabels struct {
 }
 
 // Get returns the worker's label key, and whether it has it. O(log labels).
+// Matching itself does not call it: it would put the ID in an interface on the
+// heap at each read of "Id", where the code below passes it straight to the label
+// operators, which keep nothing.
 func (w WorkerLabels) Get(key string) (any, bool) {
-	if key == "Id" && w.ID != "" {
+	if w.isID(key) {
 		return w.ID, true
 	}
 	return w.Set.Get(key)
 }
 
+// isID reports whether key is the worker's "Id" label.
+func (w WorkerLabels) isID(key string) bool { return key == "Id" && w.ID != "" }
+
 // Holds reports whether the worker labels satisfy r. O(log labels).
 func (r Requirement) Holds(w WorkerLabels) bool {
-	v, ok := w.Get(r.Key)
+	if w.isID(r.Key) {
+		return labels.Match(r.Op, w.ID, true, r.Value)
+	}
+	v, ok := w.Set.Get(r.Key)
 	return labels.Match(r.Op, v, ok, r.Value)
 }
 
@@ -68,7 +77,11 @@ func DefaultScore(jobLabels map[string]any, workerLabels WorkerLabels, reqs []Re
 	if len(jobLabels) > 0 {
 		matched := 0
 		for k, v := range jobLabels {
-			if wv, ok := workerLabels.Get(k); ok && labels.Same(v, wv) {
+			if workerLabels.isID(k) {
+				if labels.Same(v, workerLabels.ID) {
+					matched++
+				}
+			} else if wv, ok := workerLabels.Set.Get(k); ok && labels.Same(v, wv) {
 				matched++
 			}
 		}
@@ -96,7 +109,10 @@ func selectorScore(r Requirement, workerLabels WorkerLabels) float64 {
 		}
 		return 0
 	}
-	lv, ok := workerLabels.Get(r.Key)
+	if workerLabels.isID(r.Key) {
+		return 0 // the ID is a string, never a number
+	}
+	lv, ok := workerLabels.Set.Get(r.Key)
 	if !ok {
 		return 0
 	}
