@@ -3,6 +3,7 @@ package engine
 import (
 	"math"
 	"testing"
+	"unsafe"
 
 	"github.com/stretchr/testify/require"
 
@@ -208,4 +209,10 @@ func TestWorkerIdIsALabelEverywhere(t *testing.T) {
 	require.Equal(t, []string{"c"}, h.offeredTo("fj"))
 	require.Len(t, seen, 2)
 	require.Equal(t, Labels{"lang": "en", "Id": "a"}, h.getWorker("a").Labels, "the scorer's writes stay in its map")
+}
+
+// TestWorkerStateFitsItsSizeClass: B4's bytes per worker count the stored struct
+// whole; one more word takes it from the 256-byte size class to the 288-byte one.
+func TestWorkerStateFitsItsSizeClass(t *testing.T) {
+	require.LessOrEqual(t, unsafe.Sizeof(workerState{}), uintptr(256))
 }

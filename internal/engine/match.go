@@ -447,7 +447,7 @@ func (e *Engine) sources(q *queueState, g *jobGroup) (whole bool, classes []*wor
 // while another channel is free) does not make the pass walk that group.
 // O(channels + offers + holdings).
 func (w *workerState) canTake(channel string) bool {
-	if w.State != WorkerActive || !w.AvailableForOffers ||
+	if w.state != phaseActive || !w.AvailableForOffers ||
 		(w.MaxConcurrentOffers > 0 && len(w.offers) >= w.MaxConcurrentOffers) {
 		return false
 	}

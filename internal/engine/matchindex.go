@@ -269,7 +269,7 @@ func (e *Engine) relink(q *queueState) {
 // MaxConcurrentOffers, and with capacity left for a job on some channel.
 // O(channels × (offers + holdings)).
 func (w *workerState) offerable() bool {
-	return w.State == WorkerActive && w.AvailableForOffers &&
+	return w.state == phaseActive && w.AvailableForOffers &&
 		(w.MaxConcurrentOffers == 0 || len(w.offers) < w.MaxConcurrentOffers) && w.hasCapacity("")
 }
 

@@ -10,9 +10,10 @@ import (
 // workerState is a stored worker and its matching state. It holds the caller's
 // fields of Worker, its labels interned (labelset.go: a pointer to a set that
 // workers with equal labels share, without "Id"), and none of Worker's read-only
-// fields, which view computes. Fields are ordered so that the struct has no padding
-// (272 bytes, the 288-byte size class; 344 bytes when it embedded Worker and its own
-// label map).
+// fields, which view computes. Its state is one byte (workerPhase), and fields are
+// ordered so that the struct has no padding: 256 bytes, a size class of its own
+// (344 bytes, in the 352-byte class, when it embedded Worker with its own label map
+// and its State as a string).
 type workerState struct {
 	ID                  string
 	Queues              []string
@@ -20,8 +21,7 @@ type workerState struct {
 	Tags                Labels
 	labels              *labelSet // interned labels, without "Id"
 	Capacity            int
-	MaxConcurrentOffers int // 0: no limit
-	State               WorkerState
+	MaxConcurrentOffers int    // 0: no limit
 	reg                 uint64 // registration number: a new one each time the worker registers
 	idleSince           time.Time
 	offers              []*offerState // open offers, in issue order
@@ -33,8 +33,29 @@ type workerState struct {
 	ikey               wkey           // its key in its classes' free trees, when inFree
 	dirty              uint64         // the pass for which it is in Engine.dirtyWorkers
 	AvailableForOffers bool
-	inFree             bool // in its classes' free trees, at ikey
-	gone               bool // deleted: no index may take it back
+	state              workerPhase // State
+	inFree             bool        // in its classes' free trees, at ikey
+	gone               bool        // deleted: no index may take it back
+}
+
+// workerPhase is a worker's State in a byte.
+type workerPhase uint8
+
+const (
+	phaseInactive workerPhase = iota // WorkerInactive
+	phaseActive                      // WorkerActive
+	phaseDraining                    // WorkerDraining
+)
+
+// State returns the phase as a WorkerState.
+func (p workerPhase) State() WorkerState {
+	switch p {
+	case phaseActive:
+		return WorkerActive
+	case phaseDraining:
+		return WorkerDraining
+	}
+	return WorkerInactive
 }
 
 // holding is an assignment that holds a worker's capacity: the job is assigned, or
@@ -87,7 +108,7 @@ func (w *workerState) loadRatio() float64 {
 func (w *workerState) view() Worker {
 	v := Worker{ID: w.ID, Queues: slices.Clone(w.Queues), Capacity: w.Capacity,
 		Channels: slices.Clone(w.Channels), Labels: WorkerLabelMap(&w.labels.Set, w.ID), Tags: w.Tags,
-		AvailableForOffers: w.AvailableForOffers, MaxConcurrentOffers: w.MaxConcurrentOffers, State: w.State}
+		AvailableForOffers: w.AvailableForOffers, MaxConcurrentOffers: w.MaxConcurrentOffers, State: w.state.State()}
 	for _, o := range w.offers {
 		v.Offers = append(v.Offers, o.Offer)
 	}
@@ -173,7 +194,7 @@ func (e *Engine) UpsertWorker(now time.Time, in Worker) (Worker, error) {
 		if w.AvailableForOffers {
 			e.register(now, w)
 		} else {
-			w.State = WorkerInactive
+			w.state = phaseInactive
 		}
 		e.placeWorker(w, false)
 		e.gainWorker(w)
@@ -223,7 +244,7 @@ func (w *workerState) store(in Worker, l *labelSet) {
 func (e *Engine) register(now time.Time, w *workerState) {
 	e.regSeq++
 	w.reg = e.regSeq
-	w.State = WorkerActive
+	w.state = phaseActive
 	w.idleSince = now
 	e.emit(now, Event{Type: EvWorkerRegistered, WorkerID: w.ID, Queues: w.Queues, Capacity: w.Capacity,
 		Channels: w.Channels, WorkerLabels: &w.labels.Set, WorkerTags: w.Tags, MaxConcurrentOffers: w.MaxConcurrentOffers})
@@ -234,9 +255,9 @@ func (e *Engine) register(now time.Time, w *workerState) {
 func (e *Engine) deregister(now time.Time, w *workerState) {
 	w.AvailableForOffers = false
 	e.revokeWorkerOffers(now, w, "worker deregistered")
-	w.State = WorkerInactive
+	w.state = phaseInactive
 	if len(w.holds) > 0 {
-		w.State = WorkerDraining
+		w.state = phaseDraining
 	}
 	e.emit(now, Event{Type: EvWorkerDeregistered, WorkerID: w.ID})
 	e.refreshWorker(w)
@@ -349,7 +370,7 @@ func (e *Engine) ListWorkers(f WorkerFilter) []Worker {
 	e.workerIDs.ascendAfter(f.After, func(id string) bool {
 		w := e.workers[id]
 		if w == nil ||
-			f.State != "" && w.State != f.State ||
+			f.State != "" && w.state.State() != f.State ||
 			f.QueueID != "" && !slices.Contains(w.Queues, f.QueueID) ||
 			f.HasCapacity && !w.hasCapacity(f.ChannelID) {
 			return true
@@ -418,8 +439,8 @@ func (e *Engine) release(t time.Time, workerID, assignmentID string) {
 		}
 	}
 	w.idleSince = t
-	if w.State == WorkerDraining && len(w.holds) == 0 {
-		w.State = WorkerInactive
+	if w.state == phaseDraining && len(w.holds) == 0 {
+		w.state = phaseInactive
 	}
 	e.gainWorker(w)
 }
