@@ -411,7 +411,7 @@ func scoreFuncFromEngine(m engine.Mode) func(context.Context, ScoringInput) (flo
 func scoringInputFromEngine(in engine.ScoringInput) ScoringInput {
 	return ScoringInput{
 		JobLabels:    labelsFromEngine(in.JobLabels),
-		WorkerLabels: labelsFromEngine(in.WorkerLabels),
+		WorkerLabels: Labels(in.WorkerLabels), // a new map for each call (engine.ScoringInput)
 		WorkerID:     in.WorkerID,
 		Selectors:    selectorsFromEngine(in.Selectors),
 	}

@@ -473,8 +473,13 @@ func TestScoringFunc(t *testing.T) {
 	if hadDeadline {
 		t.Error("scoring context has a deadline")
 	}
-	if jl["x"] != 1 || wl["y"] != 2 || sel[0].Key != "k" {
-		t.Fatalf("scorer changed engine values: %v %v %v", jl, wl, sel)
+	if jl["x"] != 1 || sel[0].Key != "k" {
+		t.Fatalf("scorer changed engine values: %v %v", jl, sel)
+	}
+	// The worker's labels are a new map the engine makes for each call, handed over
+	// without another copy.
+	if wl["y"] != "scribble" {
+		t.Fatalf("the worker labels were copied again: %v", wl)
 	}
 	wantSeen := ScoringInput{
 		JobLabels: Labels{"x": "scribble"}, WorkerLabels: Labels{"y": "scribble"}, WorkerID: "abc",

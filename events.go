@@ -472,9 +472,11 @@ func (WorkerDeleted) Type() EventType { return EventTypeWorkerDeleted }
 
 // toEvent converts an engine event to its public struct, copying every map and slice
 // (with the converters of convert.go) so that nothing the caller receives aliases
-// engine state or another subscriber's event. It returns nil for a type it does not
-// know. It reads the engine event's maps without the Router's lock, which is safe
-// because the engine never writes into a map it has stored (it replaces it).
+// engine state or another subscriber's event; a worker's labels are built once, as a
+// new map from the engine's shared label set plus "Id" (engine.Event.WorkerLabelMap).
+// It returns nil for a type it does not know. It reads the engine event's maps and
+// sets without the Router's lock, which is safe because the engine never writes into
+// a map or set it has stored (it replaces it).
 func toEvent(ev engine.Event) Event {
 	h := eventHeader{seq: ev.Seq, at: ev.Time}
 	switch EventType(ev.Type) {
@@ -541,13 +543,13 @@ func toEvent(ev engine.Event) Event {
 			QueueID: ev.QueueID, ChannelID: ev.ChannelID, ChannelReference: ev.ChannelReference,
 			JobPriority: ev.JobPriority, OfferedAt: ev.OfferedAt, ExpiresAt: ev.ExpiresAt,
 			JobLabels: labelsFromEngine(ev.JobLabels), JobTags: labelsFromEngine(ev.JobTags),
-			WorkerLabels: labelsFromEngine(ev.WorkerLabels), WorkerTags: labelsFromEngine(ev.WorkerTags)}
+			WorkerLabels: Labels(ev.WorkerLabelMap()), WorkerTags: labelsFromEngine(ev.WorkerTags)}
 	case EventTypeOfferAccepted:
 		return OfferAccepted{eventHeader: h, WorkerID: ev.WorkerID, JobID: ev.JobID, OfferID: ev.OfferID,
 			AssignmentID: ev.AssignmentID, QueueID: ev.QueueID, ChannelID: ev.ChannelID,
 			ChannelReference: ev.ChannelReference, JobPriority: ev.JobPriority,
 			JobLabels: labelsFromEngine(ev.JobLabels), JobTags: labelsFromEngine(ev.JobTags),
-			WorkerLabels: labelsFromEngine(ev.WorkerLabels), WorkerTags: labelsFromEngine(ev.WorkerTags)}
+			WorkerLabels: Labels(ev.WorkerLabelMap()), WorkerTags: labelsFromEngine(ev.WorkerTags)}
 	case EventTypeOfferDeclined:
 		return OfferDeclined{eventHeader: h, WorkerID: ev.WorkerID, JobID: ev.JobID, OfferID: ev.OfferID,
 			QueueID: ev.QueueID, ChannelID: ev.ChannelID, ChannelReference: ev.ChannelReference,
@@ -563,13 +565,13 @@ func toEvent(ev engine.Event) Event {
 	case EventTypeWorkerRegistered:
 		return WorkerRegistered{eventHeader: h, WorkerID: ev.WorkerID, Queues: slices.Clone(ev.Queues),
 			Capacity: ev.Capacity, Channels: channelsFromEngine(ev.Channels),
-			Labels: labelsFromEngine(ev.WorkerLabels), Tags: labelsFromEngine(ev.WorkerTags)}
+			Labels: Labels(ev.WorkerLabelMap()), Tags: labelsFromEngine(ev.WorkerTags)}
 	case EventTypeWorkerDeregistered:
 		return WorkerDeregistered{eventHeader: h, WorkerID: ev.WorkerID}
 	case EventTypeWorkerUpdated:
 		return WorkerUpdated{eventHeader: h, WorkerID: ev.WorkerID, Queues: slices.Clone(ev.Queues),
 			Capacity: ev.Capacity, Channels: channelsFromEngine(ev.Channels),
-			Labels: labelsFromEngine(ev.WorkerLabels), Tags: labelsFromEngine(ev.WorkerTags),
+			Labels: Labels(ev.WorkerLabelMap()), Tags: labelsFromEngine(ev.WorkerTags),
 			UpdatedProperties: slices.Clone(ev.UpdatedProperties)}
 	case EventTypeWorkerDeleted:
 		return WorkerDeleted{eventHeader: h, WorkerID: ev.WorkerID}

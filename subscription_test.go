@@ -195,6 +195,8 @@ func distinctEngineEvent() engine.Event {
 			f.SetUint(uint64(1000 + i))
 		case f.Type() == reflect.TypeFor[engine.Labels]():
 			f.Set(reflect.ValueOf(engine.Labels{"from": name, "n": i, "ok": true, "f": 1.5}))
+		case f.Type() == reflect.TypeFor[*labels.Set]():
+			f.Set(reflect.ValueOf(labels.NewSet(engine.Labels{"from": name, "n": i, "ok": true, "f": 1.5}, "")))
 		case f.Type() == reflect.TypeFor[[]string]():
 			f.Set(reflect.ValueOf([]string{name, "x"}))
 		case f.Type() == reflect.TypeFor[[]engine.ChannelConfig]():
@@ -234,6 +236,13 @@ func TestToEventCopiesEveryField(t *testing.T) {
 				got := v.Field(i)
 				switch got := got.Interface().(type) {
 				case Labels:
+					if set, ok := want.Interface().(*labels.Set); ok {
+						// A worker's labels: the engine's set, plus "Id" = the worker's ID.
+						m := set.MapWith("Id", src.WorkerID)
+						require.Equal(t, m, map[string]any(got), "%s.%s", typ, f.Name)
+						require.Equal(t, "WorkerID", got["Id"])
+						break
+					}
 					require.Equal(t, want.Interface(), map[string]any(got), "%s.%s", typ, f.Name)
 					require.NotEqual(t, want.UnsafePointer(), reflect.ValueOf(got).UnsafePointer(),
 						"%s.%s shares the engine's map", typ, f.Name)
@@ -264,11 +273,11 @@ func TestBusEventsDoNotShareMaps(t *testing.T) {
 	b := newTestBus(t, 0)
 	s1, s2 := b.subscribe(nil), b.subscribe(nil)
 	jobLabels := engine.Labels{"lang": "fr", "tier": 2}
-	workerLabels := engine.Labels{"skill": "billing"}
+	workerLabels := labels.NewSet(engine.Labels{"skill": "billing"}, "")
 	queues := []string{"q1", "q2"}
 	b.publish([]engine.Event{
-		{Seq: 1, Type: engine.EvOfferIssued, JobLabels: jobLabels, JobTags: jobLabels, WorkerLabels: workerLabels},
-		{Seq: 2, Type: engine.EvWorkerRegistered, WorkerLabels: workerLabels, Queues: queues},
+		{Seq: 1, Type: engine.EvOfferIssued, WorkerID: "w", JobLabels: jobLabels, JobTags: jobLabels, WorkerLabels: workerLabels},
+		{Seq: 2, Type: engine.EvWorkerRegistered, WorkerID: "w", WorkerLabels: workerLabels, Queues: queues},
 	})
 	a1, a2 := (<-s1.Events()).(OfferIssued), (<-s2.Events()).(OfferIssued)
 	a1.JobLabels["lang"] = "de"
@@ -276,14 +285,14 @@ func TestBusEventsDoNotShareMaps(t *testing.T) {
 	a1.WorkerLabels["skill"] = "sales"
 	require.Equal(t, Labels{"lang": "fr", "tier": 2}, a2.JobLabels)
 	require.Equal(t, Labels{"lang": "fr", "tier": 2}, a2.JobTags)
-	require.Equal(t, Labels{"skill": "billing"}, a2.WorkerLabels)
+	require.Equal(t, Labels{"skill": "billing", "Id": "w"}, a2.WorkerLabels)
 	require.Equal(t, engine.Labels{"lang": "fr", "tier": 2}, jobLabels)
-	require.Equal(t, engine.Labels{"skill": "billing"}, workerLabels)
+	require.Equal(t, []labels.Pair{{Key: "skill", Value: "billing"}}, workerLabels.Pairs())
 
 	w1, w2 := (<-s1.Events()).(WorkerRegistered), (<-s2.Events()).(WorkerRegistered)
 	w1.Labels["skill"] = "sales"
 	w1.Queues[0] = "changed"
-	require.Equal(t, Labels{"skill": "billing"}, w2.Labels)
+	require.Equal(t, Labels{"skill": "billing", "Id": "w"}, w2.Labels)
 	require.Equal(t, []string{"q1", "q2"}, w2.Queues)
 	require.Equal(t, []string{"q1", "q2"}, queues)
 }

@@ -5,6 +5,27 @@ import (
 	"fmt"
 )
 
+// checkLabelSet verifies that w's labels are the interned set of their key, which
+// never holds "Id", with keys sorted and unique.
+func (e *Engine) checkLabelSet(w *workerState) error {
+	s := w.labels
+	switch {
+	case s == nil:
+		return fmt.Errorf("worker %q: no label set", w.ID)
+	case e.labelSets[s.key] != s:
+		return fmt.Errorf("worker %q: label set not the interned one", w.ID)
+	case labelKey(&s.Set) != s.key:
+		return fmt.Errorf("worker %q: label set key %q, want %q", w.ID, s.key, labelKey(&s.Set))
+	}
+	p := s.Pairs()
+	for i := range p {
+		if p[i].Key == "Id" || i > 0 && p[i-1].Key >= p[i].Key {
+			return fmt.Errorf("worker %q: label set holds Id or is not sorted", w.ID)
+		}
+	}
+	return nil
+}
+
 // CheckIndexes verifies the matching indexes against a recomputation from the
 // stored state, and that the state is stable (no queued job could take an offer,
 // by a brute-force scan of every listener). It returns the first violation found.
@@ -13,15 +34,20 @@ import (
 func (e *Engine) CheckIndexes() error {
 	free := 0
 	members := map[*workerClass]int{}
+	holders := map[*labelSet]int{}
 	for _, id := range sortedKeys(e.workers) {
 		w := e.workers[id]
+		if err := e.checkLabelSet(w); err != nil {
+			return err
+		}
+		holders[w.labels]++
 		if w.offerable() != w.inFree {
 			return fmt.Errorf("worker %q: offerable %v but in free trees %v", id, w.offerable(), w.inFree)
 		}
 		if len(w.classes) != len(w.Queues) {
 			return fmt.Errorf("worker %q: %d classes for %d queues", id, len(w.classes), len(w.Queues))
 		}
-		sig, _ := classSig(&w.Worker)
+		sig, _ := workerSig(w)
 		for i, c := range w.classes {
 			q := e.queues[w.Queues[i]]
 			if c.sig != sig || q.classes[sig] != c || c.q != q {
@@ -43,6 +69,13 @@ func (e *Engine) CheckIndexes() error {
 	}
 	if free != e.freeWorkers {
 		return fmt.Errorf("%d free workers counted, %d recorded", free, e.freeWorkers)
+	}
+	// Every held set is interned (checkLabelSet); every interned set is held, by as
+	// many workers as it counts.
+	for _, key := range sortedKeys(e.labelSets) {
+		if s := e.labelSets[key]; s.refs <= 0 || s.refs != holders[s] {
+			return fmt.Errorf("label set %q: %d references counted, %d holders", key, s.refs, holders[s])
+		}
 	}
 	for _, qid := range sortedKeys(e.queues) {
 		q := e.queues[qid]

@@ -49,6 +49,7 @@ type Engine struct {
 	jobIDs    idIndex                // every job ID in order, for paged listing (index.go)
 	activeIDs idIndex                // the IDs of the jobs that are not terminal
 	workerIDs idIndex                // every worker ID in order (index.go)
+	labelSets map[string]*labelSet   // interned worker label sets by labelKey (labelset.go)
 	served    map[string]*serviceLog // recent assignment times by queue ID (stats.go)
 
 	classPolicies map[string]*ClassificationPolicy

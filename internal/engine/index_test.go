@@ -77,7 +77,7 @@ func naiveWorkers(e *Engine, f WorkerFilter) []string {
 		w := e.workers[id]
 		_, onChannel := w.channel(f.ChannelID)
 		if id <= f.After && f.After != "" ||
-			f.State != "" && w.State != f.State ||
+			f.State != "" && w.state.State() != f.State ||
 			f.QueueID != "" && !slices.Contains(w.Queues, f.QueueID) ||
 			f.ChannelID != "" && !onChannel ||
 			f.HasCapacity && !w.hasCapacity(f.ChannelID) {

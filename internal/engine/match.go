@@ -282,7 +282,7 @@ func (e *Engine) offerJob(now time.Time, j *jobState) {
 	case RoundRobin:
 		// Each source contributes its first want eligible workers after the cursor
 		// and its first want from the lowest ID: enough for any want in cyclic order.
-		pivot := &workerState{Worker: Worker{ID: q.rrLast}}
+		pivot := &workerState{ID: q.rrLast}
 		cyclic := func(t *btree.BTreeG[*workerState]) {
 			n := 0
 			t.AscendGreaterOrEqual(pivot, func(w *workerState) bool {
@@ -387,7 +387,7 @@ func (e *Engine) bestByClass(j *jobState, g *jobGroup, mode Mode, want int, cand
 	levels := make([]scored, 0, len(g.classes))
 	for _, c := range g.classes {
 		if c.free.Len() > 0 {
-			levels = append(levels, scored{c, match.DefaultScore(j.Labels, c.labels, j.reqs)})
+			levels = append(levels, scored{c, match.DefaultScore(j.Labels, c.matchLabels(), j.reqs)})
 		}
 	}
 	better := func(a, b float64) bool {
@@ -454,7 +454,7 @@ func (e *Engine) sources(q *queueState, g *jobGroup) (whole bool, classes []*wor
 // while another channel is free) does not make the pass walk that group.
 // O(channels + offers + holdings).
 func (w *workerState) canTake(channel string) bool {
-	if w.State != WorkerActive || !w.AvailableForOffers ||
+	if w.state != phaseActive || !w.AvailableForOffers ||
 		(w.MaxConcurrentOffers > 0 && len(w.offers) >= w.MaxConcurrentOffers) {
 		return false
 	}
@@ -478,14 +478,14 @@ func (e *Engine) eligible(w *workerState, j *jobState, bypass bool) bool {
 	if j.declined(w) {
 		return false
 	}
-	return bypass || match.AllHold(j.reqs, w.Labels)
+	return bypass || match.AllHold(j.reqs, w.matchLabels())
 }
 
 // score is BestWorker's score of w for j: the policy's scoring function, or the
 // default. A scoring function that fails or panics gives the worst score.
 func (e *Engine) score(mode Mode, j *jobState, w *workerState) (s float64) {
 	if mode.Score == nil {
-		return match.DefaultScore(j.Labels, w.Labels, j.reqs)
+		return match.DefaultScore(j.Labels, w.matchLabels(), j.reqs)
 	}
 	worst := math.Inf(-1)
 	if !mode.Descending {
@@ -504,7 +504,7 @@ func (e *Engine) score(mode Mode, j *jobState, w *workerState) (s float64) {
 			}
 		}
 	}
-	v, err := mode.Score(ScoringInput{JobLabels: j.Labels, WorkerLabels: w.Labels, WorkerID: w.ID, Selectors: sel})
+	v, err := mode.Score(ScoringInput{JobLabels: j.Labels, WorkerLabels: WorkerLabelMap(&w.labels.Set, w.ID), WorkerID: w.ID, Selectors: sel})
 	if err != nil || math.IsNaN(v) {
 		return worst
 	}

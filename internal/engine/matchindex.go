@@ -17,7 +17,8 @@ import (
 //
 //   - A worker class holds the listeners of the queue whose labels (all but "Id")
 //     and channel IDs are equal, so that any selector that does not name "Id" holds
-//     for all of them or for none. It keeps its offerable members (active, available,
+//     for all of them or for none. Equal labels are one interned set (labelset.go),
+//     so a class is keyed by that set and the channel IDs. It keeps its offerable members (active, available,
 //     below MaxConcurrentOffers, with capacity left on some channel) in two B-trees:
 //     by LongestIdle order (load ratio, idle since, ID) and by ID (RoundRobin).
 //   - A job group holds the queue's hungry jobs (queued, with fewer open offers than
@@ -39,9 +40,9 @@ const matchDegree = 8
 
 type workerClass struct {
 	q        *queueState
-	sig      string
-	labels   Labels   // a member's labels; class-level checks ignore "Id"
-	channels []string // channel IDs, sorted
+	sig      classSig
+	labels   *labelSet // the members' labels, without "Id"
+	channels []string  // channel IDs, sorted
 	members  int
 	free     *btree.BTreeG[*workerState] // offerable members, LongestIdle order
 	freeByID *btree.BTreeG[*workerState] // offerable members, by ID
@@ -82,31 +83,33 @@ func lessJob(a, b *jobState) bool { return match.Less(a.key, b.key) }
 
 func newJobTree() *btree.BTreeG[*jobState] { return btree.NewG(matchDegree, lessJob) }
 
-// classSig is the class signature of a worker: its labels but "Id", sorted by key
-// with typed values, then its channel IDs. O(labels log labels + channels).
-func classSig(w *Worker) (string, []string) {
-	keys := make([]string, 0, len(w.Labels))
-	for k := range w.Labels {
-		if k != "Id" {
-			keys = append(keys, k)
-		}
-	}
-	slices.Sort(keys)
+// classSig is the class signature of a worker: its interned labels (the set's key,
+// labelKey, encodes the labels but "Id", sorted by key, with typed values; being
+// interned, equal labels are one pointer) and its channel IDs, sorted and encoded.
+type classSig struct {
+	labels   *labelSet
+	channels string
+}
+
+// workerSig returns w's class signature and its sorted channel IDs.
+// O(channels log channels).
+func workerSig(w *workerState) (classSig, []string) {
 	chans := make([]string, len(w.Channels))
 	for i, c := range w.Channels {
 		chans[i] = c.ChannelID
 	}
 	slices.Sort(chans)
-	b := make([]byte, 0, 64)
-	for _, k := range keys {
-		b = appendStr(b, k)
-		b = appendValue(b, w.Labels[k])
-	}
-	b = append(b, 0xff)
+	b := make([]byte, 0, 16*len(chans))
 	for _, c := range chans {
 		b = appendStr(b, c)
 	}
-	return string(b), chans
+	return classSig{labels: w.labels, channels: string(b)}, chans
+}
+
+// matchLabels returns the labels c's members share, without "Id" (which differs
+// within a class): class-level checks skip requirements on "Id". O(1).
+func (c *workerClass) matchLabels() match.WorkerLabels {
+	return match.WorkerLabels{Set: &c.labels.Set}
 }
 
 // appendGroupSig appends the group signature of a channel and requirements to b.
@@ -194,7 +197,7 @@ func intOf(v any) (int64, bool) {
 
 // classHolds reports whether reqs hold for a class's labels, skipping those on "Id",
 // which differ within a class. O(requirements).
-func classHolds(reqs []match.Requirement, l Labels) bool {
+func classHolds(reqs []match.Requirement, l match.WorkerLabels) bool {
 	for _, r := range reqs {
 		if r.Key == "Id" {
 			continue
@@ -211,7 +214,7 @@ func linked(c *workerClass, g *jobGroup, bypass bool) bool {
 	if _, ok := slices.BinarySearch(c.channels, g.channel); !ok {
 		return false
 	}
-	return bypass || classHolds(g.reqs, c.labels)
+	return bypass || classHolds(g.reqs, c.matchLabels())
 }
 
 func (e *Engine) bypass(q *queueState) bool {
@@ -266,19 +269,19 @@ func (e *Engine) relink(q *queueState) {
 // MaxConcurrentOffers, and with capacity left for a job on some channel.
 // O(channels × (offers + holdings)).
 func (w *workerState) offerable() bool {
-	return w.State == WorkerActive && w.AvailableForOffers &&
+	return w.state == phaseActive && w.AvailableForOffers &&
 		(w.MaxConcurrentOffers == 0 || len(w.offers) < w.MaxConcurrentOffers) && w.hasCapacity("")
 }
 
 // placeWorker (re)computes w's classes after it was created or its queues, labels
 // or channels changed, or (gone) before it is deleted. O(queues × (log n + links)).
 func (e *Engine) placeWorker(w *workerState, gone bool) {
-	var sig string
+	var sig classSig
 	var chans []string
 	if !gone {
 		// Unchanged classes (the usual update: availability, capacity, tags) keep
 		// their place; only the free trees may need the worker's new state.
-		sig, chans = classSig(&w.Worker)
+		sig, chans = workerSig(w)
 		if len(w.classes) == len(w.Queues) {
 			same := true
 			for i, c := range w.classes {
@@ -304,14 +307,17 @@ func (e *Engine) placeWorker(w *workerState, gone bool) {
 	if gone {
 		return
 	}
+	if cap(w.classes) < len(w.Queues) {
+		w.classes = make([]*workerClass, 0, len(w.Queues)) // sized exactly
+	}
 	for _, qid := range w.Queues {
 		q := e.queues[qid]
 		c := q.classes[sig]
 		if c == nil {
-			c = &workerClass{q: q, sig: sig, labels: w.Labels, channels: chans,
+			c = &workerClass{q: q, sig: sig, labels: w.labels, channels: chans,
 				free: btree.NewG(matchDegree, lessIdle), freeByID: btree.NewG(matchDegree, lessID)}
 			if q.classes == nil {
-				q.classes = make(map[string]*workerClass)
+				q.classes = make(map[classSig]*workerClass)
 			}
 			q.classes[sig] = c
 			q.classList = append(q.classList, c)

@@ -111,9 +111,9 @@ func TestIndexedChoiceEqualsBruteForce(t *testing.T) {
 	}
 }
 
-// TestClassSignatureFollowsLabelSemantics: two label values share a class signature
-// exactly when the label operators cannot tell them apart.
-func TestClassSignatureFollowsLabelSemantics(t *testing.T) {
+// TestGroupSignatureFollowsLabelSemantics: two requirement values share a group
+// signature exactly when the label operators cannot tell them apart.
+func TestGroupSignatureFollowsLabelSemantics(t *testing.T) {
 	sig := func(v any) string { return string(appendValue(nil, v)) }
 	require.Equal(t, sig(1), sig(1.0), "1 and 1.0 compare equal")
 	require.Equal(t, sig(int8(-3)), sig(float32(-3)))
@@ -123,12 +123,30 @@ func TestClassSignatureFollowsLabelSemantics(t *testing.T) {
 	require.NotEqual(t, sig(int64(1<<53+1)), sig(float64(1<<53)), "exact integers differ")
 	require.NotEqual(t, sig(0.5), sig(0.25))
 	require.NotEqual(t, sig("a"), sig("b"))
-	// Keys and values never run together.
-	w1 := Worker{Labels: Labels{"ab": "c"}}
-	w2 := Worker{Labels: Labels{"a": "bc"}}
-	s1, _ := classSig(&w1)
-	s2, _ := classSig(&w2)
-	require.NotEqual(t, s1, s2)
+}
+
+// TestLabelKeyIsExact: two label sets share a key (so an interned set, so a worker
+// class) exactly when they hold the same keys with values of the same Go type and
+// value, so that each worker reads back the values it gave; "Id" is left out.
+func TestLabelKeyIsExact(t *testing.T) {
+	key := func(m Labels) string { return labelKey(labels.NewSet(m, "Id")) }
+	same := []Labels{{"a": 1, "b": "x", "c": true, "d": 1.5, "Id": "w1"}, {"d": 1.5, "c": true, "b": "x", "a": 1, "Id": "w2"}, {"a": 1, "b": "x", "c": true, "d": 1.5}}
+	for _, m := range same {
+		require.Equal(t, key(same[0]), key(m))
+	}
+	distinct := []Labels{
+		nil, {"a": 1}, {"a": 1.0}, {"a": int8(1)}, {"a": int16(1)}, {"a": int32(1)}, {"a": int64(1)},
+		{"a": uint(1)}, {"a": uint8(1)}, {"a": uint16(1)}, {"a": uint32(1)}, {"a": uint64(1)}, {"a": float32(1)},
+		{"a": 0.0}, {"a": math.Copysign(0, -1)}, {"a": "1"}, {"a": true}, {"a": false}, {"a": "t"},
+		{"a": int64(1<<53 + 1)}, {"a": float64(1 << 53)}, {"ab": "c"}, {"a": "bc"}, {"a": "b", "c": "d"}, {"a": "b\x00c"},
+	}
+	seen := map[string]int{}
+	for i, m := range distinct {
+		k := key(m)
+		j, dup := seen[k]
+		require.False(t, dup, "%v and %v share key %q", distinct[j], m, k)
+		seen[k] = i
+	}
 }
 
 // TestWorkerUpdateMovesClass: a worker whose labels change moves to the class of its

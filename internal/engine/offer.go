@@ -47,7 +47,7 @@ func (e *Engine) issueOffer(now time.Time, j *jobState, w *workerState, cost int
 	e.emit(now, Event{Type: EvOfferIssued, WorkerID: w.ID, JobID: j.ID, OfferID: id, QueueID: j.QueueID,
 		ChannelID: j.ChannelID, ChannelReference: j.ChannelReference, JobPriority: j.Priority,
 		OfferedAt: now, ExpiresAt: o.ExpiresAt, JobLabels: j.Labels, JobTags: j.Tags,
-		WorkerLabels: w.Labels, WorkerTags: w.Tags})
+		WorkerLabels: &w.labels.Set, WorkerTags: w.Tags})
 }
 
 // endOffer removes an open offer from every index. When release is set its capacity
@@ -145,7 +145,7 @@ func (e *Engine) AcceptOffer(now time.Time, workerID, offerID string) (jobID, as
 	aid := e.newID(func(s string) bool { return j.assignment(s) != nil })
 	ev := e.offerEvent(EvOfferAccepted, o)
 	ev.AssignmentID = aid
-	ev.JobLabels, ev.JobTags, ev.WorkerLabels, ev.WorkerTags = j.Labels, j.Tags, w.Labels, w.Tags
+	ev.JobLabels, ev.JobTags, ev.WorkerLabels, ev.WorkerTags = j.Labels, j.Tags, &w.labels.Set, w.Tags
 	e.endOffer(o, false) // the capacity moves to the assignment
 	j.assigns = append(j.assigns, Assignment{ID: aid, JobID: j.ID, WorkerID: w.ID, CapacityCost: o.CapacityCost, AssignedAt: now})
 	j.current = aid

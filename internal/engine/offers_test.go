@@ -43,7 +43,8 @@ func TestOfferIssued_CarriesTheOfferJobAndWorkerFields(t *testing.T) {
 	require.Equal(t, f.now.Add(expiry), ev.ExpiresAt, "ExpiresAt = OfferedAt + OfferExpiresAfter")
 	require.Equal(t, Labels{"vip": true}, ev.JobLabels)
 	require.Equal(t, Labels{"crm": "x"}, ev.JobTags)
-	require.Equal(t, Labels{"lang": "en", "Id": "w"}, ev.WorkerLabels)
+	require.Equal(t, Labels{"lang": "en", "Id": "w"}, ev.WorkerLabelMap())
+	require.Equal(t, []labels.Pair{{Key: "lang", Value: "en"}}, ev.WorkerLabels.Pairs(), "the set leaves Id to the ID")
 	require.Equal(t, Labels{"desk": 4}, ev.WorkerTags)
 
 	// The offer reserves its cost.
@@ -77,7 +78,7 @@ func TestAcceptOffer_AssignsTheJobAndMovesTheCapacityToTheAssignment(t *testing.
 	require.Equal(t, "j", ev.JobID)
 	require.Equal(t, "q", ev.QueueID)
 	require.Equal(t, Labels{"k": 1}, ev.JobLabels)
-	require.Equal(t, "w", ev.WorkerLabels["Id"])
+	require.Equal(t, "w", ev.WorkerLabelMap()["Id"])
 	require.Equal(t, f.now, ev.Time)
 
 	got := f.getJob("j")

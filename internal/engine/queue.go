@@ -21,7 +21,7 @@ type queueState struct {
 	order       *btree.BTreeG[*jobState]    // queued jobs, in queue order
 	free        *btree.BTreeG[*workerState] // offerable listeners, LongestIdle order
 	freeByID    *btree.BTreeG[*workerState] // offerable listeners, by ID
-	classes     map[string]*workerClass     // worker classes by signature
+	classes     map[classSig]*workerClass   // worker classes by signature
 	classList   []*workerClass              // the same, in creation order
 	groups      map[string]*jobGroup        // job groups by signature
 	groupList   []*jobGroup                 // the same, in creation order
@@ -64,14 +64,21 @@ func (e *Engine) UpsertQueue(now time.Time, q Queue) (Queue, error) {
 	return q, nil
 }
 
-// withID validates l and returns a copy holding "Id" = id. A caller's "Id" label
-// must equal id.
-func withID(entity, id string, l Labels) (Labels, error) {
+// checkLabels validates l, in which a caller's "Id" label must equal id.
+func checkLabels(entity, id string, l Labels) error {
 	if err := labels.ValidateMap(l); err != nil {
-		return nil, invalid(entity, id, err.Error())
+		return invalid(entity, id, err.Error())
 	}
 	if v, ok := l["Id"]; ok && !labels.Same(v, id) {
-		return nil, invalid(entity, id, `label "Id" is reserved and always equals the ID`)
+		return invalid(entity, id, `label "Id" is reserved and always equals the ID`)
+	}
+	return nil
+}
+
+// withID validates l and returns a copy holding "Id" = id.
+func withID(entity, id string, l Labels) (Labels, error) {
+	if err := checkLabels(entity, id, l); err != nil {
+		return nil, err
 	}
 	c := make(Labels, len(l)+1)
 	for k, v := range l {

@@ -53,7 +53,9 @@ const (
 	BestWorker
 )
 
-// ScoringInput is what a Go scoring function sees.
+// ScoringInput is what a Go scoring function sees. WorkerLabels is a new map for
+// each call, "Id" included, that nothing else holds: the function may keep it or
+// write to it.
 type ScoringInput struct {
 	JobLabels, WorkerLabels Labels
 	WorkerID                string
@@ -114,7 +116,8 @@ type Offer struct {
 	ExpiresAt    time.Time
 }
 
-// Worker is a stored worker. Labels always hold "Id" = ID.
+// Worker is a worker as given to UpsertWorker and as read back. Read back, Labels is
+// a new map that always holds "Id" = ID.
 type Worker struct {
 	ID                  string
 	Queues              []string
@@ -238,8 +241,10 @@ const (
 )
 
 // Event is one state change. It is a flat union: each type fills the fields that
-// apply to it (see the public event structs). Maps and slices in it are shared with
-// the engine's stored state and must not be written to.
+// apply to it (see the public event structs). Maps, slices and sets in it are shared
+// with the engine's stored state and must not be written to. WorkerLabels is the
+// worker's interned label set, which does not hold "Id": WorkerLabelMap gives the
+// labels as a map with it.
 type Event struct {
 	Seq  uint64
 	Time time.Time
@@ -257,7 +262,7 @@ type Event struct {
 	JobPriority            int
 	JobStatus              JobStatus
 	JobLabels, JobTags     Labels
-	WorkerLabels           Labels
+	WorkerLabels           *labels.Set // without "Id" (WorkerLabelMap adds it)
 	WorkerTags             Labels
 	RequestedSelectors     []Selector
 	AttachedSelectors      []Selector

@@ -7,21 +7,55 @@ import (
 	"github.com/openjobrouter/jobrouter/internal/labels"
 )
 
-// workerState is a stored worker and its matching state.
+// workerState is a stored worker and its matching state. It holds the caller's
+// fields of Worker, its labels interned (labelset.go: a pointer to a set that
+// workers with equal labels share, without "Id"), and none of Worker's read-only
+// fields, which view computes. Its state is one byte (workerPhase), and fields are
+// ordered so that the struct has no padding: 256 bytes, a size class of its own
+// (344 bytes, in the 352-byte class, when it embedded Worker with its own label map
+// and its State as a string).
 type workerState struct {
-	Worker           // stored fields; the read-only ones are filled by view
-	reg       uint64 // registration number: a new one each time the worker registers
-	idleSince time.Time
-	offers    []*offerState // open offers, in issue order
-	holds     []holding     // assignments holding capacity, in assignment order
-	used      int           // capacity used by offers and holdings
+	ID                  string
+	Queues              []string
+	Channels            []ChannelConfig
+	Tags                Labels
+	labels              *labelSet // interned labels, without "Id"
+	Capacity            int
+	MaxConcurrentOffers int    // 0: no limit
+	reg                 uint64 // registration number: a new one each time the worker registers
+	idleSince           time.Time
+	offers              []*offerState // open offers, in issue order
+	holds               []holding     // assignments holding capacity, in assignment order
+	used                int           // capacity used by offers and holdings
 
 	// Matching indexes (matchindex.go).
-	classes []*workerClass // its class in each queue it listens on
-	inFree  bool           // in its classes' free trees, at ikey
-	ikey    wkey
-	dirty   uint64 // the pass for which it is in Engine.dirtyWorkers
-	gone    bool   // deleted: no index may take it back
+	classes            []*workerClass // its class in each queue it listens on
+	ikey               wkey           // its key in its classes' free trees, when inFree
+	dirty              uint64         // the pass for which it is in Engine.dirtyWorkers
+	AvailableForOffers bool
+	state              workerPhase // State
+	inFree             bool        // in its classes' free trees, at ikey
+	gone               bool        // deleted: no index may take it back
+}
+
+// workerPhase is a worker's State in a byte.
+type workerPhase uint8
+
+const (
+	phaseInactive workerPhase = iota // WorkerInactive
+	phaseActive                      // WorkerActive
+	phaseDraining                    // WorkerDraining
+)
+
+// State returns the phase as a WorkerState.
+func (p workerPhase) State() WorkerState {
+	switch p {
+	case phaseActive:
+		return WorkerActive
+	case phaseDraining:
+		return WorkerDraining
+	}
+	return WorkerInactive
 }
 
 // holding is an assignment that holds a worker's capacity: the job is assigned, or
@@ -69,12 +103,12 @@ func (w *workerState) loadRatio() float64 {
 	return float64(w.used) / float64(w.Capacity)
 }
 
-// view returns a copy of the worker with its read-only fields filled.
+// view returns a copy of the worker with its read-only fields filled, and its labels
+// as a new map with "Id". O(labels + offers + holdings).
 func (w *workerState) view() Worker {
-	v := w.Worker
-	v.Queues = slices.Clone(w.Queues)
-	v.Channels = slices.Clone(w.Channels)
-	v.Offers = nil
+	v := Worker{ID: w.ID, Queues: slices.Clone(w.Queues), Capacity: w.Capacity,
+		Channels: slices.Clone(w.Channels), Labels: WorkerLabelMap(&w.labels.Set, w.ID), Tags: w.Tags,
+		AvailableForOffers: w.AvailableForOffers, MaxConcurrentOffers: w.MaxConcurrentOffers, State: w.state.State()}
 	for _, o := range w.offers {
 		v.Offers = append(v.Offers, o.Offer)
 	}
@@ -122,11 +156,9 @@ func (e *Engine) validateWorker(w *Worker) error {
 			return &Error{Code: CodeNotFound, Entity: ent, ID: w.ID, Reason: "queue " + quote(q) + " not found"}
 		}
 	}
-	lbl, err := withID(ent, w.ID, w.Labels)
-	if err != nil {
+	if err := checkLabels(ent, w.ID, w.Labels); err != nil {
 		return err
 	}
-	w.Labels = lbl
 	if err := labels.ValidateMap(w.Tags); err != nil {
 		return invalid(ent, w.ID, "tags: "+err.Error())
 	}
@@ -155,26 +187,26 @@ func (e *Engine) UpsertWorker(now time.Time, in Worker) (Worker, error) {
 	w, exists := e.workers[in.ID]
 	if !exists {
 		w = &workerState{idleSince: now}
-		w.Worker = storedWorker(in)
+		w.store(in, e.internLabels(in.Labels))
 		e.workers[in.ID] = w
 		e.workerIDs.insert(in.ID)
 		e.listen(w, nil, w.Queues)
 		if w.AvailableForOffers {
 			e.register(now, w)
 		} else {
-			w.State = WorkerInactive
+			w.state = phaseInactive
 		}
 		e.placeWorker(w, false)
 		e.gainWorker(w)
 		e.match(now)
 		return w.view(), nil
 	}
-	old := w.Worker
-	changed := changedProps(old, in)
+	oldQueues, oldLabels := w.Queues, w.labels
+	newLabels := e.internLabels(in.Labels)
+	changed := changedProps(w, in, newLabels)
 	wasAvailable := w.AvailableForOffers
-	w.Worker = storedWorker(in)
-	w.State = old.State
-	e.listen(w, old.Queues, w.Queues)
+	w.store(in, newLabels)
+	e.listen(w, oldQueues, w.Queues)
 	switch {
 	case !wasAvailable && w.AvailableForOffers:
 		e.register(now, w)
@@ -190,26 +222,32 @@ func (e *Engine) UpsertWorker(now time.Time, in Worker) (Worker, error) {
 		e.emitWorkerUpdated(now, w, changed)
 	}
 	e.placeWorker(w, false)
+	// After placeWorker: a class keyed by the old set has let go of w by now.
+	e.releaseLabels(oldLabels)
 	e.gainWorker(w)
 	e.match(now)
 	return w.view(), nil
 }
 
-func storedWorker(in Worker) Worker {
-	in.State = ""
-	in.Offers = nil
-	in.AssignedJobs = nil
-	in.LoadRatio = 0
-	return in
+// store sets w's caller fields from in (validated), with its interned labels l.
+func (w *workerState) store(in Worker, l *labelSet) {
+	w.ID = in.ID
+	w.Queues = in.Queues
+	w.Channels = in.Channels
+	w.Tags = in.Tags
+	w.labels = l
+	w.Capacity = in.Capacity
+	w.MaxConcurrentOffers = in.MaxConcurrentOffers
+	w.AvailableForOffers = in.AvailableForOffers
 }
 
 func (e *Engine) register(now time.Time, w *workerState) {
 	e.regSeq++
 	w.reg = e.regSeq
-	w.State = WorkerActive
+	w.state = phaseActive
 	w.idleSince = now
 	e.emit(now, Event{Type: EvWorkerRegistered, WorkerID: w.ID, Queues: w.Queues, Capacity: w.Capacity,
-		Channels: w.Channels, WorkerLabels: w.Labels, WorkerTags: w.Tags, MaxConcurrentOffers: w.MaxConcurrentOffers})
+		Channels: w.Channels, WorkerLabels: &w.labels.Set, WorkerTags: w.Tags, MaxConcurrentOffers: w.MaxConcurrentOffers})
 }
 
 // deregister makes w unavailable: its offers are revoked, it drains while it holds
@@ -217,9 +255,9 @@ func (e *Engine) register(now time.Time, w *workerState) {
 func (e *Engine) deregister(now time.Time, w *workerState) {
 	w.AvailableForOffers = false
 	e.revokeWorkerOffers(now, w, "worker deregistered")
-	w.State = WorkerInactive
+	w.state = phaseInactive
 	if len(w.holds) > 0 {
-		w.State = WorkerDraining
+		w.state = phaseDraining
 	}
 	e.emit(now, Event{Type: EvWorkerDeregistered, WorkerID: w.ID})
 	e.refreshWorker(w)
@@ -227,11 +265,12 @@ func (e *Engine) deregister(now time.Time, w *workerState) {
 
 func (e *Engine) emitWorkerUpdated(now time.Time, w *workerState, changed []string) {
 	e.emit(now, Event{Type: EvWorkerUpdated, WorkerID: w.ID, Queues: w.Queues, Capacity: w.Capacity,
-		Channels: w.Channels, WorkerLabels: w.Labels, WorkerTags: w.Tags, MaxConcurrentOffers: w.MaxConcurrentOffers,
+		Channels: w.Channels, WorkerLabels: &w.labels.Set, WorkerTags: w.Tags, MaxConcurrentOffers: w.MaxConcurrentOffers,
 		UpdatedProperties: changed})
 }
 
-func changedProps(a, b Worker) []string {
+// changedProps names the properties of w that in, with the labels l, changes.
+func changedProps(a *workerState, b Worker, l *labelSet) []string {
 	var out []string
 	if !slices.Equal(a.Queues, b.Queues) {
 		out = append(out, "queues")
@@ -242,7 +281,7 @@ func changedProps(a, b Worker) []string {
 	if !slices.Equal(a.Channels, b.Channels) {
 		out = append(out, "channels")
 	}
-	if !sameLabels(a.Labels, b.Labels) {
+	if !sameSets(a.labels, l) {
 		out = append(out, "labels")
 	}
 	if !sameLabels(a.Tags, b.Tags) {
@@ -265,6 +304,23 @@ func sameLabels(a, b Labels) bool {
 		}
 		// Same treats 1 and 1.0 alike; a change of type is still a change.
 		if !sameType(v, w) {
+			return false
+		}
+	}
+	return true
+}
+
+// sameSets is sameLabels for label sets. O(labels).
+func sameSets(a, b *labelSet) bool {
+	if a == b {
+		return true
+	}
+	x, y := a.Pairs(), b.Pairs()
+	if len(x) != len(y) {
+		return false
+	}
+	for i := range x {
+		if x[i].Key != y[i].Key || !labels.Same(x[i].Value, y[i].Value) || !sameType(x[i].Value, y[i].Value) {
 			return false
 		}
 	}
@@ -314,7 +370,7 @@ func (e *Engine) ListWorkers(f WorkerFilter) []Worker {
 	e.workerIDs.ascendAfter(f.After, func(id string) bool {
 		w := e.workers[id]
 		if w == nil ||
-			f.State != "" && w.State != f.State ||
+			f.State != "" && w.state.State() != f.State ||
 			f.QueueID != "" && !slices.Contains(w.Queues, f.QueueID) ||
 			f.HasCapacity && !w.hasCapacity(f.ChannelID) {
 			return true
@@ -360,6 +416,7 @@ func (e *Engine) DeleteWorker(now time.Time, id string) error {
 	w.gone = true
 	e.placeWorker(w, true)
 	e.listen(w, w.Queues, nil)
+	e.releaseLabels(w.labels)
 	delete(e.workers, id)
 	e.workerIDs.remove(id)
 	e.emit(now, Event{Type: EvWorkerDeleted, WorkerID: id})
@@ -382,8 +439,8 @@ func (e *Engine) release(t time.Time, workerID, assignmentID string) {
 		}
 	}
 	w.idleSince = t
-	if w.State == WorkerDraining && len(w.holds) == 0 {
-		w.State = WorkerInactive
+	if w.state == phaseDraining && len(w.holds) == 0 {
+		w.state = phaseInactive
 	}
 	e.gainWorker(w)
 }

@@ -5,6 +5,8 @@ import (
 	"time"
 
 	"github.com/stretchr/testify/require"
+
+	"github.com/openjobrouter/jobrouter/internal/labels"
 )
 
 func TestWorker_NewAvailableWorkerIsActiveAndRegistered(t *testing.T) {
@@ -22,7 +24,8 @@ func TestWorker_NewAvailableWorkerIsActiveAndRegistered(t *testing.T) {
 	require.Equal(t, []string{"q", "q2"}, ev.Queues)
 	require.Equal(t, 1, ev.Capacity)
 	require.Equal(t, w.Channels, ev.Channels)
-	require.Equal(t, Labels{"lang": "en", "Id": "w"}, ev.WorkerLabels)
+	require.Equal(t, Labels{"lang": "en", "Id": "w"}, ev.WorkerLabelMap())
+	require.Equal(t, []labels.Pair{{Key: "lang", Value: "en"}}, ev.WorkerLabels.Pairs(), "the set leaves Id to the ID")
 	require.Equal(t, Labels{"desk": 1}, ev.WorkerTags)
 	require.Equal(t, 3, ev.MaxConcurrentOffers)
 	require.Equal(t, f.now, ev.Time)

@@ -151,8 +151,11 @@ func req(key string, op labels.Operator, v any) match.Requirement {
 	return match.Requirement{Key: key, Op: op, Value: v}
 }
 
+// wl is a worker's labels without an ID: m as a label set.
+func wl(m map[string]any) match.WorkerLabels { return match.WorkerLabels{Set: labels.NewSet(m, "")} }
+
 func TestAllHold(t *testing.T) {
-	worker := map[string]any{"skill": "en", "level": 7, "vip": true}
+	worker := wl(map[string]any{"skill": "en", "level": 7, "vip": true})
 	tests := []struct {
 		name string
 		reqs []match.Requirement
@@ -179,9 +182,42 @@ func TestAllHold(t *testing.T) {
 			require.Equal(t, tt.want, match.AllHold(tt.reqs, worker))
 		})
 	}
-	require.True(t, match.AllHold(nil, nil))
-	require.False(t, match.AllHold([]match.Requirement{req("a", labels.Equal, 1)}, nil))
-	require.True(t, match.AllHold([]match.Requirement{req("a", labels.NotEqual, 1)}, nil))
+	var none match.WorkerLabels
+	require.True(t, match.AllHold(nil, none))
+	require.False(t, match.AllHold([]match.Requirement{req("a", labels.Equal, 1)}, none))
+	require.True(t, match.AllHold([]match.Requirement{req("a", labels.NotEqual, 1)}, none))
+}
+
+// TestWorkerLabelsID: the ID is the label "Id", whatever the set holds; an empty ID
+// (a class's shared labels) has no "Id".
+func TestWorkerLabelsID(t *testing.T) {
+	w := match.WorkerLabels{ID: "w7", Set: labels.NewSet(map[string]any{"skill": "en"}, "")}
+	v, ok := w.Get("Id")
+	require.True(t, ok)
+	require.Equal(t, "w7", v)
+	require.True(t, match.AllHold([]match.Requirement{req("Id", labels.Equal, "w7"), req("skill", labels.Equal, "en")}, w))
+	require.False(t, match.AllHold([]match.Requirement{req("Id", labels.Equal, "w8")}, w))
+	require.True(t, match.AllHold([]match.Requirement{req("Id", labels.NotEqual, "w8")}, w))
+	require.Equal(t, 1.0, match.DefaultScore(map[string]any{"Id": "w7", "skill": "en"}, w, nil))
+	require.Equal(t, 0.5, match.DefaultScore(map[string]any{"Id": "w8", "skill": "en"}, w, nil))
+
+	require.False(t, match.AllHold([]match.Requirement{req("Id", labels.GreaterThan, 1)}, w), "the ID is a string")
+	require.Equal(t, 0.0, match.DefaultScore(nil, w, []match.Requirement{req("Id", labels.GreaterThan, 1)}))
+	require.Equal(t, 1.0, match.DefaultScore(nil, w, []match.Requirement{req("Id", labels.Equal, "w7")}))
+
+	// Reading "Id" does not allocate: the ID goes to the operators as it is.
+	reqs := []match.Requirement{req("Id", labels.NotEqual, "w8"), req("skill", labels.Equal, "en")}
+	job := map[string]any{"Id": "w7"}
+	require.Zero(t, testing.AllocsPerRun(100, func() {
+		if !match.AllHold(reqs, w) || match.DefaultScore(job, w, reqs) != 1 {
+			t.Fatal("wrong answer")
+		}
+	}))
+
+	class := match.WorkerLabels{Set: w.Set}
+	_, ok = class.Get("Id")
+	require.False(t, ok)
+	require.False(t, match.AllHold([]match.Requirement{req("Id", labels.Equal, "w7")}, class))
 }
 
 func logistic(x float64) float64 { return 1 / (1 + math.Exp(-x)) }
@@ -251,7 +287,7 @@ func TestDefaultScore(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			got := match.DefaultScore(tt.jobLabels, tt.worker, tt.reqs)
+			got := match.DefaultScore(tt.jobLabels, wl(tt.worker), tt.reqs)
 			require.InDelta(t, tt.want, got, 1e-12)
 			require.GreaterOrEqual(t, got, 0.0)
 			require.LessOrEqual(t, got, 1.0)
@@ -269,10 +305,10 @@ func TestDefaultScoreIsDeterministic(t *testing.T) {
 			worker[fmt.Sprint("k", i)] = float64(i)
 		}
 	}
-	want := match.DefaultScore(job, worker, nil)
+	want := match.DefaultScore(job, wl(worker), nil)
 	require.InDelta(t, 17.0/50, want, 1e-12)
 	for range 20 {
-		require.Equal(t, want, match.DefaultScore(job, worker, nil))
+		require.Equal(t, want, match.DefaultScore(job, wl(worker), nil))
 	}
 }
 

@@ -13,15 +13,42 @@ type Requirement struct {
 	Value any
 }
 
-// Holds reports whether the worker labels satisfy r.
-func (r Requirement) Holds(workerLabels map[string]any) bool {
-	v, ok := workerLabels[r.Key]
+// WorkerLabels is a worker's labels as matching reads them: its stored label set,
+// which never holds "Id", and its ID, which is its "Id" label (every worker carries
+// the label Id = its ID). Keeping "Id" out of the stored set lets workers with equal
+// labels share one set. An empty ID means no "Id" label: the labels a worker class
+// shares, which class-level checks read without "Id".
+type WorkerLabels struct {
+	ID  string
+	Set *labels.Set
+}
+
+// Get returns the worker's label key, and whether it has it. O(log labels).
+// Matching itself does not call it: it would put the ID in an interface on the
+// heap at each read of "Id", where the code below passes it straight to the label
+// operators, which keep nothing.
+func (w WorkerLabels) Get(key string) (any, bool) {
+	if w.isID(key) {
+		return w.ID, true
+	}
+	return w.Set.Get(key)
+}
+
+// isID reports whether key is the worker's "Id" label.
+func (w WorkerLabels) isID(key string) bool { return key == "Id" && w.ID != "" }
+
+// Holds reports whether the worker labels satisfy r. O(log labels).
+func (r Requirement) Holds(w WorkerLabels) bool {
+	if w.isID(r.Key) {
+		return labels.Match(r.Op, w.ID, true, r.Value)
+	}
+	v, ok := w.Set.Get(r.Key)
 	return labels.Match(r.Op, v, ok, r.Value)
 }
 
 // AllHold reports whether every requirement holds for the worker labels.
-// O(len(reqs)).
-func AllHold(reqs []Requirement, workerLabels map[string]any) bool {
+// O(len(reqs) × log labels).
+func AllHold(reqs []Requirement, workerLabels WorkerLabels) bool {
 	for _, r := range reqs {
 		if !r.Holds(workerLabels) {
 			return false
@@ -43,14 +70,18 @@ func AllHold(reqs []Requirement, workerLabels map[string]any) bool {
 //     skipped: x = label-value.
 //
 // With neither part the score is 0, and ties fall to idle time and ID.
-// O(len(jobLabels) + len(reqs)).
-func DefaultScore(jobLabels, workerLabels map[string]any, reqs []Requirement) float64 {
+// O((len(jobLabels) + len(reqs)) × log labels).
+func DefaultScore(jobLabels map[string]any, workerLabels WorkerLabels, reqs []Requirement) float64 {
 	var sum float64
 	parts := 0
 	if len(jobLabels) > 0 {
 		matched := 0
 		for k, v := range jobLabels {
-			if wv, ok := workerLabels[k]; ok && labels.Same(v, wv) {
+			if workerLabels.isID(k) {
+				if labels.Same(v, workerLabels.ID) {
+					matched++
+				}
+			} else if wv, ok := workerLabels.Set.Get(k); ok && labels.Same(v, wv) {
 				matched++
 			}
 		}
@@ -71,14 +102,17 @@ func DefaultScore(jobLabels, workerLabels map[string]any, reqs []Requirement) fl
 	return sum / float64(parts)
 }
 
-func selectorScore(r Requirement, workerLabels map[string]any) float64 {
+func selectorScore(r Requirement, workerLabels WorkerLabels) float64 {
 	if !r.Op.Ordering() {
 		if r.Holds(workerLabels) {
 			return 1
 		}
 		return 0
 	}
-	lv, ok := workerLabels[r.Key]
+	if workerLabels.isID(r.Key) {
+		return 0 // the ID is a string, never a number
+	}
+	lv, ok := workerLabels.Set.Get(r.Key)
 	if !ok {
 		return 0
 	}

@@ -52,7 +52,7 @@ func (r *Router) issueOffer(now time.Time, j *job, w *worker, cost int, expiresA
 	r.emit(now, engine.Event{Type: engine.EvOfferIssued, WorkerID: w.ID, JobID: j.ID, OfferID: id, QueueID: j.QueueID,
 		ChannelID: j.ChannelID, ChannelReference: j.ChannelReference, JobPriority: j.Priority,
 		OfferedAt: now, ExpiresAt: o.ExpiresAt, JobLabels: j.Labels, JobTags: j.Tags,
-		WorkerLabels: w.Labels, WorkerTags: w.Tags})
+		WorkerLabels: workerLabelSet(w.Labels), WorkerTags: w.Tags})
 }
 
 // endOffer closes an open offer; the capacity it took is free again (accepting
@@ -106,7 +106,7 @@ func (r *Router) AcceptOffer(now time.Time, workerID, offerID string) (jobID, as
 	aid := r.newID(func(s string) bool { _, ok := j.Assignments[s]; return ok })
 	ev := r.offerEvent(engine.EvOfferAccepted, o)
 	ev.AssignmentID = aid
-	ev.JobLabels, ev.JobTags, ev.WorkerLabels, ev.WorkerTags = j.Labels, j.Tags, w.Labels, w.Tags
+	ev.JobLabels, ev.JobTags, ev.WorkerLabels, ev.WorkerTags = j.Labels, j.Tags, workerLabelSet(w.Labels), w.Tags
 	r.endOffer(o)
 	if j.Assignments == nil {
 		j.Assignments = map[string]engine.Assignment{}

@@ -176,7 +176,7 @@ func (r *Router) UpsertWorker(now time.Time, in engine.Worker) (engine.Worker, e
 	}
 	if len(changed) > 0 {
 		r.emit(now, engine.Event{Type: engine.EvWorkerUpdated, WorkerID: w.ID, Queues: w.Queues, Capacity: w.Capacity,
-			Channels: w.Channels, WorkerLabels: w.Labels, WorkerTags: w.Tags, MaxConcurrentOffers: w.MaxConcurrentOffers,
+			Channels: w.Channels, WorkerLabels: workerLabelSet(w.Labels), WorkerTags: w.Tags, MaxConcurrentOffers: w.MaxConcurrentOffers,
 			UpdatedProperties: changed})
 	}
 	r.match(now)
@@ -212,7 +212,7 @@ func (r *Router) register(now time.Time, w *worker) {
 	w.State = engine.WorkerActive
 	w.idleSince = now
 	r.emit(now, engine.Event{Type: engine.EvWorkerRegistered, WorkerID: w.ID, Queues: w.Queues, Capacity: w.Capacity,
-		Channels: w.Channels, WorkerLabels: w.Labels, WorkerTags: w.Tags, MaxConcurrentOffers: w.MaxConcurrentOffers})
+		Channels: w.Channels, WorkerLabels: workerLabelSet(w.Labels), WorkerTags: w.Tags, MaxConcurrentOffers: w.MaxConcurrentOffers})
 }
 
 // deregister revokes w's offers, makes it draining (while it holds assignments) or
@@ -334,3 +334,7 @@ func sameKind(a, b any) bool {
 	}
 	return labels.IsNumber(b)
 }
+
+// workerLabelSet is a worker's labels as events carry them: a label set without
+// "Id" (the event's WorkerID is the "Id"), made afresh for each event.
+func workerLabelSet(l engine.Labels) *labels.Set { return labels.NewSet(l, "Id") }
