@@ -128,7 +128,7 @@ func (e *Engine) CheckIndexes() error {
 			return errors.New("job " + quote(id) + ": grouped but not queued")
 		}
 	}
-	return nil
+	return e.checkAges()
 }
 
 // checkStable fails when the hungry job j could take an offer: a brute-force count of

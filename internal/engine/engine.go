@@ -58,6 +58,7 @@ type Engine struct {
 	excDepth      int           // nesting of exception actions in this step
 
 	deadlines *deadline.Heap
+	ages      ageList // maximum-age deadlines, outside the heap (agelist.go)
 	events    []Event
 	emitted   Event // the event being handed to Config.Emit
 
@@ -120,13 +121,13 @@ func (e *Engine) at(now time.Time) time.Time {
 func (e *Engine) Advance(now time.Time) {
 	now = e.at(now)
 	for {
-		d, ok := e.deadlines.Peek()
+		d, ok := e.peekDeadline()
 		if !ok || d.When.After(now) {
 			break
 		}
 		t := d.When
 		for {
-			d, ok := e.deadlines.PopDue(t)
+			d, ok := e.popDue(t)
 			if !ok {
 				break
 			}
@@ -139,7 +140,7 @@ func (e *Engine) Advance(now time.Time) {
 
 // NextDeadline returns the earliest pending deadline. O(1).
 func (e *Engine) NextDeadline() (time.Time, bool) {
-	d, ok := e.deadlines.Peek()
+	d, ok := e.peekDeadline()
 	return d.When, ok
 }
 

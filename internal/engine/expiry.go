@@ -23,9 +23,7 @@ func maxAgeKey(jobID string) deadline.Key   { return deadline.Key{Kind: dlMaxAge
 func (e *Engine) startJobClocks(now time.Time, j *jobState) {
 	startSelectorClocks(now, j.RequestedWorkerSelectors, nil)
 	e.armSelectorExpiry(j)
-	if age := e.maxJobAge(); age >= 0 {
-		j.ageDL = e.deadlines.Add(maxAgeKey(j.ID), j.CreatedAt.Add(age))
-	}
+	e.startMaxAge(j)
 }
 
 func (e *Engine) maxJobAge() time.Duration {

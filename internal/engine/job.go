@@ -29,7 +29,11 @@ type jobState struct {
 	declines map[string]decline  // by worker ID
 	current  string              // the assignment holding capacity, if any
 	closing  *pendingClose
-	ageDL    deadline.Handle // the maximum-age deadline
+	// The maximum-age deadline (agelist.go): a place in Engine.ages with the heap
+	// sequence number it took (0: not listed), or, rarely, a heap entry.
+	ageNext, agePrev *jobState
+	ageSeq           uint64
+	ageDL            deadline.Handle
 	// assigns is the job's assignment history (Job.Assignments, which stays nil in
 	// the stored job): at most MaxUnassignments+1 entries, so a slice searched
 	// linearly costs less than a map, in time and far more in memory.
@@ -633,8 +637,7 @@ func (e *Engine) finish(j *jobState) {
 	j.deferredActions = nil
 	e.unqueue(j)
 	e.deadlines.Cancel(selectorKey(j.ID))
-	e.deadlines.Remove(j.ageDL)
-	j.ageDL = deadline.Handle{}
+	e.stopMaxAge(j)
 	e.cancelWaitTimes(j)
 	e.deadlines.Cancel(scheduleKey(j.ID))
 	e.deadlines.Cancel(closeKey(j.ID))
