@@ -47,7 +47,7 @@ func (e *Engine) startMaxAge(j *jobState) {
 	when := j.CreatedAt.Add(age)
 	l := &e.ages
 	if l.tail != nil && wallBefore(when, l.tail.CreatedAt.Add(age)) {
-		j.ageDL = e.deadlines.Add(maxAgeKey(j.ID), when)
+		j.ext().ageDL = e.deadlines.Add(maxAgeKey(j.ID), when)
 		return
 	}
 	j.ageSeq = e.deadlines.Reserve()
@@ -64,8 +64,10 @@ func (e *Engine) startMaxAge(j *jobState) {
 // has one. O(1) (O(log n) in the heap case).
 func (e *Engine) stopMaxAge(j *jobState) {
 	if j.ageSeq == 0 {
-		e.deadlines.Remove(j.ageDL)
-		j.ageDL = deadline.Handle{}
+		if j.x != nil {
+			e.deadlines.Remove(j.x.ageDL)
+			j.x.ageDL = deadline.Handle{}
+		}
 		return
 	}
 	l := &e.ages
@@ -158,7 +160,7 @@ func (e *Engine) checkAges() error {
 	want := 0
 	for _, id := range sortedKeys(e.jobs) {
 		j := e.jobs[id]
-		heap := j.ageDL.Pending()
+		heap := j.cold().ageDL.Pending()
 		if j.ageSeq != 0 && heap {
 			return fmt.Errorf("job %q: maximum age both listed and in the heap", j.ID)
 		}

@@ -157,7 +157,7 @@ func TestAgeList_AnEarlierWallInstantGoesToTheHeap(t *testing.T) {
 	f.e.activeIDs.insert(j.ID)
 	f.e.startMaxAge(j)
 	require.Zero(t, j.ageSeq, "not listed")
-	require.True(t, j.ageDL.Pending(), "in the heap")
+	require.True(t, j.cold().ageDL.Pending(), "in the heap")
 	require.NoError(t, f.e.checkAges())
 	require.Equal(t, []PendingDeadline{
 		{Kind: DeadlineMaxAge, ID: "a", When: t0.Add(time.Hour)},
@@ -167,6 +167,6 @@ func TestAgeList_AnEarlierWallInstantGoesToTheHeap(t *testing.T) {
 	f.take()
 	f.advance(2 * time.Hour)
 	require.Equal(t, []string{"JobCancelled job=a", "JobCancelled job=x", "JobCancelled job=b"}, briefs(f.take()))
-	require.False(t, j.ageDL.Pending())
+	require.False(t, j.cold().ageDL.Pending())
 	require.NoError(t, f.e.checkAges())
 }

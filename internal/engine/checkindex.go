@@ -3,6 +3,7 @@ package engine
 import (
 	"errors"
 	"fmt"
+	"reflect"
 )
 
 // CheckIndexes verifies the matching indexes against a recomputation from the
@@ -127,6 +128,9 @@ func (e *Engine) CheckIndexes() error {
 		} else if j.group != nil {
 			return errors.New("job " + quote(id) + ": grouped but not queued")
 		}
+	}
+	if !reflect.ValueOf(noExtra).IsZero() {
+		return errors.New("the shared zero jobExtra was written to")
 	}
 	return e.checkAges()
 }

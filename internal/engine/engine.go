@@ -178,15 +178,15 @@ func (e *Engine) fire(d deadline.Deadline) {
 			// Only a decline whose own RetryOfferAt has come lapses: the worker may
 			// have declined again since (after registering again), without a
 			// RetryOfferAt, and that decline holds for good.
-			if dc, ok := j.declines[workerID]; ok && !dc.retryAt.IsZero() && !dc.retryAt.After(d.When) {
+			if dc, ok := j.cold().declines[workerID]; ok && !dc.retryAt.IsZero() && !dc.retryAt.After(d.When) {
 				dc.lapsed = true
-				j.declines[workerID] = dc
+				j.ext().declines[workerID] = dc
 			}
 			e.gainJob(j)
 		}
 	case dlCloseAt:
-		if j := e.jobs[d.ID]; j != nil && j.closing != nil {
-			e.closeNow(d.When, j, j.closing.code)
+		if j := e.jobs[d.ID]; j != nil && j.cold().closing != nil {
+			e.closeNow(d.When, j, j.cold().closing.code)
 		}
 	case dlSchedule:
 		e.activateSchedule(d.When, d.ID)
