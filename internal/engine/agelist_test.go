@@ -153,8 +153,8 @@ func TestAgeList_AnEarlierWallInstantGoesToTheHeap(t *testing.T) {
 	j.ID, j.QueueID, j.ChannelID, j.Status = "x", "q", voice, JobWaitingForActivation
 	j.CreatedAt = t0.Add(30 * time.Second)
 	f.e.jobs[j.ID] = j
-	f.e.jobIDs.insert(j.ID)
-	f.e.activeIDs.insert(j.ID)
+	f.e.jobIDs.insert(j)
+	f.e.activeIDs.insert(j)
 	f.e.startMaxAge(j)
 	require.Zero(t, j.ageSeq, "not listed")
 	require.True(t, j.cold().ageDL.Pending(), "in the heap")

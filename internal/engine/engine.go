@@ -46,8 +46,8 @@ type Engine struct {
 	jobs     map[string]*jobState
 	offers   map[string]*offerState // open offers only
 
-	jobIDs    idIndex                // every job ID in order, for paged listing (index.go)
-	activeIDs idIndex                // the IDs of the jobs that are not terminal
+	jobIDs    jobIndex               // every job in ID order, for paged listing (index.go)
+	activeIDs jobIndex               // the jobs that are not terminal, in ID order
 	workerIDs idIndex                // every worker ID in order (index.go)
 	served    map[string]*serviceLog // recent assignment times by queue ID (stats.go)
 

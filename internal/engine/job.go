@@ -273,8 +273,8 @@ func (e *Engine) CreateJob(now time.Time, in Job) (Job, error) {
 	j.setWritable(&in)
 	j.reqs = activeReqs(j)
 	e.jobs[j.ID] = j
-	e.jobIDs.insert(j.ID)
-	e.activeIDs.insert(j.ID)
+	e.jobIDs.insert(j)
+	e.activeIDs.insert(j)
 	e.startJobClocks(now, j)
 	e.emit(now, e.jobEvent(EvJobReceived, j))
 	if j.cold().ClassificationPolicyID != "" {
@@ -569,11 +569,9 @@ func (e *Engine) ListJobs(f JobFilter) []Job {
 	if f.Active || (f.Status != "" && !f.Status.Terminal()) {
 		ids = &e.activeIDs
 	}
-	ids.ascendAfter(f.After, func(id string) bool {
-		j := e.jobs[id]
+	ids.ascendAfter(f.After, func(j *jobState) bool {
 		switch {
-		case j == nil,
-			f.Status != "" && j.Status != f.Status,
+		case f.Status != "" && j.Status != f.Status,
 			f.Active && j.Status.Terminal(),
 			f.QueueID != "" && j.QueueID != f.QueueID,
 			f.ChannelID != "" && j.ChannelID != f.ChannelID,
@@ -600,7 +598,7 @@ func (e *Engine) DeleteJob(now time.Time, id string) error {
 		return conflict("job", id, "only a closed or cancelled job can be deleted; it is "+string(j.Status))
 	}
 	delete(e.jobs, id)
-	e.jobIDs.remove(id)
+	e.jobIDs.remove(j)
 	e.emit(now, Event{Type: EvJobDeleted, JobID: id, QueueID: j.QueueID, ChannelID: j.ChannelID, ChannelReference: j.cold().ChannelReference})
 	return nil
 }
@@ -712,7 +710,7 @@ func (e *Engine) withCode(ev Event, code string) Event {
 
 // finish forgets a terminal job's pending deadlines.
 func (e *Engine) finish(j *jobState) {
-	e.activeIDs.remove(j.ID)
+	e.activeIDs.remove(j)
 	if j.x != nil {
 		j.x.deferredActions = nil
 	}
