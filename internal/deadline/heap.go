@@ -69,6 +69,31 @@ func (h *Heap) Remove(x Handle) bool {
 	return true
 }
 
+// Reserve takes the next push sequence number, exactly as Add or Set would, without
+// pushing anything, and returns it. It is for a deadline its owner keeps outside the
+// heap (in a list already in time order, say) and merges with the heap by Before:
+// that deadline then ties with the heap's own as if it had been added at this point.
+// O(1).
+func (h *Heap) Reserve() uint64 {
+	h.seq++
+	return h.seq
+}
+
+// Outside returns a deadline held outside the heap, whose sequence number seq came
+// from Reserve, so that it can be ordered against the heap's by Before. O(1).
+func Outside(key Key, when time.Time, seq uint64) Deadline {
+	return Deadline{Key: key, When: when, seq: seq}
+}
+
+// Before reports whether d pops before o when both are pending: the heap's own
+// order, an earlier instant first (compared as Unix seconds and nanoseconds, as the
+// heap compares them), then the lower sequence number. O(1).
+func (d Deadline) Before(o Deadline) bool {
+	a, b := slot{sec: d.When.Unix(), nsec: int32(d.When.Nanosecond()), seq: d.seq},
+		slot{sec: o.When.Unix(), nsec: int32(o.When.Nanosecond()), seq: o.seq}
+	return a.less(&b)
+}
+
 // New returns an empty heap.
 func New() *Heap { return &Heap{index: make(map[Key]*item)} }
 

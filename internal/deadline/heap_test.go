@@ -383,3 +383,37 @@ func TestHandles(t *testing.T) {
 		t.Fatal("the indexed deadline popped")
 	}
 }
+
+func TestReserveOrdersAnOutsideDeadlineAmongTheHeaps(t *testing.T) {
+	h := deadline.New()
+	h.Set(key("a"), at(10))
+	seq := h.Reserve() // as if "out" had been added here
+	h.Set(key("b"), at(10))
+	h.Set(key("c"), at(5))
+	out := deadline.Outside(key("out"), at(10), seq)
+	require.Equal(t, 3, h.Len(), "Reserve pushes nothing")
+
+	a, _ := h.PopDue(at(5)) // c
+	require.Equal(t, "c", a.ID)
+	require.True(t, a.Before(out), "an earlier instant first")
+	require.False(t, out.Before(a))
+	a, _ = h.PopDue(at(10))
+	require.Equal(t, "a", a.ID)
+	require.True(t, a.Before(out), "set before the reservation")
+	b, _ := h.PopDue(at(10))
+	require.Equal(t, "b", b.ID)
+	require.True(t, out.Before(b), "set after the reservation")
+	require.False(t, b.Before(out))
+	require.False(t, out.Before(out))
+
+	// The same instant in another location is a tie broken by sequence.
+	ny, err := time.LoadLocation("America/New_York")
+	require.NoError(t, err)
+	later := deadline.Outside(key("x"), at(10).In(ny), seq+100)
+	require.True(t, out.Before(later))
+	require.False(t, later.Before(out))
+
+	ds := []deadline.Deadline{later, b, out, a}
+	deadline.Sort(ds)
+	require.Equal(t, []string{"a", "out", "b", "x"}, []string{ds[0].ID, ds[1].ID, ds[2].ID, ds[3].ID})
+}

@@ -10,12 +10,18 @@ func (h *Heap) All() []Deadline {
 	for i, it := range h.items {
 		out[i] = it.it.d
 	}
-	sort.Slice(out, func(i, j int) bool {
-		a, b := out[i], out[j]
+	Sort(out)
+	return out
+}
+
+// Sort sorts deadlines as All returns them: earliest first, equal times in the order
+// they were set (or reserved, for deadlines made by Outside). O(n log n).
+func Sort(ds []Deadline) {
+	sort.Slice(ds, func(i, j int) bool {
+		a, b := ds[i], ds[j]
 		if !a.When.Equal(b.When) {
 			return a.When.Before(b.When)
 		}
 		return a.seq < b.seq
 	})
-	return out
 }

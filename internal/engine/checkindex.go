@@ -3,6 +3,7 @@ package engine
 import (
 	"errors"
 	"fmt"
+	"reflect"
 )
 
 // checkLabelSet verifies that w's labels are the interned set of their key, which
@@ -149,8 +150,18 @@ func (e *Engine) CheckIndexes() error {
 			return fmt.Errorf("queue %q: %d jobs in order, length %d", qid, q.order.Len(), q.length)
 		}
 	}
+	active := 0
 	for _, id := range sortedKeys(e.jobs) {
 		j := e.jobs[id]
+		if got, ok := e.jobIDs.t.Get(j); !ok || got != j {
+			return fmt.Errorf("job %q: not in the job index", id)
+		}
+		if got, ok := e.activeIDs.t.Get(j); ok != !j.Status.Terminal() || ok && got != j {
+			return fmt.Errorf("job %q: %s, but in the active index %v", id, j.Status, ok)
+		}
+		if !j.Status.Terminal() {
+			active++
+		}
 		if j.inQueue != "" {
 			if q := e.queues[j.inQueue]; q == nil {
 				return fmt.Errorf("job %q: queued in a missing queue", id)
@@ -161,7 +172,13 @@ func (e *Engine) CheckIndexes() error {
 			return errors.New("job " + quote(id) + ": grouped but not queued")
 		}
 	}
-	return nil
+	if e.jobIDs.len() != len(e.jobs) || e.activeIDs.len() != active {
+		return fmt.Errorf("job indexes hold %d and %d active jobs, want %d and %d", e.jobIDs.len(), e.activeIDs.len(), len(e.jobs), active)
+	}
+	if !reflect.ValueOf(noExtra).IsZero() {
+		return errors.New("the shared zero jobExtra was written to")
+	}
+	return e.checkAges()
 }
 
 // checkStable fails when the hungry job j could take an offer: a brute-force count of

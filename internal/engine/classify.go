@@ -153,7 +153,7 @@ func (e *Engine) DeleteClassificationPolicy(now time.Time, id string) error {
 		return notFound("classification policy", id)
 	}
 	for _, jid := range sortedKeys(e.jobs) {
-		if j := e.jobs[jid]; j.ClassificationPolicyID == id && !j.Status.Terminal() {
+		if j := e.jobs[jid]; j.cold().ClassificationPolicyID == id && !j.Status.Terminal() {
 			return conflict("classification policy", id, "used by active job "+quote(jid))
 		}
 	}
@@ -217,7 +217,7 @@ func (e *Engine) classify(p *ClassificationPolicy, j *jobState, ev *ruleEval) (c
 		return c, true, ""
 	}
 	switch {
-	case j.QueueID != "" && !j.queueByPolicy:
+	case j.QueueID != "" && !j.cold().queueByPolicy:
 		c.queueID = j.QueueID
 	case len(qsels) > 0:
 		c.queueID = e.matchQueue(qsels)
@@ -322,12 +322,12 @@ func newRand(seed uint64) *rand.Rand {
 // arrive (every one of them is requested at once), so that each classification
 // evaluates its rules, and draws its weighted allocations, exactly once.
 func (e *Engine) startClassification(now time.Time, j *jobState, prior JobStatus) {
-	j.classToken++
-	j.priorStatus = prior
-	j.pendingRules = nil
-	p := e.classPolicies[j.ClassificationPolicyID]
+	j.ext().classToken++
+	j.ext().priorStatus = prior
+	j.ext().pendingRules = nil
+	p := e.classPolicies[j.cold().ClassificationPolicyID]
 	if p == nil {
-		e.finishClassification(now, j, classification{}, "classification policy "+quote(j.ClassificationPolicyID)+" not found")
+		e.finishClassification(now, j, classification{}, "classification policy "+quote(j.cold().ClassificationPolicyID)+" not found")
 		return
 	}
 	if async := p.asyncRules(); len(async) > 0 {
@@ -360,14 +360,14 @@ func (p *ClassificationPolicy) asyncRules() []*Rule {
 // await parks j in pendingClassification until its asynchronous rules are answered.
 func (e *Engine) await(j *jobState, rules []*Rule) {
 	j.Status = JobPendingClassification
-	j.pendingRules = rules
-	e.requests = append(e.requests, RuleRequest{JobID: j.ID, Token: j.classToken, Labels: j.Labels, Rules: rules})
+	j.ext().pendingRules = rules
+	e.requests = append(e.requests, RuleRequest{JobID: j.ID, Token: j.cold().classToken, Labels: j.Labels, Rules: rules})
 }
 
 // finishClassification applies a classification: JobClassified and the job routed,
 // or JobClassificationFailed with the reason.
 func (e *Engine) finishClassification(now time.Time, j *jobState, c classification, reason string) {
-	j.pendingRules = nil
+	j.ext().pendingRules = nil
 	if reason != "" {
 		e.unqueue(j)
 		// A scheduled job that fails its reclassification is no longer scheduled:
@@ -379,22 +379,22 @@ func (e *Engine) finishClassification(now time.Time, j *jobState, c classificati
 		e.emit(now, ev)
 		return
 	}
-	j.QueueID, j.queueByPolicy = c.queueID, c.byPolicy
+	j.QueueID, j.ext().queueByPolicy = c.queueID, c.byPolicy
 	j.Priority = c.priority
-	old := j.AttachedWorkerSelectors
-	j.AttachedWorkerSelectors = c.workers
-	startSelectorClocks(now, j.AttachedWorkerSelectors, old)
+	old := j.cold().AttachedWorkerSelectors
+	j.ext().AttachedWorkerSelectors = c.workers
+	startSelectorClocks(now, j.cold().AttachedWorkerSelectors, old)
 	j.reqs = activeReqs(j)
 	e.armSelectorExpiry(j)
 	e.emit(now, e.jobEvent(EvJobClassified, j))
-	e.route(now, j, j.priorStatus)
-	j.byException = false
+	e.route(now, j, j.cold().priorStatus)
+	j.ext().byException = false
 	// **(ours)** Deferred exception actions act on a queued job only: a job that its matching
 	// mode sent to waitingForActivation or to a schedule (the caller may have changed
 	// the mode while the webhook was out) drops them, as a job that left its queue
 	// leaves a rule's remaining actions. A job classifying again keeps them.
-	if acts := j.deferredActions; acts != nil && j.Status != JobPendingClassification {
-		j.deferredActions = nil
+	if acts := j.cold().deferredActions; acts != nil && j.Status != JobPendingClassification {
+		j.ext().deferredActions = nil
 		if j.Status == JobQueued {
 			e.runActions(now, j, acts.ruleID, acts.actions)
 		}
@@ -413,13 +413,13 @@ func (e *Engine) reclassify(now time.Time, j *jobState, byException bool) {
 	e.revokeJobOffers(now, j, "job reclassified")
 	e.unqueue(j)
 	e.cancelWaitTimes(j)
-	j.byException = byException
+	j.ext().byException = byException
 	if !byException {
-		j.deferredActions = nil
+		j.ext().deferredActions = nil
 	}
 	prior := j.Status
 	if prior == JobPendingClassification {
-		prior = j.priorStatus
+		prior = j.cold().priorStatus
 	}
 	e.startClassification(now, j, prior)
 }
@@ -434,7 +434,7 @@ func (e *Engine) ReclassifyJob(now time.Time, jobID string) error {
 		return notFound("job", jobID)
 	}
 	switch {
-	case j.ClassificationPolicyID == "":
+	case j.cold().ClassificationPolicyID == "":
 		return conflict("job", j.ID, "the job has no classification policy")
 	case !classifiableStatus(j.Status):
 		return conflict("job", j.ID, "a job that is "+string(j.Status)+" cannot be reclassified")
@@ -465,23 +465,23 @@ func (e *Engine) TakeRuleRequests() []RuleRequest {
 func (e *Engine) ApplyRuleResults(now time.Time, jobID string, token uint64, results []RuleResult) {
 	now = e.at(now)
 	j, ok := e.jobs[jobID]
-	if !ok || j.Status != JobPendingClassification || j.classToken != token || len(results) != len(j.pendingRules) {
+	if !ok || j.Status != JobPendingClassification || j.cold().classToken != token || len(results) != len(j.cold().pendingRules) {
 		return
 	}
 	ev := &ruleEval{labels: j.Labels, answers: make(map[*Rule]RuleResult, len(results))}
-	for i, r := range j.pendingRules {
+	for i, r := range j.cold().pendingRules {
 		ev.answers[r] = results[i]
 	}
-	p := e.classPolicies[j.ClassificationPolicyID]
+	p := e.classPolicies[j.cold().ClassificationPolicyID]
 	if p == nil {
-		e.finishClassification(now, j, classification{}, "classification policy "+quote(j.ClassificationPolicyID)+" not found")
+		e.finishClassification(now, j, classification{}, "classification policy "+quote(j.cold().ClassificationPolicyID)+" not found")
 		e.match(now)
 		return
 	}
 	c, pending, reason := e.classify(p, j, ev)
 	if pending {
 		// The policy changed while the answers were on their way: ask again.
-		j.classToken++
+		j.ext().classToken++
 		e.await(j, ev.missing)
 		return
 	}

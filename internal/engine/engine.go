@@ -46,8 +46,8 @@ type Engine struct {
 	jobs     map[string]*jobState
 	offers   map[string]*offerState // open offers only
 
-	jobIDs    idIndex                // every job ID in order, for paged listing (index.go)
-	activeIDs idIndex                // the IDs of the jobs that are not terminal
+	jobIDs    jobIndex               // every job in ID order, for paged listing (index.go)
+	activeIDs jobIndex               // the jobs that are not terminal, in ID order
 	workerIDs idIndex                // every worker ID in order (index.go)
 	labelSets map[string]*labelSet   // interned worker label sets by labelKey (labelset.go)
 	served    map[string]*serviceLog // recent assignment times by queue ID (stats.go)
@@ -59,6 +59,7 @@ type Engine struct {
 	excDepth      int           // nesting of exception actions in this step
 
 	deadlines *deadline.Heap
+	ages      ageList // maximum-age deadlines, outside the heap (agelist.go)
 	events    []Event
 	emitted   Event // the event being handed to Config.Emit
 
@@ -127,13 +128,13 @@ func (e *Engine) at(now time.Time) time.Time {
 func (e *Engine) Advance(now time.Time) {
 	now = e.at(now)
 	for {
-		d, ok := e.deadlines.Peek()
+		d, ok := e.peekDeadline()
 		if !ok || d.When.After(now) {
 			break
 		}
 		t := d.When
 		for {
-			d, ok := e.deadlines.PopDue(t)
+			d, ok := e.popDue(t)
 			if !ok {
 				break
 			}
@@ -146,7 +147,7 @@ func (e *Engine) Advance(now time.Time) {
 
 // NextDeadline returns the earliest pending deadline. O(1).
 func (e *Engine) NextDeadline() (time.Time, bool) {
-	d, ok := e.deadlines.Peek()
+	d, ok := e.peekDeadline()
 	return d.When, ok
 }
 
@@ -184,15 +185,15 @@ func (e *Engine) fire(d deadline.Deadline) {
 			// Only a decline whose own RetryOfferAt has come lapses: the worker may
 			// have declined again since (after registering again), without a
 			// RetryOfferAt, and that decline holds for good.
-			if dc, ok := j.declines[workerID]; ok && !dc.retryAt.IsZero() && !dc.retryAt.After(d.When) {
+			if dc, ok := j.cold().declines[workerID]; ok && !dc.retryAt.IsZero() && !dc.retryAt.After(d.When) {
 				dc.lapsed = true
-				j.declines[workerID] = dc
+				j.ext().declines[workerID] = dc
 			}
 			e.gainJob(j)
 		}
 	case dlCloseAt:
-		if j := e.jobs[d.ID]; j != nil && j.closing != nil {
-			e.closeNow(d.When, j, j.closing.code)
+		if j := e.jobs[d.ID]; j != nil && j.cold().closing != nil {
+			e.closeNow(d.When, j, j.cold().closing.code)
 		}
 	case dlSchedule:
 		e.activateSchedule(d.When, d.ID)

@@ -194,8 +194,8 @@ func (e *Engine) DeleteExceptionPolicy(now time.Time, id string) error {
 // after one round.
 func (e *Engine) exceptionsOnEnqueue(now time.Time, j *jobState) {
 	e.cancelWaitTimes(j)
-	if e.excDepth == 0 && !j.byException {
-		j.fired = nil
+	if e.excDepth == 0 && j.x != nil && !j.x.byException {
+		j.x.fired = nil
 	}
 	q := e.queues[j.QueueID]
 	if q == nil || q.ExceptionPolicyID == "" || e.excDepth >= maxExceptionDepth {
@@ -206,8 +206,8 @@ func (e *Engine) exceptionsOnEnqueue(now time.Time, j *jobState) {
 		return
 	}
 	for _, r := range p.Rules {
-		if r.Trigger.Kind == TriggerWaitTime && !j.fired[firedKey(p.ID, r.ID)] {
-			j.waits = append(j.waits, r.ID)
+		if r.Trigger.Kind == TriggerWaitTime && !j.cold().fired[firedKey(p.ID, r.ID)] {
+			j.ext().waits = append(j.cold().waits, r.ID)
 			e.deadlines.Set(waitKey(j.ID, r.ID), now.Add(r.Trigger.Wait))
 		}
 	}
@@ -230,7 +230,7 @@ func (e *Engine) waitTimeReached(t time.Time, id string) {
 	if j == nil || j.Status != JobQueued {
 		return
 	}
-	j.waits = removeString(j.waits, ruleID)
+	j.ext().waits = removeString(j.cold().waits, ruleID)
 	q := e.queues[j.QueueID]
 	if q == nil || q.ExceptionPolicyID == "" {
 		return
@@ -249,10 +249,13 @@ func (e *Engine) waitTimeReached(t time.Time, id string) {
 
 // cancelWaitTimes forgets a job's pending wait-time deadlines.
 func (e *Engine) cancelWaitTimes(j *jobState) {
-	for _, r := range j.waits {
+	if j.x == nil {
+		return
+	}
+	for _, r := range j.x.waits {
 		e.deadlines.Cancel(waitKey(j.ID, r))
 	}
-	j.waits = nil
+	j.x.waits = nil
 }
 
 // fireRule runs one exception rule for a queued job: JobExceptionTriggered, then its
@@ -260,13 +263,13 @@ func (e *Engine) cancelWaitTimes(j *jobState) {
 // that the caller may go on evaluating rules for this enqueue).
 func (e *Engine) fireRule(now time.Time, j *jobState, policyID string, r ExceptionRule) bool {
 	k := firedKey(policyID, r.ID)
-	if j.fired[k] {
+	if j.cold().fired[k] {
 		return true
 	}
-	if j.fired == nil {
-		j.fired = map[string]bool{}
+	if j.cold().fired == nil {
+		j.ext().fired = map[string]bool{}
 	}
-	j.fired[k] = true
+	j.ext().fired[k] = true
 	ev := e.jobEvent(EvJobExceptionTriggered, j)
 	ev.RuleID = r.ID
 	e.emit(now, ev)
@@ -289,7 +292,7 @@ func (e *Engine) runActions(now time.Time, j *jobState, ruleID string, actions [
 			break
 		}
 		if j.Status == JobPendingClassification {
-			j.deferredActions = &deferred{ruleID: ruleID, actions: actions[i:]}
+			j.ext().deferredActions = &deferred{ruleID: ruleID, actions: actions[i:]}
 			break
 		}
 		switch a.Kind {
@@ -305,16 +308,16 @@ func (e *Engine) runActions(now time.Time, j *jobState, ruleID string, actions [
 			if a.QueueID != "" {
 				if _, ok := e.queues[a.QueueID]; ok {
 					j.QueueID = a.QueueID
-					j.queueByPolicy = false // chosen here, as if by the caller
+					j.ext().queueByPolicy = false // chosen here, as if by the caller
 				}
 			}
 			if a.Priority != nil {
 				j.Priority = *a.Priority
 			}
 			if a.WorkerSelectors != nil {
-				old := j.AttachedWorkerSelectors
-				j.AttachedWorkerSelectors = append([]Selector(nil), a.WorkerSelectors...)
-				startSelectorClocks(now, j.AttachedWorkerSelectors, old)
+				old := j.cold().AttachedWorkerSelectors
+				j.ext().AttachedWorkerSelectors = append([]Selector(nil), a.WorkerSelectors...)
+				startSelectorClocks(now, j.cold().AttachedWorkerSelectors, old)
 			}
 			j.reqs = activeReqs(j)
 			e.armSelectorExpiry(j)
@@ -331,13 +334,13 @@ func (e *Engine) runActions(now time.Time, j *jobState, ruleID string, actions [
 				j.Labels = l
 			}
 			if a.ClassificationPolicyID != "" {
-				j.ClassificationPolicyID = a.ClassificationPolicyID
+				j.ext().ClassificationPolicyID = a.ClassificationPolicyID
 			}
-			if j.ClassificationPolicyID != "" {
+			if j.cold().ClassificationPolicyID != "" {
 				// **(ours)** A reclassify action routes the job again: the policy's
 				// queue selectors (then its fallback) choose the queue even when the
 				// caller had named one.
-				j.queueByPolicy = true
+				j.ext().queueByPolicy = true
 				e.reclassify(now, j, true)
 			}
 		}

@@ -23,9 +23,7 @@ func maxAgeKey(jobID string) deadline.Key   { return deadline.Key{Kind: dlMaxAge
 func (e *Engine) startJobClocks(now time.Time, j *jobState) {
 	startSelectorClocks(now, j.RequestedWorkerSelectors, nil)
 	e.armSelectorExpiry(j)
-	if age := e.maxJobAge(); age >= 0 {
-		j.ageDL = e.deadlines.Add(maxAgeKey(j.ID), j.CreatedAt.Add(age))
-	}
+	e.startMaxAge(j)
 }
 
 func (e *Engine) maxJobAge() time.Duration {
@@ -100,7 +98,7 @@ func (e *Engine) armSelectorExpiry(j *jobState) {
 
 func earliestExpiry(j *jobState) (time.Time, bool) {
 	var next time.Time
-	for _, list := range [][]Selector{j.RequestedWorkerSelectors, j.AttachedWorkerSelectors} {
+	for _, list := range [][]Selector{j.RequestedWorkerSelectors, j.cold().AttachedWorkerSelectors} {
 		for _, s := range list {
 			if s.ExpiresAfter > 0 && !s.Expired && (next.IsZero() || s.ExpiresAt.Before(next)) {
 				next = s.ExpiresAt
@@ -123,7 +121,9 @@ func (e *Engine) expireSelectors(t time.Time, jobID string) {
 	var req, att []Selector
 	// Events and views share the stored slices: replace them, never write into them.
 	j.RequestedWorkerSelectors, req = expireDue(t, j.RequestedWorkerSelectors)
-	j.AttachedWorkerSelectors, att = expireDue(t, j.AttachedWorkerSelectors)
+	if j.x != nil {
+		j.x.AttachedWorkerSelectors, att = expireDue(t, j.x.AttachedWorkerSelectors)
+	}
 	if len(req) > 0 || len(att) > 0 {
 		ev := e.jobEvent(EvJobWorkerSelectorsExpired, j)
 		ev.RequestedSelectors, ev.AttachedSelectors = req, att

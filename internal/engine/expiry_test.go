@@ -80,8 +80,8 @@ func expiredBriefs(evs []Event) []string {
 // attach replaces the job's attached selectors now, as classification and a manual
 // reclassify action do.
 func (f *fixture) attach(j *jobState, sels ...Selector) {
-	startSelectorClocks(f.now, sels, j.AttachedWorkerSelectors)
-	j.AttachedWorkerSelectors = sels
+	startSelectorClocks(f.now, sels, j.cold().AttachedWorkerSelectors)
+	j.ext().AttachedWorkerSelectors = sels
 	f.e.selectorsChanged(j)
 }
 

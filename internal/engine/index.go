@@ -57,3 +57,57 @@ func (x *idIndex) ascendAfter(after string, fn func(id string) bool) {
 		return fn(id)
 	})
 }
+
+// jobIndex is an ordered set of jobs by ID: idIndex's job counterpart, for the
+// indexes over every job and over the active ones, which hold a million entries when
+// a million jobs are queued.
+//
+// It holds *jobState, not the ID: an 8-byte item instead of a 16-byte string header
+// halves the tree's memory (issue 4, B4), and a listing reads the job from the item
+// without a map lookup. Ordering by a.ID costs one more pointer to follow per
+// comparison.
+//
+// The zero value is an empty index.
+type jobIndex struct {
+	t *btree.BTreeG[*jobState]
+}
+
+func jobIDLess(a, b *jobState) bool { return a.ID < b.ID }
+
+// insert adds j. O(log n).
+func (x *jobIndex) insert(j *jobState) {
+	if x.t == nil {
+		x.t = btree.NewG[*jobState](indexDegree, jobIDLess)
+	}
+	x.t.ReplaceOrInsert(j)
+}
+
+// remove deletes j (the job with j's ID) if it is there. O(log n).
+func (x *jobIndex) remove(j *jobState) {
+	if x.t != nil {
+		x.t.Delete(j)
+	}
+}
+
+// len returns the number of jobs. O(1).
+func (x *jobIndex) len() int {
+	if x.t == nil {
+		return 0
+	}
+	return x.t.Len()
+}
+
+// ascendAfter calls fn with each job whose ID is greater than after (every job when
+// after is empty), in ascending ID order, until fn returns false.
+// O(log n + jobs visited).
+func (x *jobIndex) ascendAfter(after string, fn func(j *jobState) bool) {
+	if x.t == nil {
+		return
+	}
+	x.t.AscendGreaterOrEqual(&jobState{ID: after}, func(j *jobState) bool {
+		if j.ID == after {
+			return true // strictly after: the caller's last ID is not repeated
+		}
+		return fn(j)
+	})
+}

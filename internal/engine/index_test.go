@@ -52,9 +52,9 @@ func naiveJobs(e *Engine, f JobFilter) []string {
 			f.Active && j.Status.Terminal() ||
 			f.QueueID != "" && j.QueueID != f.QueueID ||
 			f.ChannelID != "" && j.ChannelID != f.ChannelID ||
-			f.ClassificationPolicyID != "" && j.ClassificationPolicyID != f.ClassificationPolicyID ||
-			!f.ScheduledBefore.IsZero() && (j.ScheduledAt.IsZero() || !j.ScheduledAt.Before(f.ScheduledBefore)) ||
-			!f.ScheduledAfter.IsZero() && (j.ScheduledAt.IsZero() || !j.ScheduledAt.After(f.ScheduledAfter)) {
+			f.ClassificationPolicyID != "" && j.cold().ClassificationPolicyID != f.ClassificationPolicyID ||
+			!f.ScheduledBefore.IsZero() && (j.cold().ScheduledAt.IsZero() || !j.cold().ScheduledAt.Before(f.ScheduledBefore)) ||
+			!f.ScheduledAfter.IsZero() && (j.cold().ScheduledAt.IsZero() || !j.cold().ScheduledAt.After(f.ScheduledAfter)) {
 			continue
 		}
 		out = append(out, id)

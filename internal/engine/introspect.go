@@ -31,7 +31,7 @@ type PendingDeadline struct {
 // Deadlines returns every pending deadline in the order they would fire (time, then
 // the order they were set). O(n log n).
 func (e *Engine) Deadlines() []PendingDeadline {
-	all := e.deadlines.All()
+	all := e.pendingDeadlines()
 	out := make([]PendingDeadline, len(all))
 	for i, d := range all {
 		k := DeadlineUnknown

@@ -15,21 +15,68 @@ const MaxUnassignments = 3
 // DefaultPriority is a job's priority when none is given.
 const DefaultPriority = 1
 
-// jobState is a stored job and its matching state.
+// jobState is a stored job and its matching state, split in two by how often each
+// part is used: the fields of a queued job inline, the rest in a jobExtra allocated
+// on first use.
+//
+// Why: a router may hold a million queued jobs, most of which are never classified,
+// never hit an exception, are never scheduled, declined or closed late; a job's
+// memory is mostly what it could need (issue 4, B4). The inline part holds what
+// routing a queued job reads: its ID, queue, channel, priority, labels, requested
+// selectors, status, times and matching state. Its fields keep the names of the
+// public Job's, so the rest of the engine reads them as before; view assembles a Job
+// from both parts. Times stay time.Time: they are handed back as given (location
+// and monotonic reading included).
 type jobState struct {
-	Job
-	seq      uint64 // creation order
-	key      match.JobKey
-	inQueue  string              // the queue whose order holds the job ("" when not queued)
-	group    *jobGroup           // the job group holding it while hungry (matchindex.go)
-	dirty    uint64              // the pass for which it is in Engine.dirtyJobs
-	visit    uint64              // the last pass that visited it
-	reqs     []match.Requirement // active selectors, requested and attached
-	offers   []*offerState       // open offers, in issue order
-	declines map[string]decline  // by worker ID
-	current  string              // the assignment holding capacity, if any
+	ID                       string
+	ChannelID                string
+	QueueID                  string
+	Priority                 int
+	Status                   JobStatus
+	Labels                   Labels
+	RequestedWorkerSelectors []Selector
+	CreatedAt                time.Time
+	EnqueuedAt               time.Time
+
+	seq     uint64 // creation order
+	key     match.JobKey
+	inQueue string              // the queue whose order holds the job ("" when not queued)
+	group   *jobGroup           // the job group holding it while hungry (matchindex.go)
+	dirty   uint64              // the pass for which it is in Engine.dirtyJobs
+	visit   uint64              // the last pass that visited it
+	reqs    []match.Requirement // active selectors, requested and attached
+	offers  []*offerState       // open offers, in issue order
+	// enqueues bumps at each enqueue: an exception rule's actions compare it to know
+	// whether they queued the job again (exception.go). Only equality matters.
+	enqueues uint32
+
+	// The maximum-age deadline (agelist.go): a place in Engine.ages with the heap
+	// sequence number it took (0: not listed), or, rarely, a heap entry (x.ageDL).
+	ageNext, agePrev *jobState
+	ageSeq           uint64
+
+	x *jobExtra // nil until a field of it is first set
+}
+
+// jobExtra is the part of a job that a queued job seldom uses: the rest of the public
+// Job's fields, classification, exceptions, declines, assignments and a pending
+// close. A job gets one when one of these is first set to something other than its
+// zero value (jobState.ext), and keeps it.
+type jobExtra struct {
+	ChannelReference        string
+	ClassificationPolicyID  string
+	Tags                    Labels
+	Notes                   []Note
+	MatchingMode            MatchingMode
+	ScheduledAt             time.Time
+	AttachedWorkerSelectors []Selector
+	DispositionCode         string
+	UnassignmentCount       int
+
+	ageDL    deadline.Handle    // the maximum-age deadline when it is in the heap
+	declines map[string]decline // by worker ID
+	current  string             // the assignment holding capacity, if any
 	closing  *pendingClose
-	ageDL    deadline.Handle // the maximum-age deadline
 	// assigns is the job's assignment history (Job.Assignments, which stays nil in
 	// the stored job): at most MaxUnassignments+1 entries, so a slice searched
 	// linearly costs less than a map, in time and far more in memory.
@@ -45,12 +92,45 @@ type jobState struct {
 	classToken   uint64          // bumps at each classification; answers carry it
 	pendingRules []*Rule         // asynchronous rules awaited, in request order
 	priorStatus  JobStatus       // status to come back to after a reclassification
-	enqueues     uint64          // bumps at each enqueue
 	fired        map[string]bool // exception rules fired (policy ID + NUL + rule ID)
 	waits        []string        // rule IDs with a pending wait-time deadline
 	// deferredActions: exception actions that follow a reclassify action whose
 	// classification waits for a webhook; they run once it is applied.
 	deferredActions *deferred
+}
+
+// setWritable sets the writable fields of in that live in the jobExtra, allocating
+// it only when one of them is not zero. O(1).
+func (j *jobState) setWritable(in *Job) {
+	if j.x == nil && in.ChannelReference == "" && in.ClassificationPolicyID == "" && in.Tags == nil &&
+		in.Notes == nil && in.MatchingMode == (MatchingMode{}) {
+		return
+	}
+	x := j.ext()
+	x.ChannelReference, x.ClassificationPolicyID = in.ChannelReference, in.ClassificationPolicyID
+	x.Tags, x.Notes, x.MatchingMode = in.Tags, in.Notes, in.MatchingMode
+}
+
+// noExtra is what cold returns for a job without a jobExtra. Nothing writes to it
+// (CheckIndexes verifies that it stays zero).
+var noExtra jobExtra
+
+// cold returns the job's jobExtra for reading: the zero jobExtra when it has none.
+// It must not be written through. O(1).
+func (j *jobState) cold() *jobExtra {
+	if j.x == nil {
+		return &noExtra
+	}
+	return j.x
+}
+
+// ext returns the job's jobExtra for writing, allocating it on first use. A write of
+// a zero value to a job that has none need not call it. O(1).
+func (j *jobState) ext() *jobExtra {
+	if j.x == nil {
+		j.x = new(jobExtra)
+	}
+	return j.x
 }
 
 type deferred struct {
@@ -68,13 +148,18 @@ func scheduleKey(jobID string) deadline.Key { return deadline.Key{Kind: dlSchedu
 // view returns a copy of the job safe to hand out (maps of labels are immutable and
 // shared; the shell copies them).
 func (j *jobState) view() Job {
-	v := j.Job
-	v.RequestedWorkerSelectors = slices.Clone(j.RequestedWorkerSelectors)
-	v.AttachedWorkerSelectors = slices.Clone(j.AttachedWorkerSelectors)
-	v.Notes = slices.Clone(j.Notes)
-	if len(j.assigns) > 0 {
-		v.Assignments = make(map[string]Assignment, len(j.assigns))
-		for _, a := range j.assigns {
+	x := j.cold()
+	v := Job{
+		ID: j.ID, ChannelID: j.ChannelID, ChannelReference: x.ChannelReference, QueueID: j.QueueID,
+		ClassificationPolicyID: x.ClassificationPolicyID, Priority: j.Priority,
+		RequestedWorkerSelectors: slices.Clone(j.RequestedWorkerSelectors), Labels: j.Labels, Tags: x.Tags,
+		Notes: slices.Clone(x.Notes), MatchingMode: x.MatchingMode, Status: j.Status, CreatedAt: j.CreatedAt,
+		EnqueuedAt: j.EnqueuedAt, ScheduledAt: x.ScheduledAt, AttachedWorkerSelectors: slices.Clone(x.AttachedWorkerSelectors),
+		DispositionCode: x.DispositionCode, UnassignmentCount: x.UnassignmentCount,
+	}
+	if len(x.assigns) > 0 {
+		v.Assignments = make(map[string]Assignment, len(x.assigns))
+		for _, a := range x.assigns {
 			v.Assignments[a.ID] = a
 		}
 	}
@@ -181,19 +266,18 @@ func (e *Engine) CreateJob(now time.Time, in Job) (Job, error) {
 		return Job{}, conflict("job", in.ID, "a job with this ID exists")
 	}
 	e.jobSeq++
-	j := &jobState{seq: e.jobSeq}
-	j.Job = Job{
-		ID: in.ID, ChannelID: in.ChannelID, ChannelReference: in.ChannelReference, QueueID: in.QueueID, ClassificationPolicyID: in.ClassificationPolicyID,
-		Priority: in.Priority, RequestedWorkerSelectors: in.RequestedWorkerSelectors, Labels: in.Labels,
-		Tags: in.Tags, Notes: in.Notes, MatchingMode: in.MatchingMode, Status: JobCreated, CreatedAt: now,
+	j := &jobState{seq: e.jobSeq,
+		ID: in.ID, ChannelID: in.ChannelID, QueueID: in.QueueID, Priority: in.Priority,
+		RequestedWorkerSelectors: in.RequestedWorkerSelectors, Labels: in.Labels, Status: JobCreated, CreatedAt: now,
 	}
+	j.setWritable(&in)
 	j.reqs = activeReqs(j)
 	e.jobs[j.ID] = j
-	e.jobIDs.insert(j.ID)
-	e.activeIDs.insert(j.ID)
+	e.jobIDs.insert(j)
+	e.activeIDs.insert(j)
 	e.startJobClocks(now, j)
 	e.emit(now, e.jobEvent(EvJobReceived, j))
-	if j.ClassificationPolicyID != "" {
+	if j.cold().ClassificationPolicyID != "" {
 		e.startClassification(now, j, JobCreated)
 	} else {
 		e.route(now, j, JobCreated)
@@ -212,7 +296,7 @@ func (e *Engine) CreateJob(now time.Time, in Job) (Job, error) {
 // now: a job that was already waiting for activation does not announce
 // JobWaitingForActivation again.
 func (e *Engine) route(now time.Time, j *jobState, prior JobStatus) {
-	switch j.MatchingMode.Kind {
+	switch j.cold().MatchingMode.Kind {
 	case QueueAndMatch:
 		enq := j.EnqueuedAt
 		if enq.IsZero() {
@@ -226,7 +310,7 @@ func (e *Engine) route(now time.Time, j *jobState, prior JobStatus) {
 		}
 		e.suspend(now, j)
 	case ScheduleAndSuspend:
-		if prior == JobWaitingForActivation && !j.MatchingMode.ScheduleAt.After(now) {
+		if prior == JobWaitingForActivation && !j.cold().MatchingMode.ScheduleAt.After(now) {
 			e.keepWaiting(j)
 			return
 		}
@@ -262,13 +346,13 @@ func (e *Engine) suspend(now time.Time, j *jobState) {
 func (e *Engine) schedule(now time.Time, j *jobState) {
 	e.unqueue(j)
 	e.cancelWaitTimes(j)
-	j.ScheduledAt = j.MatchingMode.ScheduleAt
+	j.ext().ScheduledAt = j.cold().MatchingMode.ScheduleAt
 	j.Status = JobScheduled
-	if !j.ScheduledAt.After(now) {
+	if !j.cold().ScheduledAt.After(now) {
 		e.activateSchedule(now, j.ID)
 		return
 	}
-	e.deadlines.Set(scheduleKey(j.ID), j.ScheduledAt)
+	e.deadlines.Set(scheduleKey(j.ID), j.cold().ScheduledAt)
 }
 
 func (e *Engine) activateSchedule(t time.Time, id string) {
@@ -312,7 +396,7 @@ func expedite(j *jobState) bool {
 			return true
 		}
 	}
-	for _, s := range j.AttachedWorkerSelectors {
+	for _, s := range j.cold().AttachedWorkerSelectors {
 		if s.Expedite && !s.Expired {
 			return true
 		}
@@ -322,7 +406,7 @@ func expedite(j *jobState) bool {
 
 func activeReqs(j *jobState) []match.Requirement {
 	var out []match.Requirement
-	for _, list := range [][]Selector{j.RequestedWorkerSelectors, j.AttachedWorkerSelectors} {
+	for _, list := range [][]Selector{j.RequestedWorkerSelectors, j.cold().AttachedWorkerSelectors} {
 		for _, s := range list {
 			if !s.Expired {
 				out = append(out, match.Requirement{Key: s.Key, Op: s.Op, Value: s.Value})
@@ -334,10 +418,10 @@ func activeReqs(j *jobState) []match.Requirement {
 
 func (e *Engine) jobEvent(typ EventType, j *jobState) Event {
 	return Event{Type: typ, JobID: j.ID, QueueID: j.QueueID, ChannelID: j.ChannelID,
-		ChannelReference: j.ChannelReference, ClassificationPolicyID: j.ClassificationPolicyID,
-		JobPriority: j.Priority, JobStatus: j.Status, JobLabels: j.Labels, JobTags: j.Tags,
-		RequestedSelectors: j.RequestedWorkerSelectors, AttachedSelectors: j.AttachedWorkerSelectors,
-		ScheduledAt: j.ScheduledAt, UnassignmentCount: j.UnassignmentCount}
+		ChannelReference: j.cold().ChannelReference, ClassificationPolicyID: j.cold().ClassificationPolicyID,
+		JobPriority: j.Priority, JobStatus: j.Status, JobLabels: j.Labels, JobTags: j.cold().Tags,
+		RequestedSelectors: j.RequestedWorkerSelectors, AttachedSelectors: j.cold().AttachedWorkerSelectors,
+		ScheduledAt: j.cold().ScheduledAt, UnassignmentCount: j.cold().UnassignmentCount}
 }
 
 // assignmentEvent is a job event naming the job's current assignment.
@@ -384,7 +468,7 @@ func (e *Engine) UpdateJob(now time.Time, in Job) (Job, error) {
 	}
 	routing := in.QueueID != j.QueueID || in.ChannelID != j.ChannelID || in.Priority != j.Priority ||
 		!sameLabels(in.Labels, j.Labels) || !slices.EqualFunc(in.RequestedWorkerSelectors, j.RequestedWorkerSelectors, sameSelector)
-	modeChanged := in.MatchingMode.Kind != j.MatchingMode.Kind || !in.MatchingMode.ScheduleAt.Equal(j.MatchingMode.ScheduleAt)
+	modeChanged := in.MatchingMode.Kind != j.cold().MatchingMode.Kind || !in.MatchingMode.ScheduleAt.Equal(j.cold().MatchingMode.ScheduleAt)
 	held := j.Status == JobAssigned || j.Status == JobCompleted
 	if held && (in.QueueID != j.QueueID || in.ChannelID != j.ChannelID ||
 		!slices.EqualFunc(in.RequestedWorkerSelectors, j.RequestedWorkerSelectors, sameSelector) || modeChanged) {
@@ -395,24 +479,23 @@ func (e *Engine) UpdateJob(now time.Time, in Job) (Job, error) {
 	// A job with a classification policy whose labels or policy change is classified
 	// (again), unless it is assigned or completed (then its labels just change).
 	reclass := in.ClassificationPolicyID != "" && classifiableStatus(j.Status) &&
-		(in.ClassificationPolicyID != j.ClassificationPolicyID || !sameLabels(in.Labels, j.Labels))
+		(in.ClassificationPolicyID != j.cold().ClassificationPolicyID || !sameLabels(in.Labels, j.Labels))
 	// A job without a valid classification (failed, or waiting for a webhook) is not
 	// routed by a change of mode: its next classification routes it by the new mode.
 	unclassified := j.Status == JobClassificationFailed || j.Status == JobPendingClassification
-	if in.QueueID != j.QueueID {
-		j.queueByPolicy = false // the caller chose the queue
+	if in.QueueID != j.QueueID && j.x != nil {
+		j.x.queueByPolicy = false // the caller chose the queue
 	}
 	if routing && j.Status == JobQueued {
 		e.revokeJobOffers(now, j, "job updated")
 	}
-	j.ClassificationPolicyID = in.ClassificationPolicyID
-	j.QueueID, j.ChannelID, j.ChannelReference, j.Priority = in.QueueID, in.ChannelID, in.ChannelReference, in.Priority
-	j.Labels, j.Tags, j.Notes = in.Labels, in.Tags, in.Notes
+	j.QueueID, j.ChannelID, j.Priority = in.QueueID, in.ChannelID, in.Priority
+	j.Labels = in.Labels
+	j.setWritable(&in)
 	startSelectorClocks(now, in.RequestedWorkerSelectors, j.RequestedWorkerSelectors)
 	j.RequestedWorkerSelectors = in.RequestedWorkerSelectors
 	j.reqs = activeReqs(j)
 	e.armSelectorExpiry(j)
-	j.MatchingMode = in.MatchingMode
 	if reclass {
 		if modeChanged {
 			e.deadlines.Cancel(scheduleKey(j.ID))
@@ -422,7 +505,7 @@ func (e *Engine) UpdateJob(now time.Time, in Job) (Job, error) {
 		e.deadlines.Cancel(scheduleKey(j.ID))
 	} else if modeChanged {
 		e.deadlines.Cancel(scheduleKey(j.ID))
-		switch j.MatchingMode.Kind {
+		switch j.cold().MatchingMode.Kind {
 		case QueueAndMatch:
 			enq := j.EnqueuedAt
 			if enq.IsZero() {
@@ -486,17 +569,15 @@ func (e *Engine) ListJobs(f JobFilter) []Job {
 	if f.Active || (f.Status != "" && !f.Status.Terminal()) {
 		ids = &e.activeIDs
 	}
-	ids.ascendAfter(f.After, func(id string) bool {
-		j := e.jobs[id]
+	ids.ascendAfter(f.After, func(j *jobState) bool {
 		switch {
-		case j == nil,
-			f.Status != "" && j.Status != f.Status,
+		case f.Status != "" && j.Status != f.Status,
 			f.Active && j.Status.Terminal(),
 			f.QueueID != "" && j.QueueID != f.QueueID,
 			f.ChannelID != "" && j.ChannelID != f.ChannelID,
-			f.ClassificationPolicyID != "" && j.ClassificationPolicyID != f.ClassificationPolicyID,
-			!f.ScheduledBefore.IsZero() && (j.ScheduledAt.IsZero() || !j.ScheduledAt.Before(f.ScheduledBefore)),
-			!f.ScheduledAfter.IsZero() && (j.ScheduledAt.IsZero() || !j.ScheduledAt.After(f.ScheduledAfter)):
+			f.ClassificationPolicyID != "" && j.cold().ClassificationPolicyID != f.ClassificationPolicyID,
+			!f.ScheduledBefore.IsZero() && (j.cold().ScheduledAt.IsZero() || !j.cold().ScheduledAt.Before(f.ScheduledBefore)),
+			!f.ScheduledAfter.IsZero() && (j.cold().ScheduledAt.IsZero() || !j.cold().ScheduledAt.After(f.ScheduledAfter)):
 			return true
 		}
 		out = append(out, j.view())
@@ -517,16 +598,16 @@ func (e *Engine) DeleteJob(now time.Time, id string) error {
 		return conflict("job", id, "only a closed or cancelled job can be deleted; it is "+string(j.Status))
 	}
 	delete(e.jobs, id)
-	e.jobIDs.remove(id)
-	e.emit(now, Event{Type: EvJobDeleted, JobID: id, QueueID: j.QueueID, ChannelID: j.ChannelID, ChannelReference: j.ChannelReference})
+	e.jobIDs.remove(j)
+	e.emit(now, Event{Type: EvJobDeleted, JobID: id, QueueID: j.QueueID, ChannelID: j.ChannelID, ChannelReference: j.cold().ChannelReference})
 	return nil
 }
 
 // assignment returns the job's assignment aid, or nil. O(assignments) ≤ 4.
 func (j *jobState) assignment(aid string) *Assignment {
-	for i := range j.assigns {
-		if j.assigns[i].ID == aid {
-			return &j.assigns[i]
+	for i := range j.cold().assigns {
+		if j.cold().assigns[i].ID == aid {
+			return &j.ext().assigns[i]
 		}
 	}
 	return nil
@@ -537,7 +618,7 @@ func (j *jobState) heldAssignment(aid string) error {
 	if j.assignment(aid) == nil {
 		return &Error{Code: CodeNotFound, Entity: "assignment", ID: aid, Reason: "job " + quote(j.ID) + " has no assignment " + quote(aid)}
 	}
-	if aid != j.current {
+	if aid != j.cold().current {
 		return conflict("assignment", aid, "not the current assignment of job "+quote(j.ID))
 	}
 	return nil
@@ -545,7 +626,7 @@ func (j *jobState) heldAssignment(aid string) error {
 
 func (j *jobState) addNote(now time.Time, note string) {
 	if note != "" {
-		j.Notes = append(slices.Clip(j.Notes), Note{Message: note, AddedAt: now})
+		j.ext().Notes = append(slices.Clip(j.cold().Notes), Note{Message: note, AddedAt: now})
 	}
 }
 
@@ -570,10 +651,10 @@ func (e *Engine) CompleteJob(now time.Time, jobID, aid, note string) error {
 }
 
 func (e *Engine) complete(now time.Time, j *jobState, note string) {
-	j.assignment(j.current).CompletedAt = now
+	j.assignment(j.cold().current).CompletedAt = now
 	j.Status = JobCompleted
 	j.addNote(now, note)
-	e.emit(now, e.assignmentEvent(EvJobCompleted, j, j.current))
+	e.emit(now, e.assignmentEvent(EvJobCompleted, j, j.cold().current))
 }
 
 // CloseJob closes a completed job: its capacity is released and JobClosed is
@@ -591,7 +672,7 @@ func (e *Engine) CloseJob(now time.Time, jobID, aid, code, note string, closeAt 
 		return err
 	}
 	switch {
-	case j.closing != nil:
+	case j.cold().closing != nil:
 		return conflict("job", jobID, "a close is already scheduled")
 	case j.Status != JobAssigned && j.Status != JobCompleted:
 		return conflict("job", jobID, "only an assigned or completed job can be closed; it is "+string(j.Status))
@@ -601,7 +682,7 @@ func (e *Engine) CloseJob(now time.Time, jobID, aid, code, note string, closeAt 
 	}
 	j.addNote(now, note)
 	if closeAt.After(now) {
-		j.closing = &pendingClose{code: code}
+		j.ext().closing = &pendingClose{code: code}
 		e.deadlines.Set(closeKey(jobID), closeAt)
 		return nil
 	}
@@ -612,14 +693,14 @@ func (e *Engine) CloseJob(now time.Time, jobID, aid, code, note string, closeAt 
 
 func (e *Engine) closeNow(t time.Time, j *jobState, code string) {
 	e.deadlines.Cancel(closeKey(j.ID))
-	j.closing = nil
-	a := j.assignment(j.current)
+	j.ext().closing = nil
+	a := j.assignment(j.cold().current)
 	a.ClosedAt = t
 	e.release(t, a.WorkerID, a.ID)
 	j.Status = JobClosed
-	j.DispositionCode = code
+	j.ext().DispositionCode = code
 	e.finish(j)
-	e.emit(t, e.withCode(e.assignmentEvent(EvJobClosed, j, j.current), code))
+	e.emit(t, e.withCode(e.assignmentEvent(EvJobClosed, j, j.cold().current), code))
 }
 
 func (e *Engine) withCode(ev Event, code string) Event {
@@ -629,19 +710,22 @@ func (e *Engine) withCode(ev Event, code string) Event {
 
 // finish forgets a terminal job's pending deadlines.
 func (e *Engine) finish(j *jobState) {
-	e.activeIDs.remove(j.ID)
-	j.deferredActions = nil
+	e.activeIDs.remove(j)
+	if j.x != nil {
+		j.x.deferredActions = nil
+	}
 	e.unqueue(j)
 	e.deadlines.Cancel(selectorKey(j.ID))
-	e.deadlines.Remove(j.ageDL)
-	j.ageDL = deadline.Handle{}
+	e.stopMaxAge(j)
 	e.cancelWaitTimes(j)
 	e.deadlines.Cancel(scheduleKey(j.ID))
 	e.deadlines.Cancel(closeKey(j.ID))
-	for _, wid := range sortedKeys(j.declines) {
-		e.deadlines.Cancel(retryKey(j.ID, wid))
+	if j.x != nil {
+		for _, wid := range sortedKeys(j.x.declines) {
+			e.deadlines.Cancel(retryKey(j.ID, wid))
+		}
+		j.x.declines = nil
 	}
-	j.declines = nil
 	j.reqs = nil
 }
 
@@ -668,20 +752,22 @@ func (e *Engine) CancelJob(now time.Time, jobID, code, note string) error {
 
 func (e *Engine) cancel(now time.Time, j *jobState, code, note string) {
 	e.revokeJobOffers(now, j, "job cancelled")
-	held := j.current != "" && (j.Status == JobAssigned || j.Status == JobCompleted)
+	held := j.cold().current != "" && (j.Status == JobAssigned || j.Status == JobCompleted)
 	if held {
-		a := j.assignment(j.current)
+		a := j.assignment(j.cold().current)
 		e.release(now, a.WorkerID, a.ID)
 	}
-	j.closing = nil
+	if j.x != nil {
+		j.x.closing = nil
+	}
 	j.Status = JobCancelled
-	j.DispositionCode = code
+	j.ext().DispositionCode = code
 	j.addNote(now, note)
 	e.finish(j)
 	ev := e.jobEvent(EvJobCancelled, j)
 	if held {
 		// The worker that held the job learns that its assignment ended.
-		ev = e.assignmentEvent(EvJobCancelled, j, j.current)
+		ev = e.assignmentEvent(EvJobCancelled, j, j.cold().current)
 	}
 	ev = e.withCode(ev, code)
 	ev.Note = note
@@ -707,20 +793,20 @@ func (e *Engine) UnassignJob(now time.Time, jobID, aid string, suspend bool) (in
 	if j.Status != JobAssigned {
 		return 0, conflict("job", jobID, "only an assigned job can be unassigned; it is "+string(j.Status))
 	}
-	if j.UnassignmentCount >= MaxUnassignments {
+	if j.cold().UnassignmentCount >= MaxUnassignments {
 		return 0, conflict("job", jobID, "the job was already unassigned "+itoa(MaxUnassignments)+" times")
 	}
 	a := j.assignment(aid)
 	e.release(now, a.WorkerID, aid)
-	j.UnassignmentCount++
-	j.current = ""
+	j.ext().UnassignmentCount++
+	j.ext().current = ""
 	e.emit(now, e.assignmentEvent(EvJobUnassigned, j, aid))
 	if suspend {
-		j.MatchingMode = MatchingMode{Kind: Suspend}
+		j.ext().MatchingMode = MatchingMode{Kind: Suspend}
 		e.suspend(now, j)
 	} else {
 		e.enqueue(now, j, j.EnqueuedAt)
 	}
 	e.match(now)
-	return j.UnassignmentCount, nil
+	return j.cold().UnassignmentCount, nil
 }

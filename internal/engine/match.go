@@ -497,7 +497,7 @@ func (e *Engine) score(mode Mode, j *jobState, w *workerState) (s float64) {
 		}
 	}()
 	var sel []Selector
-	for _, list := range [][]Selector{j.RequestedWorkerSelectors, j.AttachedWorkerSelectors} {
+	for _, list := range [][]Selector{j.RequestedWorkerSelectors, j.cold().AttachedWorkerSelectors} {
 		for _, x := range list {
 			if !x.Expired {
 				sel = append(sel, x)

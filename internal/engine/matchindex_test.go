@@ -96,8 +96,8 @@ func TestIndexedChoiceEqualsBruteForce(t *testing.T) {
 				}
 				// What the rule picks for this job if it were queued now, with the
 				// same state: computed on a probe job in place of the real one.
-				probe := &jobState{Job: Job{ID: j.ID, QueueID: "q", ChannelID: voice, Labels: j.Labels,
-					RequestedWorkerSelectors: j.RequestedWorkerSelectors, Priority: DefaultPriority}}
+				probe := &jobState{ID: j.ID, QueueID: "q", ChannelID: voice, Labels: j.Labels,
+					RequestedWorkerSelectors: j.RequestedWorkerSelectors, Priority: DefaultPriority}
 				probe.reqs = activeReqs(probe)
 				probe.inQueue = "q"
 				want := bruteForcePick(f.e, probe)

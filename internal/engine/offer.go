@@ -45,8 +45,8 @@ func (e *Engine) issueOffer(now time.Time, j *jobState, w *workerState, cost int
 	e.refreshWorker(w)
 	e.refreshJob(j)
 	e.emit(now, Event{Type: EvOfferIssued, WorkerID: w.ID, JobID: j.ID, OfferID: id, QueueID: j.QueueID,
-		ChannelID: j.ChannelID, ChannelReference: j.ChannelReference, JobPriority: j.Priority,
-		OfferedAt: now, ExpiresAt: o.ExpiresAt, JobLabels: j.Labels, JobTags: j.Tags,
+		ChannelID: j.ChannelID, ChannelReference: j.cold().ChannelReference, JobPriority: j.Priority,
+		OfferedAt: now, ExpiresAt: o.ExpiresAt, JobLabels: j.Labels, JobTags: j.cold().Tags,
 		WorkerLabels: &w.labels.Set, WorkerTags: w.Tags})
 }
 
@@ -92,7 +92,7 @@ func (e *Engine) offerEvent(typ EventType, o *offerState) Event {
 	ev := Event{Type: typ, WorkerID: o.WorkerID, JobID: o.JobID, OfferID: o.ID, ChannelID: o.channelID}
 	if j := o.job; j != nil {
 		ev.QueueID = j.QueueID
-		ev.ChannelReference = j.ChannelReference
+		ev.ChannelReference = j.cold().ChannelReference
 		ev.JobPriority = j.Priority
 	}
 	return ev
@@ -145,10 +145,10 @@ func (e *Engine) AcceptOffer(now time.Time, workerID, offerID string) (jobID, as
 	aid := e.newID(func(s string) bool { return j.assignment(s) != nil })
 	ev := e.offerEvent(EvOfferAccepted, o)
 	ev.AssignmentID = aid
-	ev.JobLabels, ev.JobTags, ev.WorkerLabels, ev.WorkerTags = j.Labels, j.Tags, &w.labels.Set, w.Tags
+	ev.JobLabels, ev.JobTags, ev.WorkerLabels, ev.WorkerTags = j.Labels, j.cold().Tags, &w.labels.Set, w.Tags
 	e.endOffer(o, false) // the capacity moves to the assignment
-	j.assigns = append(j.assigns, Assignment{ID: aid, JobID: j.ID, WorkerID: w.ID, CapacityCost: o.CapacityCost, AssignedAt: now})
-	j.current = aid
+	j.ext().assigns = append(j.cold().assigns, Assignment{ID: aid, JobID: j.ID, WorkerID: w.ID, CapacityCost: o.CapacityCost, AssignedAt: now})
+	j.ext().current = aid
 	w.holds = append(w.holds, holding{jobID: j.ID, assignmentID: aid, channelID: o.channelID, cost: o.CapacityCost, assignedAt: now})
 	e.refreshWorker(w)
 	e.recordService(now, j.QueueID) // the queue's service rate, for wait estimates
@@ -177,11 +177,11 @@ func (e *Engine) DeclineOffer(now time.Time, workerID, offerID string, retryAt t
 	ev := e.offerEvent(EvOfferDeclined, o)
 	ev.RetryOfferAt = retryAt
 	e.endOffer(o, true)
-	if j.declines == nil {
-		j.declines = make(map[string]decline)
+	if j.cold().declines == nil {
+		j.ext().declines = make(map[string]decline)
 	}
 	// A RetryOfferAt already reached makes the decliner eligible again at once.
-	j.declines[w.ID] = decline{reg: w.reg, retryAt: retryAt, lapsed: !retryAt.IsZero() && !retryAt.After(now)}
+	j.ext().declines[w.ID] = decline{reg: w.reg, retryAt: retryAt, lapsed: !retryAt.IsZero() && !retryAt.After(now)}
 	if retryAt.After(now) {
 		e.deadlines.Set(retryKey(j.ID, w.ID), retryAt)
 	}
@@ -224,6 +224,6 @@ func (e *Engine) endExpired(t time.Time, o *offerState) {
 // force, as it sees every other deadline not yet fired, whichever jobs it happens to
 // match. O(1).
 func (j *jobState) declined(w *workerState) bool {
-	d, ok := j.declines[w.ID]
+	d, ok := j.cold().declines[w.ID]
 	return ok && d.reg == w.reg && !d.lapsed
 }

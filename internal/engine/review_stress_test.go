@@ -95,8 +95,8 @@ func (s *stress) invariants() error {
 		if j.inQueue != j.QueueID {
 			return fmt.Errorf("job %s: queued in %q but QueueID %q", id, j.inQueue, j.QueueID)
 		}
-		if j.MatchingMode.Kind != QueueAndMatch {
-			return fmt.Errorf("job %s: queued with matching mode %v", id, j.MatchingMode.Kind)
+		if j.cold().MatchingMode.Kind != QueueAndMatch {
+			return fmt.Errorf("job %s: queued with matching mode %v", id, j.cold().MatchingMode.Kind)
 		}
 		if j.key.Priority != j.Priority || !j.key.EnqueuedAt.Equal(j.EnqueuedAt) || j.key.Expedite != expedite(j) {
 			return fmt.Errorf("job %s: stale queue-order key %+v (priority %d, expedite %v)", id, j.key, j.Priority, expedite(j))
@@ -346,20 +346,20 @@ func (s *stress) step() {
 		}
 	case n < 76:
 		js, ok := s.someJob()
-		if !ok || js.current == "" {
+		if !ok || js.cold().current == "" {
 			return
 		}
 		switch s.r.IntN(4) {
 		case 0:
-			s.do("CompleteJob "+js.ID, func() error { return e.CompleteJob(s.now, js.ID, js.current, "") })
+			s.do("CompleteJob "+js.ID, func() error { return e.CompleteJob(s.now, js.ID, js.cold().current, "") })
 		case 1:
 			var at time.Time
 			if s.chance(2) {
 				at = s.now.Add(20 * time.Second)
 			}
-			s.do("CloseJob "+js.ID, func() error { return e.CloseJob(s.now, js.ID, js.current, "", "", at) })
+			s.do("CloseJob "+js.ID, func() error { return e.CloseJob(s.now, js.ID, js.cold().current, "", "", at) })
 		case 2:
-			s.do("UnassignJob "+js.ID, func() error { _, err := e.UnassignJob(s.now, js.ID, js.current, s.chance(3)); return err })
+			s.do("UnassignJob "+js.ID, func() error { _, err := e.UnassignJob(s.now, js.ID, js.cold().current, s.chance(3)); return err })
 		case 3:
 			s.do("CancelJob "+js.ID, func() error { return e.CancelJob(s.now, js.ID, "", "") })
 		}
