@@ -16,7 +16,7 @@ import (
 //
 // "Id" is never stored: every worker carries the label Id = its ID (SEMANTICS), and
 // the engine resolves it from the ID wherever labels are read — selectors and the
-// default score (match.WorkerLabels), a scoring function's input (scoringInput), events
+// default score (match.WorkerLabels), a scoring function's input (Engine.score), events
 // (Event.WorkerLabelMap) and views of the worker (workerState.view). Keeping it out is
 // what makes sets shareable, and it is why a worker class (matchindex.go) is keyed by
 // the set itself.

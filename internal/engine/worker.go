@@ -302,7 +302,9 @@ func sameLabels(a, b Labels) bool {
 		if !ok || !labels.Same(v, w) {
 			return false
 		}
-		// Same treats 1 and 1.0 alike; a change of type is still a change.
+		// Same treats 1 and 1.0 alike (a number for a number of another Go type is
+		// no change, as README's decisions say); a change of kind — string, bool,
+		// number — is still a change.
 		if !sameType(v, w) {
 			return false
 		}

@@ -1,6 +1,7 @@
 package naive
 
 import (
+	"maps"
 	"math"
 	"sort"
 	"time"
@@ -186,7 +187,7 @@ func score(mode engine.Mode, j *job, w *worker) (s float64) {
 			s = worst
 		}
 	}()
-	v, err := mode.Score(engine.ScoringInput{JobLabels: j.Labels, WorkerLabels: w.Labels, WorkerID: w.ID, Selectors: j.activeSelectors()})
+	v, err := mode.Score(engine.ScoringInput{JobLabels: j.Labels, WorkerLabels: maps.Clone(w.Labels), WorkerID: w.ID, Selectors: j.activeSelectors()}) // a map of its own: the function may write to it (ScoringInput)
 	if err != nil || math.IsNaN(v) {
 		return worst
 	}
