@@ -69,7 +69,8 @@ func (x *idIndex) ascendAfter(after string, fn func(id string) bool) {
 //
 // The zero value is an empty index.
 type jobIndex struct {
-	t *btree.BTreeG[*jobState]
+	t     *btree.BTreeG[*jobState]
+	probe *jobState // ascendAfter's search key, reused so that a listing allocates none
 }
 
 func jobIDLess(a, b *jobState) bool { return a.ID < b.ID }
@@ -104,7 +105,11 @@ func (x *jobIndex) ascendAfter(after string, fn func(j *jobState) bool) {
 	if x.t == nil {
 		return
 	}
-	x.t.AscendGreaterOrEqual(&jobState{ID: after}, func(j *jobState) bool {
+	if x.probe == nil {
+		x.probe = &jobState{}
+	}
+	x.probe.ID = after
+	x.t.AscendGreaterOrEqual(x.probe, func(j *jobState) bool {
 		if j.ID == after {
 			return true // strictly after: the caller's last ID is not repeated
 		}
