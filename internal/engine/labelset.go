@@ -2,6 +2,7 @@ package engine
 
 import (
 	"math"
+	"reflect"
 	"strconv"
 
 	"github.com/openjobrouter/jobrouter/internal/labels"
@@ -77,34 +78,16 @@ func labelKey(s *labels.Set) string {
 // are appendValue's, which is already exact for them.
 func appendExact(b []byte, v any) []byte {
 	switch x := v.(type) {
-	case string, bool:
+	case nil, string, bool:
 		return appendValue(b, v)
 	case float64:
 		return append(strconv.AppendUint(append(b, 'F', 'd'), math.Float64bits(x), 16), ';')
 	case float32:
 		return append(strconv.AppendUint(append(b, 'F', 'f'), uint64(math.Float32bits(x)), 16), ';')
-	case int:
-		b = append(b, 'I', 'a')
-	case int8:
-		b = append(b, 'I', 'b')
-	case int16:
-		b = append(b, 'I', 'c')
-	case int32:
-		b = append(b, 'I', 'd')
-	case int64:
-		b = append(b, 'I', 'e')
-	case uint:
-		b = append(b, 'I', 'f')
-	case uint8:
-		b = append(b, 'I', 'g')
-	case uint16:
-		b = append(b, 'I', 'h')
-	case uint32:
-		b = append(b, 'I', 'i')
-	case uint64:
-		b = append(b, 'I', 'j')
 	}
-	return appendValue(b, v)
+	// An integer: its kind (validation admits only the built-in integer types, so the
+	// kind names the type), then its value.
+	return appendValue(append(b, 'I', byte(reflect.TypeOf(v).Kind())), v)
 }
 
 // matchLabels returns w's labels as matching reads them, "Id" included. O(1).
