@@ -11,11 +11,13 @@ import (
 // TestJobStructsFitTheirSizeClasses: B4's bytes per queued job and
 // B4ClosedJobMemory's bytes per closed job count these structs whole. One more word
 // takes jobState from the 352-byte size class to the 384-byte one, jobAssignments
-// from 64 to 80 bytes, jobExtra from 288 to 320.
+// from 64 to 80 bytes, jobExtra from 288 to 320, an entry of a job's assignment
+// history from 112 to 128.
 func TestJobStructsFitTheirSizeClasses(t *testing.T) {
 	require.LessOrEqual(t, unsafe.Sizeof(jobState{}), uintptr(352))
 	require.LessOrEqual(t, unsafe.Sizeof(jobAssignments{}), uintptr(64))
 	require.LessOrEqual(t, unsafe.Sizeof(jobExtra{}), uintptr(288))
+	require.LessOrEqual(t, unsafe.Sizeof(assignRec{}), uintptr(112))
 }
 
 // TestAPlainJobNeedsNoJobExtra: a job with none of the jobExtra's fields set, queued,
