@@ -774,6 +774,9 @@ func (e *Engine) finish(j *jobState) {
 		j.x.declines = nil
 	}
 	j.reqs = nil
+	if len(j.offers) == 0 { // always: a terminal job has none open
+		j.offers = nil // the capacity kept for its next offer (removeOffer)
+	}
 }
 
 // CancelJob cancels a job in any non-terminal status: its offers are revoked, an
