@@ -21,7 +21,8 @@ type core interface {
 	accept(workerID, offerID string) (assignmentID string, err error)
 	decline(workerID, offerID string, retryAt time.Time) error
 	complete(jobID, assignmentID string) error
-	closeJob(jobID, assignmentID string) error
+	// closeJob closes the job now, recording code as its disposition ("": none).
+	closeJob(jobID, assignmentID, code string) error
 	now() time.Time
 	advanceTo(t time.Time) error
 	subscribe(o subOptions) subscription

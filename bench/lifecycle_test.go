@@ -76,7 +76,7 @@ func BenchmarkB1LifecycleSync(b *testing.B) {
 								err = c.complete(ev.jobID, aid)
 							}
 							if err == nil {
-								err = c.closeJob(ev.jobID, aid)
+								err = c.closeJob(ev.jobID, aid, "")
 							}
 							if err != nil {
 								b.Fatal(err)
@@ -211,7 +211,7 @@ func (r *lifecycles) run() {
 			err = r.c.complete(ev.jobID, aid)
 		}
 		if err == nil {
-			err = r.c.closeJob(ev.jobID, aid)
+			err = r.c.closeJob(ev.jobID, aid, "")
 		}
 		if err != nil {
 			r.mu.Lock()

@@ -60,3 +60,65 @@ func BenchmarkB4Memory(b *testing.B) {
 		b.ReportMetric(float64(workers), "workers")
 	})
 }
+
+// BenchmarkB4ClosedJobMemory measures the live heap per closed job: what a router
+// holds for a job that went create → OfferIssued → accept → complete → close (with
+// a disposition code) until it is deleted, as most of the jobs a long-running router
+// holds are. One worker takes the jobs one after another, answered from a
+// synchronous subscription to OfferIssued, polled after each create. bytes/closed-job
+// is HeapAlloc after runtime.GC() before the first create and after the last close,
+// divided by the jobs closed. It includes the job's assignment history and the IDs
+// the router generated (offer, assignment), not the events, which nobody retains.
+// The jobs are a tenth of B4's; the naive router gets fewer (sizes).
+func BenchmarkB4ClosedJobMemory(b *testing.B) {
+	sz := scale(b)
+	eachImpl(b, func(b *testing.B, im impl) {
+		jobs := sz.b4Jobs / 10
+		if im.name == "naive" {
+			jobs = min(jobs, sz.b4NaiveJobs)
+		}
+		var perJob float64
+		var evs []event
+		for b.Loop() {
+			b.StopTimer()
+			c := im.new(coreConfig{})
+			setupQueue(b, c, "q", policySpec{id: "p", offerExpiresAfter: time.Hour})
+			must(b, c.upsertWorker(workerSpec{id: workerID(0), queues: []string{"q"}, capacity: 1, available: true}))
+			sub := c.subscribe(subOptions{types: []string{evOfferIssued}, synchronous: true})
+			evs = sub.poll(evs[:0])
+			before := heapInUse()
+			b.StartTimer()
+			closed := 0
+			for k := range jobs {
+				if err := c.createJob(jobSpec{id: jobID("j", k), queueID: "q"}); err != nil {
+					b.Fatal(err)
+				}
+				evs = sub.poll(evs[:0])
+				for _, ev := range evs {
+					aid, err := c.accept(ev.workerID, ev.offerID)
+					if err == nil {
+						err = c.complete(ev.jobID, aid)
+					}
+					if err == nil {
+						err = c.closeJob(ev.jobID, aid, "Resolved")
+					}
+					if err != nil {
+						b.Fatal(err)
+					}
+					closed++
+				}
+			}
+			b.StopTimer()
+			if closed != jobs {
+				b.Fatalf("%d jobs closed of %d created", closed, jobs)
+			}
+			perJob += float64(int64(heapInUse())-int64(before)) / float64(jobs)
+			runtime.KeepAlive(evs)
+			sub.close()
+			c.close()
+			b.StartTimer()
+		}
+		b.ReportMetric(perJob/float64(b.N), "bytes/closed-job")
+		b.ReportMetric(float64(jobs), "jobs")
+	})
+}

@@ -138,9 +138,9 @@ func (c *naiveCore) complete(jobID, assignmentID string) error {
 	return c.do(func(now time.Time) error { return c.r.CompleteJob(now, jobID, assignmentID, "") })
 }
 
-func (c *naiveCore) closeJob(jobID, assignmentID string) error {
+func (c *naiveCore) closeJob(jobID, assignmentID, code string) error {
 	return c.do(func(now time.Time) error {
-		return c.r.CloseJob(now, jobID, assignmentID, "", "", time.Time{})
+		return c.r.CloseJob(now, jobID, assignmentID, code, "", time.Time{})
 	})
 }
 

@@ -90,8 +90,12 @@ func (c *realCore) complete(jobID, assignmentID string) error {
 	return c.r.CompleteJob(c.ctx, jobID, assignmentID, nil)
 }
 
-func (c *realCore) closeJob(jobID, assignmentID string) error {
-	return c.r.CloseJob(c.ctx, jobID, assignmentID, nil)
+func (c *realCore) closeJob(jobID, assignmentID, code string) error {
+	var o *jobrouter.CloseJobOptions
+	if code != "" {
+		o = &jobrouter.CloseJobOptions{DispositionCode: code}
+	}
+	return c.r.CloseJob(c.ctx, jobID, assignmentID, o)
 }
 
 // now is the Router's manual time, which it does not expose: the last AdvanceTo

@@ -178,6 +178,9 @@ func (e *Engine) CheckIndexes() error {
 	if !reflect.ValueOf(noExtra).IsZero() {
 		return errors.New("the shared zero jobExtra was written to")
 	}
+	if !reflect.ValueOf(noAssignments).IsZero() {
+		return errors.New("the shared zero jobAssignments was written to")
+	}
 	return e.checkAges()
 }
 

@@ -192,8 +192,8 @@ func (e *Engine) fire(d deadline.Deadline) {
 			e.gainJob(j)
 		}
 	case dlCloseAt:
-		if j := e.jobs[d.ID]; j != nil && j.cold().closing != nil {
-			e.closeNow(d.When, j, j.cold().closing.code)
+		if j := e.jobs[d.ID]; j != nil && j.asg().closing != nil {
+			e.closeNow(d.When, j, j.asg().closing.code)
 		}
 	case dlSchedule:
 		e.activateSchedule(d.When, d.ID)

@@ -15,9 +15,10 @@ const MaxUnassignments = 3
 // DefaultPriority is a job's priority when none is given.
 const DefaultPriority = 1
 
-// jobState is a stored job and its matching state, split in two by how often each
-// part is used: the fields of a queued job inline, the rest in a jobExtra allocated
-// on first use.
+// jobState is a stored job and its matching state, split in three by how often each
+// part is used: the fields of a queued job inline, its assignments in a
+// jobAssignments allocated at the first accept (or disposition code), the rest in a
+// jobExtra allocated on first use.
 //
 // Why: a router may hold a million queued jobs, most of which are never classified,
 // never hit an exception, are never scheduled, declined or closed late; a job's
@@ -27,6 +28,10 @@ const DefaultPriority = 1
 // public Job's, so the rest of the engine reads them as before; view assembles a Job
 // from both parts. Times stay time.Time: they are handed back as given (location
 // and monotonic reading included).
+//
+// Most jobs a long-running router holds are closed ones, kept until deleted: such a
+// job needs its assignments and disposition code and nothing of the jobExtra, so the
+// two are apart (B4ClosedJobMemory).
 type jobState struct {
 	ID                       string
 	ChannelID                string
@@ -55,13 +60,14 @@ type jobState struct {
 	ageNext, agePrev *jobState
 	ageSeq           uint64
 
-	x *jobExtra // nil until a field of it is first set
+	x  *jobExtra       // nil until a field of it is first set
+	as *jobAssignments // nil until the job is first assigned or given a disposition code
 }
 
-// jobExtra is the part of a job that a queued job seldom uses: the rest of the public
-// Job's fields, classification, exceptions, declines, assignments and a pending
-// close. A job gets one when one of these is first set to something other than its
-// zero value (jobState.ext), and keeps it.
+// jobExtra is the part of a job that a queued or closed job seldom uses: the rest of
+// the public Job's fields, classification, exceptions and declines. A job gets one
+// when one of these is first set to something other than its zero value
+// (jobState.ext), and keeps it.
 type jobExtra struct {
 	ChannelReference        string
 	ClassificationPolicyID  string
@@ -70,17 +76,10 @@ type jobExtra struct {
 	MatchingMode            MatchingMode
 	ScheduledAt             time.Time
 	AttachedWorkerSelectors []Selector
-	DispositionCode         string
 	UnassignmentCount       int
 
 	ageDL    deadline.Handle    // the maximum-age deadline when it is in the heap
 	declines map[string]decline // by worker ID
-	current  string             // the assignment holding capacity, if any
-	closing  *pendingClose
-	// assigns is the job's assignment history (Job.Assignments, which stays nil in
-	// the stored job): at most MaxUnassignments+1 entries, so a slice searched
-	// linearly costs less than a map, in time and far more in memory.
-	assigns []Assignment
 	// queueByPolicy: the job's QueueID was chosen by classification, not by the
 	// caller, so a reclassification chooses again.
 	queueByPolicy bool
@@ -97,6 +96,31 @@ type jobExtra struct {
 	// deferredActions: exception actions that follow a reclassify action whose
 	// classification waits for a webhook; they run once it is applied.
 	deferredActions *deferred
+}
+
+// jobAssignments is what an assigned, completed or closed job needs beyond a queued
+// one: its assignments, a pending close and its disposition code (also set by a
+// cancel). A job gets one when one of these is first set (jobState.asgW), and keeps
+// it.
+type jobAssignments struct {
+	DispositionCode string
+	current         string // the assignment holding capacity, if any
+	closing         *pendingClose
+	// assigns is the job's assignment history (Job.Assignments, which stays nil in
+	// the stored job): at most MaxUnassignments+1 entries, so a slice searched
+	// linearly costs less than a map, in time and far more in memory.
+	assigns []assignRec
+}
+
+// assignRec is a stored Assignment without its JobID, which is the job's: 112 bytes,
+// a size class below Assignment's 128.
+type assignRec struct {
+	ID           string
+	WorkerID     string
+	CapacityCost int
+	AssignedAt   time.Time
+	CompletedAt  time.Time
+	ClosedAt     time.Time
 }
 
 // setWritable sets the writable fields of in that live in the jobExtra, allocating
@@ -133,6 +157,28 @@ func (j *jobState) ext() *jobExtra {
 	return j.x
 }
 
+// noAssignments is what asg returns for a job without a jobAssignments. Nothing
+// writes to it (CheckIndexes verifies that it stays zero).
+var noAssignments jobAssignments
+
+// asg returns the job's jobAssignments for reading: the zero one when it has none.
+// It must not be written through. O(1).
+func (j *jobState) asg() *jobAssignments {
+	if j.as == nil {
+		return &noAssignments
+	}
+	return j.as
+}
+
+// asgW returns the job's jobAssignments for writing, allocating it on first use. A
+// write of a zero value to a job that has none need not call it. O(1).
+func (j *jobState) asgW() *jobAssignments {
+	if j.as == nil {
+		j.as = new(jobAssignments)
+	}
+	return j.as
+}
+
 type deferred struct {
 	ruleID  string
 	actions []Action
@@ -155,12 +201,13 @@ func (j *jobState) view() Job {
 		RequestedWorkerSelectors: slices.Clone(j.RequestedWorkerSelectors), Labels: j.Labels, Tags: x.Tags,
 		Notes: slices.Clone(x.Notes), MatchingMode: x.MatchingMode, Status: j.Status, CreatedAt: j.CreatedAt,
 		EnqueuedAt: j.EnqueuedAt, ScheduledAt: x.ScheduledAt, AttachedWorkerSelectors: slices.Clone(x.AttachedWorkerSelectors),
-		DispositionCode: x.DispositionCode, UnassignmentCount: x.UnassignmentCount,
+		DispositionCode: j.asg().DispositionCode, UnassignmentCount: x.UnassignmentCount,
 	}
-	if len(x.assigns) > 0 {
-		v.Assignments = make(map[string]Assignment, len(x.assigns))
-		for _, a := range x.assigns {
-			v.Assignments[a.ID] = a
+	if as := j.asg().assigns; len(as) > 0 {
+		v.Assignments = make(map[string]Assignment, len(as))
+		for _, a := range as {
+			v.Assignments[a.ID] = Assignment{ID: a.ID, JobID: j.ID, WorkerID: a.WorkerID, CapacityCost: a.CapacityCost,
+				AssignedAt: a.AssignedAt, CompletedAt: a.CompletedAt, ClosedAt: a.ClosedAt}
 		}
 	}
 	return v
@@ -604,10 +651,10 @@ func (e *Engine) DeleteJob(now time.Time, id string) error {
 }
 
 // assignment returns the job's assignment aid, or nil. O(assignments) ≤ 4.
-func (j *jobState) assignment(aid string) *Assignment {
-	for i := range j.cold().assigns {
-		if j.cold().assigns[i].ID == aid {
-			return &j.ext().assigns[i]
+func (j *jobState) assignment(aid string) *assignRec {
+	for i := range j.asg().assigns {
+		if j.asg().assigns[i].ID == aid {
+			return &j.asgW().assigns[i]
 		}
 	}
 	return nil
@@ -618,7 +665,7 @@ func (j *jobState) heldAssignment(aid string) error {
 	if j.assignment(aid) == nil {
 		return &Error{Code: CodeNotFound, Entity: "assignment", ID: aid, Reason: "job " + quote(j.ID) + " has no assignment " + quote(aid)}
 	}
-	if aid != j.cold().current {
+	if aid != j.asg().current {
 		return conflict("assignment", aid, "not the current assignment of job "+quote(j.ID))
 	}
 	return nil
@@ -651,10 +698,10 @@ func (e *Engine) CompleteJob(now time.Time, jobID, aid, note string) error {
 }
 
 func (e *Engine) complete(now time.Time, j *jobState, note string) {
-	j.assignment(j.cold().current).CompletedAt = now
+	j.assignment(j.asg().current).CompletedAt = now
 	j.Status = JobCompleted
 	j.addNote(now, note)
-	e.emit(now, e.assignmentEvent(EvJobCompleted, j, j.cold().current))
+	e.emit(now, e.assignmentEvent(EvJobCompleted, j, j.asg().current))
 }
 
 // CloseJob closes a completed job: its capacity is released and JobClosed is
@@ -672,7 +719,7 @@ func (e *Engine) CloseJob(now time.Time, jobID, aid, code, note string, closeAt 
 		return err
 	}
 	switch {
-	case j.cold().closing != nil:
+	case j.asg().closing != nil:
 		return conflict("job", jobID, "a close is already scheduled")
 	case j.Status != JobAssigned && j.Status != JobCompleted:
 		return conflict("job", jobID, "only an assigned or completed job can be closed; it is "+string(j.Status))
@@ -682,7 +729,7 @@ func (e *Engine) CloseJob(now time.Time, jobID, aid, code, note string, closeAt 
 	}
 	j.addNote(now, note)
 	if closeAt.After(now) {
-		j.ext().closing = &pendingClose{code: code}
+		j.asgW().closing = &pendingClose{code: code}
 		e.deadlines.Set(closeKey(jobID), closeAt)
 		return nil
 	}
@@ -693,14 +740,14 @@ func (e *Engine) CloseJob(now time.Time, jobID, aid, code, note string, closeAt 
 
 func (e *Engine) closeNow(t time.Time, j *jobState, code string) {
 	e.deadlines.Cancel(closeKey(j.ID))
-	j.ext().closing = nil
-	a := j.assignment(j.cold().current)
+	j.asgW().closing = nil
+	a := j.assignment(j.asg().current)
 	a.ClosedAt = t
 	e.release(t, a.WorkerID, a.ID)
 	j.Status = JobClosed
-	j.ext().DispositionCode = code
+	j.asgW().DispositionCode = code
 	e.finish(j)
-	e.emit(t, e.withCode(e.assignmentEvent(EvJobClosed, j, j.cold().current), code))
+	e.emit(t, e.withCode(e.assignmentEvent(EvJobClosed, j, j.asg().current), code))
 }
 
 func (e *Engine) withCode(ev Event, code string) Event {
@@ -727,6 +774,9 @@ func (e *Engine) finish(j *jobState) {
 		j.x.declines = nil
 	}
 	j.reqs = nil
+	if len(j.offers) == 0 { // always: a terminal job has none open
+		j.offers = nil // the capacity kept for its next offer (removeOffer)
+	}
 }
 
 // CancelJob cancels a job in any non-terminal status: its offers are revoked, an
@@ -752,22 +802,22 @@ func (e *Engine) CancelJob(now time.Time, jobID, code, note string) error {
 
 func (e *Engine) cancel(now time.Time, j *jobState, code, note string) {
 	e.revokeJobOffers(now, j, "job cancelled")
-	held := j.cold().current != "" && (j.Status == JobAssigned || j.Status == JobCompleted)
+	held := j.asg().current != "" && (j.Status == JobAssigned || j.Status == JobCompleted)
 	if held {
-		a := j.assignment(j.cold().current)
+		a := j.assignment(j.asg().current)
 		e.release(now, a.WorkerID, a.ID)
 	}
-	if j.x != nil {
-		j.x.closing = nil
+	if j.as != nil {
+		j.as.closing = nil
 	}
 	j.Status = JobCancelled
-	j.ext().DispositionCode = code
+	j.asgW().DispositionCode = code
 	j.addNote(now, note)
 	e.finish(j)
 	ev := e.jobEvent(EvJobCancelled, j)
 	if held {
 		// The worker that held the job learns that its assignment ended.
-		ev = e.assignmentEvent(EvJobCancelled, j, j.cold().current)
+		ev = e.assignmentEvent(EvJobCancelled, j, j.asg().current)
 	}
 	ev = e.withCode(ev, code)
 	ev.Note = note
@@ -799,7 +849,7 @@ func (e *Engine) UnassignJob(now time.Time, jobID, aid string, suspend bool) (in
 	a := j.assignment(aid)
 	e.release(now, a.WorkerID, aid)
 	j.ext().UnassignmentCount++
-	j.ext().current = ""
+	j.asgW().current = ""
 	e.emit(now, e.assignmentEvent(EvJobUnassigned, j, aid))
 	if suspend {
 		j.ext().MatchingMode = MatchingMode{Kind: Suspend}

@@ -147,8 +147,8 @@ func (e *Engine) AcceptOffer(now time.Time, workerID, offerID string) (jobID, as
 	ev.AssignmentID = aid
 	ev.JobLabels, ev.JobTags, ev.WorkerLabels, ev.WorkerTags = j.Labels, j.cold().Tags, &w.labels.Set, w.Tags
 	e.endOffer(o, false) // the capacity moves to the assignment
-	j.ext().assigns = append(j.cold().assigns, Assignment{ID: aid, JobID: j.ID, WorkerID: w.ID, CapacityCost: o.CapacityCost, AssignedAt: now})
-	j.ext().current = aid
+	j.asgW().assigns = append(j.asg().assigns, assignRec{ID: aid, WorkerID: w.ID, CapacityCost: o.CapacityCost, AssignedAt: now})
+	j.asgW().current = aid
 	w.holds = append(w.holds, holding{jobID: j.ID, assignmentID: aid, channelID: o.channelID, cost: o.CapacityCost, assignedAt: now})
 	e.refreshWorker(w)
 	e.recordService(now, j.QueueID) // the queue's service rate, for wait estimates

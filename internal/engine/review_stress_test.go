@@ -346,20 +346,20 @@ func (s *stress) step() {
 		}
 	case n < 76:
 		js, ok := s.someJob()
-		if !ok || js.cold().current == "" {
+		if !ok || js.asg().current == "" {
 			return
 		}
 		switch s.r.IntN(4) {
 		case 0:
-			s.do("CompleteJob "+js.ID, func() error { return e.CompleteJob(s.now, js.ID, js.cold().current, "") })
+			s.do("CompleteJob "+js.ID, func() error { return e.CompleteJob(s.now, js.ID, js.asg().current, "") })
 		case 1:
 			var at time.Time
 			if s.chance(2) {
 				at = s.now.Add(20 * time.Second)
 			}
-			s.do("CloseJob "+js.ID, func() error { return e.CloseJob(s.now, js.ID, js.cold().current, "", "", at) })
+			s.do("CloseJob "+js.ID, func() error { return e.CloseJob(s.now, js.ID, js.asg().current, "", "", at) })
 		case 2:
-			s.do("UnassignJob "+js.ID, func() error { _, err := e.UnassignJob(s.now, js.ID, js.cold().current, s.chance(3)); return err })
+			s.do("UnassignJob "+js.ID, func() error { _, err := e.UnassignJob(s.now, js.ID, js.asg().current, s.chance(3)); return err })
 		case 3:
 			s.do("CancelJob "+js.ID, func() error { return e.CancelJob(s.now, js.ID, "", "") })
 		}
