@@ -477,7 +477,7 @@ func (WorkerDeleted) Type() EventType { return EventTypeWorkerDeleted }
 // It returns nil for a type it does not know. It reads the engine event's maps and
 // sets without the Router's lock, which is safe because the engine never writes into
 // a map or set it has stored (it replaces it).
-func toEvent(ev engine.Event) Event {
+func toEvent(ev *engine.Event) Event {
 	h := eventHeader{seq: ev.Seq, at: ev.Time}
 	switch EventType(ev.Type) {
 	case EventTypeJobReceived:

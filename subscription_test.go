@@ -233,7 +233,7 @@ func TestToEventCopiesEveryField(t *testing.T) {
 		t.Run(string(typ), func(t *testing.T) {
 			src := base
 			src.Type = engine.EventType(typ)
-			pub := toEvent(src)
+			pub := toEvent(&src)
 			require.NotNil(t, pub)
 			require.Equal(t, typ, pub.Type())
 			require.Equal(t, src.Seq, pub.Seq())
@@ -277,11 +277,11 @@ func TestToEventCopiesEveryField(t *testing.T) {
 			}
 		})
 	}
-	require.Nil(t, toEvent(engine.Event{Type: "NoSuchEvent"}))
+	require.Nil(t, toEvent(&engine.Event{Type: "NoSuchEvent"}))
 }
 
 func TestToEventKeepsNilMaps(t *testing.T) {
-	ev := toEvent(engine.Event{Type: engine.EvJobQueued})
+	ev := toEvent(&engine.Event{Type: engine.EvJobQueued})
 	require.Nil(t, ev.(JobQueued).Labels)
 	require.Nil(t, ev.(JobQueued).Tags)
 }
@@ -602,7 +602,7 @@ func TestEventQueue(t *testing.T) {
 			pushBias = 4
 		}
 		if len(ref) == 0 || rng.IntN(10) < pushBias {
-			q.push(engine.Event{Seq: next})
+			q.push(&engine.Event{Seq: next})
 			ref = append(ref, next)
 			next++
 		} else {
