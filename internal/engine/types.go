@@ -281,10 +281,12 @@ type Event struct {
 	Extra *EventExtra
 }
 
-// EventExtra holds the fields of Event that only a few event types carry. An event
-// points to one only when it carries one of them with a value that is not zero, so
-// that two events with equal contents are equal under reflect.DeepEqual (the
-// differential tests compare the engine's events with the naive router's).
+// EventExtra holds the fields of Event that only a few event types carry. Only the
+// events of those types allocate one, and these leave it nil when its field would be
+// zero: OfferDeclined without a RetryOfferAt, JobCancelled without a note,
+// JobWaitingForActivation of a job never scheduled. The naive router makes the same
+// choices, so that the differential tests can compare the two routers' events with
+// reflect.DeepEqual.
 type EventExtra struct {
 	RequestedSelectors []Selector // JobWorkerSelectorsExpired: the selectors that expired
 	AttachedSelectors  []Selector // JobWorkerSelectorsExpired
