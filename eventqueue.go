@@ -25,8 +25,8 @@ type eventQueue struct {
 // swings by a few hundred events without allocating, little memory for an idle one.
 const maxSpareChunks = 8
 
-// push appends ev.
-func (q *eventQueue) push(ev engine.Event) {
+// push appends a copy of *ev.
+func (q *eventQueue) push(ev *engine.Event) {
 	switch {
 	case q.tail == nil:
 		q.head = q.chunk()
@@ -38,7 +38,7 @@ func (q *eventQueue) push(ev engine.Event) {
 		q.tail = c
 		q.w = 0
 	}
-	q.tail.evs[q.w] = ev
+	q.tail.evs[q.w] = *ev
 	q.w++
 	q.n++
 }
@@ -63,6 +63,37 @@ func (q *eventQueue) pop() engine.Event {
 		}
 	}
 	return ev
+}
+
+// drain calls f with each event of q in order, in place (f must not keep the
+// pointer), and leaves q empty. It copies no event, and clears each chunk once it
+// has been visited in one write rather than one per event (pop must clear each slot
+// as it copies the event out: its caller converts the event after unlocking, while
+// the slot may be written again). A visited chunk is kept as a spare (up to
+// maxSpareChunks) or dropped; the last stays as the empty queue's head, as after pop.
+// For a queue that nothing else can push to: Poll's batch. O(events).
+func (q *eventQueue) drain(f func(*engine.Event)) {
+	for c := q.head; c != nil; {
+		end := queueChunkLen
+		if c == q.tail {
+			end = q.w
+		}
+		for i := q.r; i < end; i++ {
+			f(&c.evs[i])
+		}
+		clear(c.evs[q.r:end]) // drop the references to engine maps
+		next := c.next
+		if next == nil {
+			break
+		}
+		c.next = nil
+		if len(q.spares) < maxSpareChunks {
+			q.spares = append(q.spares, c)
+		}
+		q.head, q.r = next, 0
+		c = next
+	}
+	q.r, q.w, q.n = 0, 0, 0
 }
 
 // chunk returns an empty chunk, reusing a spare one when there is one.

@@ -477,7 +477,7 @@ func (WorkerDeleted) Type() EventType { return EventTypeWorkerDeleted }
 // It returns nil for a type it does not know. It reads the engine event's maps and
 // sets without the Router's lock, which is safe because the engine never writes into
 // a map or set it has stored (it replaces it).
-func toEvent(ev engine.Event) Event {
+func toEvent(ev *engine.Event) Event {
 	h := eventHeader{seq: ev.Seq, at: ev.Time}
 	switch EventType(ev.Type) {
 	case EventTypeJobReceived:
@@ -493,7 +493,7 @@ func toEvent(ev engine.Event) Event {
 	case EventTypeJobClassificationFailed:
 		return JobClassificationFailed{eventHeader: h, JobID: ev.JobID, ChannelID: ev.ChannelID,
 			ChannelReference: ev.ChannelReference, ClassificationPolicyID: ev.ClassificationPolicyID,
-			Reason: ev.Reason, Labels: labelsFromEngine(ev.JobLabels), Tags: labelsFromEngine(ev.JobTags)}
+			Reason: ev.Extras().Reason, Labels: labelsFromEngine(ev.JobLabels), Tags: labelsFromEngine(ev.JobTags)}
 	case EventTypeJobQueued:
 		return JobQueued{eventHeader: h, JobID: ev.JobID, ChannelID: ev.ChannelID,
 			ChannelReference: ev.ChannelReference, QueueID: ev.QueueID, Priority: ev.JobPriority,
@@ -510,38 +510,38 @@ func toEvent(ev engine.Event) Event {
 	case EventTypeJobCancelled:
 		return JobCancelled{eventHeader: h, JobID: ev.JobID, AssignmentID: ev.AssignmentID, WorkerID: ev.WorkerID, ChannelID: ev.ChannelID,
 			ChannelReference: ev.ChannelReference, QueueID: ev.QueueID,
-			DispositionCode: ev.DispositionCode, Note: ev.Note,
+			DispositionCode: ev.DispositionCode, Note: ev.Extras().Note,
 			Labels: labelsFromEngine(ev.JobLabels), Tags: labelsFromEngine(ev.JobTags)}
 	case EventTypeJobExceptionTriggered:
 		return JobExceptionTriggered{eventHeader: h, JobID: ev.JobID, ChannelID: ev.ChannelID,
-			ChannelReference: ev.ChannelReference, QueueID: ev.QueueID, RuleID: ev.RuleID,
+			ChannelReference: ev.ChannelReference, QueueID: ev.QueueID, RuleID: ev.Extras().RuleID,
 			Labels: labelsFromEngine(ev.JobLabels), Tags: labelsFromEngine(ev.JobTags)}
 	case EventTypeJobWorkerSelectorsExpired:
 		return JobWorkerSelectorsExpired{eventHeader: h, JobID: ev.JobID, ChannelID: ev.ChannelID,
 			ChannelReference: ev.ChannelReference, QueueID: ev.QueueID,
-			ExpiredRequestedSelectors: selectorsFromEngine(ev.RequestedSelectors),
-			ExpiredAttachedSelectors:  selectorsFromEngine(ev.AttachedSelectors),
+			ExpiredRequestedSelectors: selectorsFromEngine(ev.Extras().RequestedSelectors),
+			ExpiredAttachedSelectors:  selectorsFromEngine(ev.Extras().AttachedSelectors),
 			Labels:                    labelsFromEngine(ev.JobLabels), Tags: labelsFromEngine(ev.JobTags)}
 	case EventTypeJobUnassigned:
 		return JobUnassigned{eventHeader: h, JobID: ev.JobID, AssignmentID: ev.AssignmentID,
 			WorkerID: ev.WorkerID, ChannelID: ev.ChannelID, ChannelReference: ev.ChannelReference,
-			QueueID: ev.QueueID, UnassignmentCount: ev.UnassignmentCount,
+			QueueID: ev.QueueID, UnassignmentCount: ev.Extras().UnassignmentCount,
 			Labels: labelsFromEngine(ev.JobLabels), Tags: labelsFromEngine(ev.JobTags)}
 	case EventTypeJobWaitingForActivation:
 		return JobWaitingForActivation{eventHeader: h, JobID: ev.JobID, ChannelID: ev.ChannelID,
 			ChannelReference: ev.ChannelReference, QueueID: ev.QueueID, Priority: ev.JobPriority,
-			ScheduledAt: ev.ScheduledAt, Labels: labelsFromEngine(ev.JobLabels), Tags: labelsFromEngine(ev.JobTags)}
+			ScheduledAt: ev.Extras().ScheduledAt, Labels: labelsFromEngine(ev.JobLabels), Tags: labelsFromEngine(ev.JobTags)}
 	case EventTypeJobSchedulingFailed:
 		return JobSchedulingFailed{eventHeader: h, JobID: ev.JobID, ChannelID: ev.ChannelID,
-			ChannelReference: ev.ChannelReference, QueueID: ev.QueueID, Reason: ev.Reason,
-			ScheduledAt: ev.ScheduledAt, Labels: labelsFromEngine(ev.JobLabels), Tags: labelsFromEngine(ev.JobTags)}
+			ChannelReference: ev.ChannelReference, QueueID: ev.QueueID, Reason: ev.Extras().Reason,
+			ScheduledAt: ev.Extras().ScheduledAt, Labels: labelsFromEngine(ev.JobLabels), Tags: labelsFromEngine(ev.JobTags)}
 	case EventTypeJobDeleted:
 		return JobDeleted{eventHeader: h, JobID: ev.JobID, ChannelID: ev.ChannelID,
 			ChannelReference: ev.ChannelReference, QueueID: ev.QueueID}
 	case EventTypeOfferIssued:
 		return OfferIssued{eventHeader: h, WorkerID: ev.WorkerID, JobID: ev.JobID, OfferID: ev.OfferID,
 			QueueID: ev.QueueID, ChannelID: ev.ChannelID, ChannelReference: ev.ChannelReference,
-			JobPriority: ev.JobPriority, OfferedAt: ev.OfferedAt, ExpiresAt: ev.ExpiresAt,
+			JobPriority: ev.JobPriority, OfferedAt: ev.Time, ExpiresAt: ev.ExpiresAt,
 			JobLabels: labelsFromEngine(ev.JobLabels), JobTags: labelsFromEngine(ev.JobTags),
 			WorkerLabels: Labels(ev.WorkerLabelMap()), WorkerTags: labelsFromEngine(ev.WorkerTags)}
 	case EventTypeOfferAccepted:
@@ -553,26 +553,28 @@ func toEvent(ev engine.Event) Event {
 	case EventTypeOfferDeclined:
 		return OfferDeclined{eventHeader: h, WorkerID: ev.WorkerID, JobID: ev.JobID, OfferID: ev.OfferID,
 			QueueID: ev.QueueID, ChannelID: ev.ChannelID, ChannelReference: ev.ChannelReference,
-			RetryOfferAt: ev.RetryOfferAt}
+			RetryOfferAt: ev.Extras().RetryOfferAt}
 	case EventTypeOfferExpired:
 		return OfferExpired{eventHeader: h, WorkerID: ev.WorkerID, JobID: ev.JobID, OfferID: ev.OfferID,
 			QueueID: ev.QueueID, ChannelID: ev.ChannelID, ChannelReference: ev.ChannelReference,
-			RetryOfferAt: ev.RetryOfferAt}
+			RetryOfferAt: ev.Extras().RetryOfferAt}
 	case EventTypeOfferRevoked:
 		return OfferRevoked{eventHeader: h, WorkerID: ev.WorkerID, JobID: ev.JobID, OfferID: ev.OfferID,
 			QueueID: ev.QueueID, ChannelID: ev.ChannelID, ChannelReference: ev.ChannelReference,
-			Reason: ev.Reason}
+			Reason: ev.Extras().Reason}
 	case EventTypeWorkerRegistered:
-		return WorkerRegistered{eventHeader: h, WorkerID: ev.WorkerID, Queues: slices.Clone(ev.Queues),
-			Capacity: ev.Capacity, Channels: channelsFromEngine(ev.Channels),
+		x := ev.Extras()
+		return WorkerRegistered{eventHeader: h, WorkerID: ev.WorkerID, Queues: slices.Clone(x.Queues),
+			Capacity: x.Capacity, Channels: channelsFromEngine(x.Channels),
 			Labels: Labels(ev.WorkerLabelMap()), Tags: labelsFromEngine(ev.WorkerTags)}
 	case EventTypeWorkerDeregistered:
 		return WorkerDeregistered{eventHeader: h, WorkerID: ev.WorkerID}
 	case EventTypeWorkerUpdated:
-		return WorkerUpdated{eventHeader: h, WorkerID: ev.WorkerID, Queues: slices.Clone(ev.Queues),
-			Capacity: ev.Capacity, Channels: channelsFromEngine(ev.Channels),
+		x := ev.Extras()
+		return WorkerUpdated{eventHeader: h, WorkerID: ev.WorkerID, Queues: slices.Clone(x.Queues),
+			Capacity: x.Capacity, Channels: channelsFromEngine(x.Channels),
 			Labels: Labels(ev.WorkerLabelMap()), Tags: labelsFromEngine(ev.WorkerTags),
-			UpdatedProperties: slices.Clone(ev.UpdatedProperties)}
+			UpdatedProperties: slices.Clone(x.UpdatedProperties)}
 	case EventTypeWorkerDeleted:
 		return WorkerDeleted{eventHeader: h, WorkerID: ev.WorkerID}
 	}

@@ -163,11 +163,11 @@ func (s *Subscription) PollAppend(dst []Event) []Event {
 	s.mu.Unlock()
 
 	dst = slices.Grow(dst, batch.n)
-	for batch.n > 0 {
-		if ev := toEvent(batch.pop()); ev != nil {
-			dst = append(dst, ev)
+	batch.drain(func(ev *engine.Event) {
+		if pub := toEvent(ev); pub != nil {
+			dst = append(dst, pub)
 		}
-	}
+	})
 
 	s.mu.Lock()
 	if s.state != subStopped { // an ended subscription takes no more events
@@ -308,7 +308,7 @@ func (s *Subscription) enqueue(ev *engine.Event) bool {
 			Err:    ErrSlowSubscriber})
 		return false
 	}
-	s.q.push(*ev)
+	s.q.push(ev)
 	s.wakeLocked()
 	return true
 }
@@ -416,7 +416,7 @@ func (s *Subscription) run() {
 		s.inFlight = true
 		s.mu.Unlock()
 
-		pub := toEvent(ev)
+		pub := toEvent(&ev)
 		if pub == nil {
 			continue // an engine type without a public form: a bug, but not the reader's
 		}

@@ -110,7 +110,7 @@ func TestBusFilters(t *testing.T) {
 		{Seq: 6, Type: engine.EvOfferRevoked, JobID: "j1", WorkerID: "w2", QueueID: "q1"},
 		{Seq: 7, Type: engine.EvJobCompleted, JobID: "j1", WorkerID: "w1", QueueID: "q1"},
 		{Seq: 8, Type: engine.EvJobClosed, JobID: "j1", WorkerID: "w1", QueueID: "q1"},
-		{Seq: 9, Type: engine.EvWorkerRegistered, WorkerID: "w1", Queues: []string{"q1"}},
+		{Seq: 9, Type: engine.EvWorkerRegistered, WorkerID: "w1", Extra: &engine.EventExtra{Queues: []string{"q1"}}},
 		{Seq: 10, Type: engine.EvJobQueued, JobID: "j2", QueueID: "q2"},
 		{Seq: 11, Type: engine.EvOfferIssued, JobID: "j2", WorkerID: "w1", QueueID: "q2"},
 		{Seq: 12, Type: engine.EvWorkerDeleted, WorkerID: "w2"},
@@ -153,7 +153,8 @@ func TestBusFilters(t *testing.T) {
 	}
 }
 
-// engineFieldFor names the engine.Event field a public event field is copied from.
+// engineFieldFor names the engine.Event field (or EventExtra field) a public event
+// field is copied from.
 func engineFieldFor(field string, workerEvent bool) string {
 	switch field {
 	case "Priority":
@@ -172,31 +173,49 @@ func engineFieldFor(field string, workerEvent bool) string {
 		return "RequestedSelectors"
 	case "ExpiredAttachedSelectors":
 		return "AttachedSelectors"
+	case "OfferedAt":
+		return "Time" // an offer is announced at the instant it is issued
 	}
 	return field
 }
 
-// distinctEngineEvent fills every field of an engine event with a value that names
-// the field (strings hold their own field name, maps a "from" key with it), so a
-// field copied from the wrong source shows.
+// engineField returns the field of ev named name, looking in ev.Extra when ev has no
+// such field of its own.
+func engineField(ev *engine.Event, name string) reflect.Value {
+	if f := reflect.ValueOf(ev).Elem().FieldByName(name); f.IsValid() {
+		return f
+	}
+	return reflect.ValueOf(ev.Extra).Elem().FieldByName(name)
+}
+
+// distinctEngineEvent fills every field of an engine event and of its EventExtra with
+// a value that names the field (strings hold their own field name, maps a "from" key
+// with it), so a field copied from the wrong source shows.
 func distinctEngineEvent() engine.Event {
-	var ev engine.Event
-	v := reflect.ValueOf(&ev).Elem()
+	ev := engine.Event{Extra: new(engine.EventExtra)}
+	fill(reflect.ValueOf(&ev).Elem(), 0)
+	fill(reflect.ValueOf(ev.Extra).Elem(), 100)
+	return ev
+}
+
+// fill sets every field of the struct v to a distinct value; offset keeps the
+// numbers and times of two structs apart.
+func fill(v reflect.Value, offset int) {
 	for i := 0; i < v.NumField(); i++ {
-		f, name := v.Field(i), v.Type().Field(i).Name
+		f, name, n := v.Field(i), v.Type().Field(i).Name, offset+i
 		switch {
 		case f.Type() == reflect.TypeFor[time.Time]():
-			f.Set(reflect.ValueOf(testEpoch.Add(time.Duration(i) * time.Minute)))
+			f.Set(reflect.ValueOf(testEpoch.Add(time.Duration(n) * time.Minute)))
 		case f.Kind() == reflect.String:
 			f.SetString(name)
 		case f.Kind() == reflect.Int:
-			f.SetInt(int64(100 + i))
+			f.SetInt(int64(100 + n))
 		case f.Kind() == reflect.Uint64:
-			f.SetUint(uint64(1000 + i))
+			f.SetUint(uint64(1000 + n))
 		case f.Type() == reflect.TypeFor[engine.Labels]():
-			f.Set(reflect.ValueOf(engine.Labels{"from": name, "n": i, "ok": true, "f": 1.5}))
+			f.Set(reflect.ValueOf(engine.Labels{"from": name, "n": n, "ok": true, "f": 1.5}))
 		case f.Type() == reflect.TypeFor[*labels.Set]():
-			f.Set(reflect.ValueOf(labels.NewSet(engine.Labels{"from": name, "n": i, "ok": true, "f": 1.5}, "")))
+			f.Set(reflect.ValueOf(labels.NewSet(engine.Labels{"from": name, "n": n, "ok": true, "f": 1.5}, "")))
 		case f.Type() == reflect.TypeFor[[]string]():
 			f.Set(reflect.ValueOf([]string{name, "x"}))
 		case f.Type() == reflect.TypeFor[[]engine.ChannelConfig]():
@@ -206,7 +225,6 @@ func distinctEngineEvent() engine.Event {
 				ExpiresAfter: time.Minute, Expedite: true, Expired: true, ExpiresAt: testEpoch}}))
 		}
 	}
-	return ev
 }
 
 func TestToEventCopiesEveryField(t *testing.T) {
@@ -215,7 +233,7 @@ func TestToEventCopiesEveryField(t *testing.T) {
 		t.Run(string(typ), func(t *testing.T) {
 			src := base
 			src.Type = engine.EventType(typ)
-			pub := toEvent(src)
+			pub := toEvent(&src)
 			require.NotNil(t, pub)
 			require.Equal(t, typ, pub.Type())
 			require.Equal(t, src.Seq, pub.Seq())
@@ -224,14 +242,13 @@ func TestToEventCopiesEveryField(t *testing.T) {
 			v := reflect.ValueOf(pub)
 			require.Equal(t, reflect.Struct, v.Kind(), "events are delivered as values")
 			require.Equal(t, string(typ), v.Type().Name())
-			sv := reflect.ValueOf(src)
 			for i := 0; i < v.NumField(); i++ {
 				f := v.Type().Field(i)
 				if !f.IsExported() {
 					continue // the embedded header, checked above
 				}
 				from := engineFieldFor(f.Name, strings.HasPrefix(string(typ), "Worker"))
-				want := sv.FieldByName(from)
+				want := engineField(&src, from)
 				require.True(t, want.IsValid(), "%s.%s: no engine field %s", typ, f.Name, from)
 				got := v.Field(i)
 				switch got := got.Interface().(type) {
@@ -260,11 +277,11 @@ func TestToEventCopiesEveryField(t *testing.T) {
 			}
 		})
 	}
-	require.Nil(t, toEvent(engine.Event{Type: "NoSuchEvent"}))
+	require.Nil(t, toEvent(&engine.Event{Type: "NoSuchEvent"}))
 }
 
 func TestToEventKeepsNilMaps(t *testing.T) {
-	ev := toEvent(engine.Event{Type: engine.EvJobQueued})
+	ev := toEvent(&engine.Event{Type: engine.EvJobQueued})
 	require.Nil(t, ev.(JobQueued).Labels)
 	require.Nil(t, ev.(JobQueued).Tags)
 }
@@ -277,7 +294,7 @@ func TestBusEventsDoNotShareMaps(t *testing.T) {
 	queues := []string{"q1", "q2"}
 	b.publish([]engine.Event{
 		{Seq: 1, Type: engine.EvOfferIssued, WorkerID: "w", JobLabels: jobLabels, JobTags: jobLabels, WorkerLabels: workerLabels},
-		{Seq: 2, Type: engine.EvWorkerRegistered, WorkerID: "w", WorkerLabels: workerLabels, Queues: queues},
+		{Seq: 2, Type: engine.EvWorkerRegistered, WorkerID: "w", WorkerLabels: workerLabels, Extra: &engine.EventExtra{Queues: queues}},
 	})
 	a1, a2 := (<-s1.Events()).(OfferIssued), (<-s2.Events()).(OfferIssued)
 	a1.JobLabels["lang"] = "de"
@@ -585,7 +602,7 @@ func TestEventQueue(t *testing.T) {
 			pushBias = 4
 		}
 		if len(ref) == 0 || rng.IntN(10) < pushBias {
-			q.push(engine.Event{Seq: next})
+			q.push(&engine.Event{Seq: next})
 			ref = append(ref, next)
 			next++
 		} else {

@@ -2,6 +2,7 @@ package jobrouter
 
 import (
 	"fmt"
+	"reflect"
 	"sync"
 	"testing"
 	"testing/synctest"
@@ -392,13 +393,13 @@ func TestEventQueueTakeAll(t *testing.T) {
 	next := uint64(1)
 	for round, size := range []int{1, 31, 32, 33, 100, 0, 1000, 5} {
 		for range size {
-			q.push(engine.Event{Seq: next})
+			q.push(&engine.Event{Seq: next})
 			next++
 		}
 		batch := q.takeAll()
 		require.Zero(t, q.n)
 		require.Equal(t, size, batch.n)
-		q.push(engine.Event{Seq: 0}) // the emptied queue takes pushes at once
+		q.push(&engine.Event{Seq: 0}) // the emptied queue takes pushes at once
 		require.Equal(t, uint64(0), q.pop().Seq)
 		for i := range size {
 			require.Equal(t, next-uint64(size)+uint64(i), batch.pop().Seq, "round %d", round)
@@ -409,4 +410,42 @@ func TestEventQueueTakeAll(t *testing.T) {
 		require.LessOrEqual(t, len(q.spares), maxSpareChunks)
 	}
 	require.NotEmpty(t, q.spares, "chunks come back for reuse")
+}
+
+// TestEventQueueDrain checks Poll's drain: every event in order, the queue left empty
+// and usable, and no visited slot left holding an event's references.
+func TestEventQueueDrain(t *testing.T) {
+	var q eventQueue
+	next := uint64(1)
+	for round, size := range []int{0, 1, 31, 32, 33, 64, 100, 1000, 5} {
+		for range size {
+			q.push(&engine.Event{Seq: next, JobLabels: engine.Labels{"n": next}, Extra: &engine.EventExtra{Note: "x"}})
+			next++
+		}
+		if round%2 == 1 && size > 0 {
+			q.pop() // drain from the middle of a chunk
+			size--
+		}
+		batch := q.takeAll()
+		var got []uint64
+		batch.drain(func(ev *engine.Event) { got = append(got, ev.Seq) })
+		require.Len(t, got, size, "round %d", round)
+		for i, seq := range got {
+			require.Equal(t, next-uint64(size)+uint64(i), seq, "round %d", round)
+		}
+		require.Zero(t, batch.n)
+		require.LessOrEqual(t, len(batch.spares), maxSpareChunks)
+		for _, c := range append([]*queueChunk{batch.head}, batch.spares...) {
+			if c == nil {
+				continue
+			}
+			require.Nil(t, c.next)
+			for i := range c.evs {
+				require.True(t, reflect.ValueOf(c.evs[i]).IsZero(), "round %d: slot %d keeps an event", round, i)
+			}
+		}
+		batch.push(&engine.Event{Seq: 7}) // a drained queue takes pushes
+		require.Equal(t, uint64(7), batch.pop().Seq)
+		q.recycle(&batch)
+	}
 }

@@ -375,7 +375,7 @@ func (e *Engine) finishClassification(now time.Time, j *jobState, c classificati
 		e.deadlines.Cancel(scheduleKey(j.ID))
 		j.Status = JobClassificationFailed
 		ev := e.jobEvent(EvJobClassificationFailed, j)
-		ev.Reason = reason
+		ev.Extra = &EventExtra{Reason: reason}
 		e.emit(now, ev)
 		return
 	}

@@ -63,5 +63,5 @@ func TestRuleEngineSelectorsAreChecked(t *testing.T) {
 	require.Equal(t, JobClassificationFailed, j.Status)
 	evs := only(f.take(), EvJobClassificationFailed)
 	require.Len(t, evs, 1)
-	require.Contains(t, evs[0].Reason, "needs a number")
+	require.Contains(t, evs[0].Extras().Reason, "needs a number")
 }

@@ -76,7 +76,7 @@ func (s *script) record(err error) {
 			if s.declines[ev.JobID] == nil {
 				s.declines[ev.JobID] = map[string]time.Time{}
 			}
-			s.declines[ev.JobID][ev.WorkerID] = ev.RetryOfferAt
+			s.declines[ev.JobID][ev.WorkerID] = ev.Extras().RetryOfferAt
 		case EvWorkerRegistered:
 			for _, m := range s.declines {
 				delete(m, ev.WorkerID)

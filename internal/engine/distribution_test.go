@@ -349,7 +349,7 @@ func TestConcurrentOffers_MaxOffersAtOnceFirstAcceptWinsOthersRevoked(t *testing
 	require.Equal(t, aid, evs[0].AssignmentID)
 	require.Equal(t, bOffer.ID, evs[0].OfferID)
 	for _, ev := range evs[1:] {
-		require.NotEmpty(t, ev.Reason)
+		require.NotEmpty(t, ev.Extras().Reason)
 		require.Equal(t, f.now, ev.Time)
 	}
 	for _, id := range []string{"a", "c", "d"} {

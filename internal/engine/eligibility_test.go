@@ -292,7 +292,7 @@ func TestDecline_RetryOfferAtMakesTheWorkerEligibleFromExactlyThatInstant(t *tes
 	require.NoError(t, f.e.DeclineOffer(f.now, "w", f.offer("w", "j").ID, retryAt))
 	declined := only(f.take(), EvOfferDeclined)
 	require.Len(t, declined, 1)
-	require.Equal(t, retryAt, declined[0].RetryOfferAt)
+	require.Equal(t, retryAt, declined[0].Extras().RetryOfferAt)
 
 	next, ok := f.e.NextDeadline()
 	require.True(t, ok)
@@ -338,7 +338,7 @@ func TestDecline_TheJobGoesToTheNextEligibleWorker(t *testing.T) {
 	evs := f.take()
 	require.Equal(t, []string{"OfferDeclined job=j worker=a", "OfferIssued job=j worker=b"}, briefs(evs))
 	require.Equal(t, o.ID, evs[0].OfferID)
-	require.True(t, evs[0].RetryOfferAt.IsZero())
+	require.True(t, evs[0].Extras().RetryOfferAt.IsZero())
 	require.Equal(t, []string{"b"}, f.offeredTo("j"))
 	require.Zero(t, f.getWorker("a").LoadRatio, "declining releases the offer's capacity")
 }

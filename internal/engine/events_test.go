@@ -3,6 +3,7 @@ package engine
 import (
 	"testing"
 	"time"
+	"unsafe"
 
 	"github.com/stretchr/testify/require"
 )
@@ -83,4 +84,12 @@ func TestEvents_JobEventsCarryTheJobsFields(t *testing.T) {
 	}
 	require.Equal(t, JobCreated, evs[0].JobStatus)
 	require.Equal(t, JobQueued, evs[1].JobStatus)
+}
+
+// TestEventSize pins the size of Event: every event is copied several times on its
+// way to a subscriber, and a stalled subscriber queues tens of thousands of them. A
+// field that few events carry belongs in EventExtra.
+func TestEventSize(t *testing.T) {
+	t.Logf("unsafe.Sizeof(Event{}) = %d, unsafe.Sizeof(EventExtra{}) = %d", unsafe.Sizeof(Event{}), unsafe.Sizeof(EventExtra{}))
+	require.LessOrEqual(t, unsafe.Sizeof(Event{}), uintptr(280))
 }

@@ -271,7 +271,7 @@ func (e *Engine) fireRule(now time.Time, j *jobState, policyID string, r Excepti
 	}
 	j.ext().fired[k] = true
 	ev := e.jobEvent(EvJobExceptionTriggered, j)
-	ev.RuleID = r.ID
+	ev.Extra = &EventExtra{RuleID: r.ID}
 	e.emit(now, ev)
 	epoch := j.enqueues
 	e.runActions(now, j, r.ID, r.Actions)

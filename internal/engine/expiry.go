@@ -126,7 +126,7 @@ func (e *Engine) expireSelectors(t time.Time, jobID string) {
 	}
 	if len(req) > 0 || len(att) > 0 {
 		ev := e.jobEvent(EvJobWorkerSelectorsExpired, j)
-		ev.RequestedSelectors, ev.AttachedSelectors = req, att
+		ev.Extra = &EventExtra{RequestedSelectors: req, AttachedSelectors: att}
 		e.emit(t, ev)
 	}
 	e.selectorsChanged(j)

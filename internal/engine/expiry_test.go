@@ -1,6 +1,7 @@
 package engine
 
 import (
+	"slices"
 	"testing"
 	"time"
 
@@ -59,14 +60,14 @@ func expiredBriefs(evs []Event) []string {
 	var out []string
 	for _, ev := range only(evs, EvJobWorkerSelectorsExpired) {
 		s := "t0+" + ev.Time.Sub(t0).String() + " " + ev.JobID + " requested=["
-		for i, x := range ev.RequestedSelectors {
+		for i, x := range ev.Extras().RequestedSelectors {
 			if i > 0 {
 				s += " "
 			}
 			s += x.Key
 		}
 		s += "] attached=["
-		for i, x := range ev.AttachedSelectors {
+		for i, x := range ev.Extras().AttachedSelectors {
 			if i > 0 {
 				s += " "
 			}
@@ -121,8 +122,8 @@ func TestSelectorExpiry_PreferredWorkerThenAnyWorker(t *testing.T) {
 	require.Equal(t, "q", ev.QueueID)
 	require.Equal(t, voice, ev.ChannelID)
 	require.Equal(t, []Selector{{Key: "Id", Op: labels.Equal, Value: "w7", Expedite: true,
-		ExpiresAfter: 45 * time.Second, ExpiresAt: created.Add(45 * time.Second), Expired: true}}, ev.RequestedSelectors)
-	require.Empty(t, ev.AttachedSelectors)
+		ExpiresAfter: 45 * time.Second, ExpiresAt: created.Add(45 * time.Second), Expired: true}}, ev.Extras().RequestedSelectors)
+	require.Empty(t, ev.Extras().AttachedSelectors)
 
 	sel := f.getJob("j").RequestedWorkerSelectors[0]
 	require.True(t, sel.Expired)
@@ -241,9 +242,9 @@ func TestSelectorExpiry_AttachedSelectorsExpireFromWhenTheyWereAttached(t *testi
 	f.advanceTo(t0.Add(time.Minute))
 	evs := only(f.take(), EvJobWorkerSelectorsExpired)
 	require.Equal(t, []string{"t0+15s j requested=[] attached=[Id]", "t0+30s j requested=[Id] attached=[]"}, expiredBriefs(evs))
-	require.Equal(t, "y", evs[0].AttachedSelectors[0].Value)
-	require.True(t, evs[0].AttachedSelectors[0].Expired)
-	require.Equal(t, "x", evs[1].RequestedSelectors[0].Value)
+	require.Equal(t, "y", evs[0].Extras().AttachedSelectors[0].Value)
+	require.True(t, evs[0].Extras().AttachedSelectors[0].Expired)
+	require.Equal(t, "x", evs[1].Extras().RequestedSelectors[0].Value)
 
 	// Attaching again: an identical selector keeps its clock and status, a new one
 	// starts now.
@@ -455,14 +456,20 @@ func TestSelectorExpiry_ClocksRunWhileTheJobIsNotQueued(t *testing.T) {
 func TestSelectorExpiry_EventsAlreadyRecordedAreNotRewritten(t *testing.T) {
 	f := newFixture(t)
 	f.basic()
-	f.job(withSelectors("j", "q", excluding("a", time.Second)))
-	received := only(f.take(), EvJobReceived)
-	require.Len(t, received, 1)
+	f.job(withSelectors("j", "q", excluding("a", time.Second), excluding("b", 2*time.Second)))
+	f.take()
 	view := f.getJob("j")
 	f.advance(time.Second)
-	require.False(t, received[0].RequestedSelectors[0].Expired, "a recorded event is a value of its instant")
+	first := only(f.take(), EvJobWorkerSelectorsExpired)
+	require.Len(t, first, 1)
+	want := slices.Clone(first[0].Extras().RequestedSelectors)
+	f.advance(time.Second)
+	require.Len(t, only(f.take(), EvJobWorkerSelectorsExpired), 1)
+	require.Equal(t, want, first[0].Extras().RequestedSelectors, "a recorded event is a value of its instant")
+	require.Equal(t, "a", want[0].Value)
 	require.False(t, view.RequestedWorkerSelectors[0].Expired, "a returned job is a copy")
 	require.True(t, f.getJob("j").RequestedWorkerSelectors[0].Expired)
+	require.True(t, f.getJob("j").RequestedWorkerSelectors[1].Expired)
 }
 
 func TestSelectorExpiry_DeadlineIsForgottenWhenTheJobEnds(t *testing.T) {

@@ -387,7 +387,17 @@ func (e *Engine) suspend(now time.Time, j *jobState) {
 	e.unqueue(j)
 	e.cancelWaitTimes(j)
 	j.Status = JobWaitingForActivation
-	e.emit(now, e.jobEvent(EvJobWaitingForActivation, j))
+	e.emit(now, e.waitingEvent(j))
+}
+
+// waitingEvent is JobWaitingForActivation, with the time the job was scheduled for
+// if it was.
+func (e *Engine) waitingEvent(j *jobState) Event {
+	ev := e.jobEvent(EvJobWaitingForActivation, j)
+	if at := j.cold().ScheduledAt; !at.IsZero() {
+		ev.Extra = &EventExtra{ScheduledAt: at}
+	}
+	return ev
 }
 
 func (e *Engine) schedule(now time.Time, j *jobState) {
@@ -409,7 +419,7 @@ func (e *Engine) activateSchedule(t time.Time, id string) {
 	}
 	e.deadlines.Cancel(scheduleKey(id))
 	j.Status = JobWaitingForActivation
-	e.emit(t, e.jobEvent(EvJobWaitingForActivation, j))
+	e.emit(t, e.waitingEvent(j))
 }
 
 // requeue (re)inserts j in its queue's order after a change of its key, queue or
@@ -466,9 +476,7 @@ func activeReqs(j *jobState) []match.Requirement {
 func (e *Engine) jobEvent(typ EventType, j *jobState) Event {
 	return Event{Type: typ, JobID: j.ID, QueueID: j.QueueID, ChannelID: j.ChannelID,
 		ChannelReference: j.cold().ChannelReference, ClassificationPolicyID: j.cold().ClassificationPolicyID,
-		JobPriority: j.Priority, JobStatus: j.Status, JobLabels: j.Labels, JobTags: j.cold().Tags,
-		RequestedSelectors: j.RequestedWorkerSelectors, AttachedSelectors: j.cold().AttachedWorkerSelectors,
-		ScheduledAt: j.cold().ScheduledAt, UnassignmentCount: j.cold().UnassignmentCount}
+		JobPriority: j.Priority, JobStatus: j.Status, JobLabels: j.Labels, JobTags: j.cold().Tags}
 }
 
 // assignmentEvent is a job event naming the job's current assignment.
@@ -820,7 +828,9 @@ func (e *Engine) cancel(now time.Time, j *jobState, code, note string) {
 		ev = e.assignmentEvent(EvJobCancelled, j, j.asg().current)
 	}
 	ev = e.withCode(ev, code)
-	ev.Note = note
+	if note != "" {
+		ev.Extra = &EventExtra{Note: note}
+	}
 	e.emit(now, ev)
 }
 
@@ -850,7 +860,9 @@ func (e *Engine) UnassignJob(now time.Time, jobID, aid string, suspend bool) (in
 	e.release(now, a.WorkerID, aid)
 	j.ext().UnassignmentCount++
 	j.asgW().current = ""
-	e.emit(now, e.assignmentEvent(EvJobUnassigned, j, aid))
+	ev := e.assignmentEvent(EvJobUnassigned, j, aid)
+	ev.Extra = &EventExtra{UnassignmentCount: j.cold().UnassignmentCount}
+	e.emit(now, ev)
 	if suspend {
 		j.ext().MatchingMode = MatchingMode{Kind: Suspend}
 		e.suspend(now, j)

@@ -174,7 +174,7 @@ func TestCancelJob_FromEveryNonTerminalStatus(t *testing.T) {
 				cancelled := only(evs, EvJobCancelled)
 				require.Len(t, cancelled, 1)
 				require.Equal(t, code.want, cancelled[0].DispositionCode)
-				require.Equal(t, "why", cancelled[0].Note)
+				require.Equal(t, "why", cancelled[0].Extras().Note)
 				require.Equal(t, JobCancelled, cancelled[0].JobStatus)
 				j := f.getJob("j")
 				require.Equal(t, JobCancelled, j.Status)
@@ -220,7 +220,7 @@ func TestUnassignJob_RequeuesKeepingEnqueuedAtAndTheSameWorkerMayGetIt(t *testin
 	evs := f.take()
 	require.Equal(t, []string{"JobUnassigned job=j worker=w", "JobQueued job=j", "OfferIssued job=j worker=w"}, briefs(evs))
 	require.Equal(t, aid, evs[0].AssignmentID)
-	require.Equal(t, 1, evs[0].UnassignmentCount)
+	require.Equal(t, 1, evs[0].Extras().UnassignmentCount)
 
 	j := f.getJob("j")
 	require.Equal(t, JobQueued, j.Status)

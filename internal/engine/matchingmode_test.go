@@ -79,7 +79,7 @@ func TestMatchingMode_ScheduleAndSuspendActivatesAtExactlyScheduleAt(t *testing.
 	evs := f.take()
 	require.Equal(t, []string{"JobWaitingForActivation job=j"}, briefs(evs))
 	require.Equal(t, at, evs[0].Time)
-	require.Equal(t, at, evs[0].ScheduledAt)
+	require.Equal(t, at, evs[0].Extras().ScheduledAt)
 	require.Equal(t, JobWaitingForActivation, evs[0].JobStatus)
 	got = f.getJob("j")
 	require.Equal(t, JobWaitingForActivation, got.Status)

@@ -46,7 +46,7 @@ func (e *Engine) issueOffer(now time.Time, j *jobState, w *workerState, cost int
 	e.refreshJob(j)
 	e.emit(now, Event{Type: EvOfferIssued, WorkerID: w.ID, JobID: j.ID, OfferID: id, QueueID: j.QueueID,
 		ChannelID: j.ChannelID, ChannelReference: j.cold().ChannelReference, JobPriority: j.Priority,
-		OfferedAt: now, ExpiresAt: o.ExpiresAt, JobLabels: j.Labels, JobTags: j.cold().Tags,
+		ExpiresAt: o.ExpiresAt, JobLabels: j.Labels, JobTags: j.cold().Tags,
 		WorkerLabels: &w.labels.Set, WorkerTags: w.Tags})
 }
 
@@ -101,7 +101,7 @@ func (e *Engine) offerEvent(typ EventType, o *offerState) Event {
 // revoke withdraws an open offer: OfferRevoked with the reason.
 func (e *Engine) revoke(now time.Time, o *offerState, reason string) {
 	ev := e.offerEvent(EvOfferRevoked, o)
-	ev.Reason = reason
+	ev.Extra = &EventExtra{Reason: reason}
 	e.endOffer(o, true)
 	e.emit(now, ev)
 }
@@ -175,7 +175,9 @@ func (e *Engine) DeclineOffer(now time.Time, workerID, offerID string, retryAt t
 	}
 	j, w := o.job, o.worker
 	ev := e.offerEvent(EvOfferDeclined, o)
-	ev.RetryOfferAt = retryAt
+	if !retryAt.IsZero() {
+		ev.Extra = &EventExtra{RetryOfferAt: retryAt}
+	}
 	e.endOffer(o, true)
 	if j.cold().declines == nil {
 		j.ext().declines = make(map[string]decline)

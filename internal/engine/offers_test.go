@@ -38,8 +38,7 @@ func TestOfferIssued_CarriesTheOfferJobAndWorkerFields(t *testing.T) {
 	require.Equal(t, voice, ev.ChannelID)
 	require.Equal(t, "ref-1", ev.ChannelReference)
 	require.Equal(t, 7, ev.JobPriority)
-	require.Equal(t, f.now, ev.Time)
-	require.Equal(t, f.now, ev.OfferedAt)
+	require.Equal(t, f.now, ev.Time, "the offer's OfferedAt")
 	require.Equal(t, f.now.Add(expiry), ev.ExpiresAt, "ExpiresAt = OfferedAt + OfferExpiresAfter")
 	require.Equal(t, Labels{"vip": true}, ev.JobLabels)
 	require.Equal(t, Labels{"crm": "x"}, ev.JobTags)
@@ -300,7 +299,7 @@ func TestOfferRevocation(t *testing.T) {
 			evs := f.take()
 			require.Equal(t, tc.want, briefs(evs))
 			require.Equal(t, o.ID, evs[0].OfferID)
-			require.NotEmpty(t, evs[0].Reason)
+			require.NotEmpty(t, evs[0].Extras().Reason)
 			if w, err := f.e.GetWorker("a"); err == nil {
 				for _, x := range w.Offers {
 					require.NotEqual(t, o.ID, x.ID)

@@ -245,9 +245,17 @@ const (
 // with the engine's stored state and must not be written to. WorkerLabels is the
 // worker's interned label set, which does not hold "Id": WorkerLabelMap gives the
 // labels as a map with it.
+//
+// Only the fields that the frequent events (jobs received, queued, completed and
+// closed; offers issued, accepted, expired) carry are inline; the rest are in an
+// EventExtra that only the events carrying one of them allocate. An event is
+// copied several times on its way to a subscriber (into Config.Emit's hand-over, into
+// each subscription's queue, out of it), each copy of a pointerful struct into the
+// heap pays the GC's write barriers, and a stalled subscriber holds tens of thousands
+// of them: TestEventSize keeps it small.
 type Event struct {
 	Seq  uint64
-	Time time.Time
+	Time time.Time // OfferIssued: also the offer's OfferedAt, which is always the time it is issued
 	Type EventType
 
 	JobID            string
@@ -260,30 +268,49 @@ type Event struct {
 
 	ClassificationPolicyID string
 	JobPriority            int
-	JobStatus              JobStatus
+	JobStatus              JobStatus // job events: the job's status after the event
 	JobLabels, JobTags     Labels
 	WorkerLabels           *labels.Set // without "Id" (WorkerLabelMap adds it)
 	WorkerTags             Labels
-	RequestedSelectors     []Selector
-	AttachedSelectors      []Selector
 
-	OfferedAt    time.Time
-	ExpiresAt    time.Time
-	RetryOfferAt time.Time
-	ScheduledAt  time.Time
+	ExpiresAt       time.Time // OfferIssued
+	DispositionCode string    // JobClosed, JobCancelled
 
-	DispositionCode   string
-	Note              string
-	Reason            string // OfferRevoked, JobClassificationFailed, JobSchedulingFailed
-	RuleID            string
-	UnassignmentCount int
+	// Extra holds the rarer fields; nil when the event carries none of them. Like
+	// the maps, it may be shared and must not be written to once emitted.
+	Extra *EventExtra
+}
 
-	// Worker events.
+// EventExtra holds the fields of Event that only a few event types carry. Only the
+// events of those types allocate one, and these leave it nil when its field would be
+// zero: OfferDeclined without a RetryOfferAt, JobCancelled without a note,
+// JobWaitingForActivation of a job never scheduled. The naive router makes the same
+// choices, so that the differential tests can compare the two routers' events with
+// reflect.DeepEqual.
+type EventExtra struct {
+	RequestedSelectors []Selector // JobWorkerSelectorsExpired: the selectors that expired
+	AttachedSelectors  []Selector // JobWorkerSelectorsExpired
+	RetryOfferAt       time.Time  // OfferDeclined
+	ScheduledAt        time.Time  // JobWaitingForActivation (when the job was scheduled)
+	Note               string     // JobCancelled
+	Reason             string     // OfferRevoked, JobClassificationFailed
+	RuleID             string     // JobExceptionTriggered
+	UnassignmentCount  int        // JobUnassigned
+
+	// WorkerRegistered, WorkerUpdated.
 	Queues              []string
 	Capacity            int
 	Channels            []ChannelConfig
-	UpdatedProperties   []string
+	UpdatedProperties   []string // WorkerUpdated
 	MaxConcurrentOffers int
+}
+
+// Extras returns ev's rarer fields, all zero when it has none. O(1).
+func (ev *Event) Extras() EventExtra {
+	if ev.Extra == nil {
+		return EventExtra{}
+	}
+	return *ev.Extra
 }
 
 // Code classifies an engine error; the shell maps it to a public sentinel.

@@ -21,13 +21,13 @@ func TestWorker_NewAvailableWorkerIsActiveAndRegistered(t *testing.T) {
 	evs := f.take()
 	require.Equal(t, []string{"WorkerRegistered worker=w"}, briefs(evs))
 	ev := evs[0]
-	require.Equal(t, []string{"q", "q2"}, ev.Queues)
-	require.Equal(t, 1, ev.Capacity)
-	require.Equal(t, w.Channels, ev.Channels)
+	require.Equal(t, []string{"q", "q2"}, ev.Extras().Queues)
+	require.Equal(t, 1, ev.Extras().Capacity)
+	require.Equal(t, w.Channels, ev.Extras().Channels)
 	require.Equal(t, Labels{"lang": "en", "Id": "w"}, ev.WorkerLabelMap())
 	require.Equal(t, []labels.Pair{{Key: "lang", Value: "en"}}, ev.WorkerLabels.Pairs(), "the set leaves Id to the ID")
 	require.Equal(t, Labels{"desk": 1}, ev.WorkerTags)
-	require.Equal(t, 3, ev.MaxConcurrentOffers)
+	require.Equal(t, 3, ev.Extras().MaxConcurrentOffers)
 	require.Equal(t, f.now, ev.Time)
 }
 
@@ -149,7 +149,7 @@ func TestWorker_WorkerUpdatedListsTheChangedProperties(t *testing.T) {
 				return
 			}
 			require.Equal(t, []string{"WorkerUpdated worker=w"}, briefs(evs))
-			require.Equal(t, tc.want, evs[0].UpdatedProperties)
+			require.Equal(t, tc.want, evs[0].Extras().UpdatedProperties)
 			require.Equal(t, f.now, evs[0].Time)
 			require.Equal(t, WorkerActive, f.getWorker("w").State)
 		})

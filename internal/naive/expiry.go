@@ -61,7 +61,7 @@ func (r *Router) expireSelectors(t time.Time, j *job) {
 	j.AttachedWorkerSelectors, att = expireDue(t, j.AttachedWorkerSelectors)
 	if len(req) > 0 || len(att) > 0 {
 		ev := r.jobEvent(engine.EvJobWorkerSelectorsExpired, j)
-		ev.RequestedSelectors, ev.AttachedSelectors = req, att
+		ev.Extra = &engine.EventExtra{RequestedSelectors: req, AttachedSelectors: att}
 		r.emit(t, ev)
 	}
 	r.armSelectorExpiry(j)

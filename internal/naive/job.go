@@ -52,9 +52,17 @@ func (j *job) expedite() bool {
 func (r *Router) jobEvent(typ engine.EventType, j *job) engine.Event {
 	return engine.Event{Type: typ, JobID: j.ID, QueueID: j.QueueID, ChannelID: j.ChannelID,
 		ChannelReference: j.ChannelReference, ClassificationPolicyID: j.ClassificationPolicyID,
-		JobPriority: j.Priority, JobStatus: j.Status, JobLabels: j.Labels, JobTags: j.Tags,
-		RequestedSelectors: j.RequestedWorkerSelectors, AttachedSelectors: j.AttachedWorkerSelectors,
-		ScheduledAt: j.ScheduledAt, UnassignmentCount: j.UnassignmentCount}
+		JobPriority: j.Priority, JobStatus: j.Status, JobLabels: j.Labels, JobTags: j.Tags}
+}
+
+// waitingEvent is JobWaitingForActivation, with the time j was scheduled for if it
+// was.
+func (r *Router) waitingEvent(j *job) engine.Event {
+	ev := r.jobEvent(engine.EvJobWaitingForActivation, j)
+	if !j.ScheduledAt.IsZero() {
+		ev.Extra = &engine.EventExtra{ScheduledAt: j.ScheduledAt}
+	}
+	return ev
 }
 
 // assignmentEvent is a job event naming one of the job's assignments.
@@ -181,7 +189,7 @@ func (r *Router) enqueue(now time.Time, j *job, enqueuedAt time.Time) {
 
 func (r *Router) suspend(now time.Time, j *job) {
 	j.Status = engine.JobWaitingForActivation
-	r.emit(now, r.jobEvent(engine.EvJobWaitingForActivation, j))
+	r.emit(now, r.waitingEvent(j))
 }
 
 // schedule makes j wait for its ScheduleAt, or activates it at once when that has
@@ -202,7 +210,7 @@ func (r *Router) activateSchedule(t time.Time, j *job) {
 	}
 	j.scheduleAt.set = false
 	j.Status = engine.JobWaitingForActivation
-	r.emit(t, r.jobEvent(engine.EvJobWaitingForActivation, j))
+	r.emit(t, r.waitingEvent(j))
 }
 
 // UpdateJob replaces a job's writable fields. On a queued job a change of queue,
@@ -456,7 +464,10 @@ func (r *Router) cancel(now time.Time, j *job, code, note string) {
 	if held {
 		ev = r.assignmentEvent(engine.EvJobCancelled, j, j.current)
 	}
-	ev.DispositionCode, ev.Note = code, note
+	ev.DispositionCode = code
+	if note != "" {
+		ev.Extra = &engine.EventExtra{Note: note}
+	}
 	r.emit(now, ev)
 }
 
@@ -481,7 +492,9 @@ func (r *Router) UnassignJob(now time.Time, jobID, aid string, suspend bool) (in
 	r.release(now, j.Assignments[aid].WorkerID, aid)
 	j.UnassignmentCount++
 	j.current = ""
-	r.emit(now, r.assignmentEvent(engine.EvJobUnassigned, j, aid))
+	ev := r.assignmentEvent(engine.EvJobUnassigned, j, aid)
+	ev.Extra = &engine.EventExtra{UnassignmentCount: j.UnassignmentCount}
+	r.emit(now, ev)
 	if suspend {
 		j.MatchingMode = engine.MatchingMode{Kind: engine.Suspend}
 		r.suspend(now, j)

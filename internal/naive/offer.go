@@ -51,7 +51,7 @@ func (r *Router) issueOffer(now time.Time, j *job, w *worker, cost int, expiresA
 	r.offers = append(r.offers, o)
 	r.emit(now, engine.Event{Type: engine.EvOfferIssued, WorkerID: w.ID, JobID: j.ID, OfferID: id, QueueID: j.QueueID,
 		ChannelID: j.ChannelID, ChannelReference: j.ChannelReference, JobPriority: j.Priority,
-		OfferedAt: now, ExpiresAt: o.ExpiresAt, JobLabels: j.Labels, JobTags: j.Tags,
+		ExpiresAt: o.ExpiresAt, JobLabels: j.Labels, JobTags: j.Tags,
 		WorkerLabels: workerLabelSet(w.Labels), WorkerTags: w.Tags})
 }
 
@@ -71,7 +71,7 @@ func (r *Router) offerEvent(typ engine.EventType, o *offer) engine.Event {
 
 func (r *Router) revoke(now time.Time, o *offer, reason string) {
 	ev := r.offerEvent(engine.EvOfferRevoked, o)
-	ev.Reason = reason
+	ev.Extra = &engine.EventExtra{Reason: reason}
 	r.endOffer(o)
 	r.emit(now, ev)
 }
@@ -132,7 +132,9 @@ func (r *Router) DeclineOffer(now time.Time, workerID, offerID string, retryAt t
 	}
 	j, w := r.jobs[o.JobID], r.workers[o.WorkerID]
 	ev := r.offerEvent(engine.EvOfferDeclined, o)
-	ev.RetryOfferAt = retryAt
+	if !retryAt.IsZero() {
+		ev.Extra = &engine.EventExtra{RetryOfferAt: retryAt}
+	}
 	r.endOffer(o)
 	if j.declines == nil {
 		j.declines = map[string]*decline{}

@@ -175,9 +175,9 @@ func (r *Router) UpsertWorker(now time.Time, in engine.Worker) (engine.Worker, e
 		r.deregister(now, w)
 	}
 	if len(changed) > 0 {
-		r.emit(now, engine.Event{Type: engine.EvWorkerUpdated, WorkerID: w.ID, Queues: w.Queues, Capacity: w.Capacity,
-			Channels: w.Channels, WorkerLabels: workerLabelSet(w.Labels), WorkerTags: w.Tags, MaxConcurrentOffers: w.MaxConcurrentOffers,
-			UpdatedProperties: changed})
+		r.emit(now, engine.Event{Type: engine.EvWorkerUpdated, WorkerID: w.ID, WorkerLabels: workerLabelSet(w.Labels), WorkerTags: w.Tags,
+			Extra: &engine.EventExtra{Queues: w.Queues, Capacity: w.Capacity, Channels: w.Channels,
+				MaxConcurrentOffers: w.MaxConcurrentOffers, UpdatedProperties: changed}})
 	}
 	r.match(now)
 	return r.workerView(w), nil
@@ -211,8 +211,8 @@ func (r *Router) register(now time.Time, w *worker) {
 	w.reg = r.regSeq
 	w.State = engine.WorkerActive
 	w.idleSince = now
-	r.emit(now, engine.Event{Type: engine.EvWorkerRegistered, WorkerID: w.ID, Queues: w.Queues, Capacity: w.Capacity,
-		Channels: w.Channels, WorkerLabels: workerLabelSet(w.Labels), WorkerTags: w.Tags, MaxConcurrentOffers: w.MaxConcurrentOffers})
+	r.emit(now, engine.Event{Type: engine.EvWorkerRegistered, WorkerID: w.ID, WorkerLabels: workerLabelSet(w.Labels), WorkerTags: w.Tags,
+		Extra: &engine.EventExtra{Queues: w.Queues, Capacity: w.Capacity, Channels: w.Channels, MaxConcurrentOffers: w.MaxConcurrentOffers}})
 }
 
 // deregister revokes w's offers, makes it draining (while it holds assignments) or

@@ -336,17 +336,17 @@ func (c *checker) event(ev engine.Event) {
 			if j.fired == nil {
 				j.fired = map[string]bool{}
 			}
-			k := q.ExceptionPolicyID + "\x00" + ev.RuleID
+			k := q.ExceptionPolicyID + "\x00" + ev.Extras().RuleID
 			if j.fired[k] {
-				c.fail("exceptions", "#%d rule %s fired twice for job %s in one enqueue", ev.Seq, ev.RuleID, ev.JobID)
+				c.fail("exceptions", "#%d rule %s fired twice for job %s in one enqueue", ev.Seq, ev.Extras().RuleID, ev.JobID)
 			}
 			j.fired[k] = true
 		}
-		delete(j.waits, ev.RuleID)
+		delete(j.waits, ev.Extras().RuleID)
 	case engine.EvJobWorkerSelectorsExpired:
 		j := c.job(ev)
 		c.move(ev, j, j.state, nonTerminal...)
-		if len(ev.RequestedSelectors)+len(ev.AttachedSelectors) == 0 {
+		if len(ev.Extras().RequestedSelectors)+len(ev.Extras().AttachedSelectors) == 0 {
 			c.fail("selector expiry", "#%d JobWorkerSelectorsExpired for job %s names no selector", ev.Seq, ev.JobID)
 		}
 	case engine.EvJobDeleted:
@@ -389,9 +389,9 @@ func (c *checker) event(ev engine.Event) {
 			c.fail("offer path", "#%d offer %s declined at or after its ExpiresAt", ev.Seq, o.id)
 		}
 		p := pair{o.job, o.worker}
-		c.declines[p] = mdecline{epoch: c.worker(o.worker).epoch, retry: ev.RetryOfferAt}
-		if ev.RetryOfferAt.After(ev.Time) {
-			c.retries[p] = ev.RetryOfferAt
+		c.declines[p] = mdecline{epoch: c.worker(o.worker).epoch, retry: ev.Extras().RetryOfferAt}
+		if ev.Extras().RetryOfferAt.After(ev.Time) {
+			c.retries[p] = ev.Extras().RetryOfferAt
 		}
 	case engine.EvOfferExpired:
 		o := c.endOffer(ev)
@@ -400,7 +400,7 @@ func (c *checker) event(ev engine.Event) {
 		}
 	case engine.EvOfferRevoked:
 		c.endOffer(ev)
-		if ev.Reason == "" {
+		if ev.Extras().Reason == "" {
 			c.fail("offer path", "#%d OfferRevoked without a reason", ev.Seq)
 		}
 	case engine.EvWorkerRegistered:
@@ -417,7 +417,7 @@ func (c *checker) event(ev engine.Event) {
 		}
 		w.registered = false
 	case engine.EvWorkerUpdated:
-		if len(ev.UpdatedProperties) == 0 {
+		if len(ev.Extras().UpdatedProperties) == 0 {
 			c.fail("worker path", "#%d WorkerUpdated for %s names no property", ev.Seq, ev.WorkerID)
 		}
 	case engine.EvWorkerDeleted:
@@ -544,11 +544,13 @@ func (c *checker) offerIssued(ev engine.Event) {
 			c.fail("eligibility", "#%d offer %s of job %s to worker %s, which has offer %s of it", ev.Seq, ev.OfferID, ev.JobID, ev.WorkerID, o.id)
 		}
 	}
-	if !ev.OfferedAt.Equal(ev.Time) || !ev.ExpiresAt.After(ev.OfferedAt) {
-		c.fail("offer path", "#%d offer %s at %v offered at %v, expiring at %v", ev.Seq, ev.OfferID, sinceT0(ev.Time), sinceT0(ev.OfferedAt), sinceT0(ev.ExpiresAt))
+	// The event's time is the offer's OfferedAt (engine.Event has no field of its own
+	// for it).
+	if !ev.ExpiresAt.After(ev.Time) {
+		c.fail("offer path", "#%d offer %s at %v, expiring at %v", ev.Seq, ev.OfferID, sinceT0(ev.Time), sinceT0(ev.ExpiresAt))
 	}
 	if q := c.vqueues[ev.QueueID]; q != nil {
-		if p := c.vpols[q.DistributionPolicyID]; p != nil && !ev.ExpiresAt.Equal(ev.OfferedAt.Add(p.OfferExpiresAfter)) {
+		if p := c.vpols[q.DistributionPolicyID]; p != nil && !ev.ExpiresAt.Equal(ev.Time.Add(p.OfferExpiresAfter)) {
 			c.fail("offer path", "#%d offer %s expires at %v, not OfferExpiresAfter %v after it was offered", ev.Seq, ev.OfferID, sinceT0(ev.ExpiresAt), p.OfferExpiresAfter)
 		}
 	}

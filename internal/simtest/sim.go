@@ -378,14 +378,14 @@ func eventBrief(ev engine.Event) string {
 	var b strings.Builder
 	b.WriteString(string(ev.Type))
 	for _, kv := range [][2]string{{"job", ev.JobID}, {"worker", ev.WorkerID}, {"offer", ev.OfferID},
-		{"assignment", ev.AssignmentID}, {"queue", ev.QueueID}, {"rule", ev.RuleID}, {"reason", ev.Reason},
+		{"assignment", ev.AssignmentID}, {"queue", ev.QueueID}, {"rule", ev.Extras().RuleID}, {"reason", ev.Extras().Reason},
 		{"code", ev.DispositionCode}} {
 		if kv[1] != "" {
 			b.WriteString(" " + kv[0] + "=" + kv[1])
 		}
 	}
-	if !ev.RetryOfferAt.IsZero() {
-		b.WriteString(" retryAt=" + sinceT0(ev.RetryOfferAt).String())
+	if !ev.Extras().RetryOfferAt.IsZero() {
+		b.WriteString(" retryAt=" + sinceT0(ev.Extras().RetryOfferAt).String())
 	}
 	if ev.Type == engine.EvOfferIssued {
 		b.WriteString(" expiresAt=" + sinceT0(ev.ExpiresAt).String())
