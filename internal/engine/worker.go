@@ -351,7 +351,9 @@ func (e *Engine) listen(w *workerState, old, new []string) {
 		}
 	}
 	for _, q := range new {
-		e.queues[q].addListener(w)
+		if !slices.Contains(old, q) { // a queue it already listens on: nothing to do
+			e.queues[q].addListener(w)
+		}
 	}
 }
 
