@@ -417,3 +417,31 @@ func TestReserveOrdersAnOutsideDeadlineAmongTheHeaps(t *testing.T) {
 	deadline.Sort(ds)
 	require.Equal(t, []string{"a", "out", "b", "x"}, []string{ds[0].ID, ds[1].ID, ds[2].ID, ds[3].ID})
 }
+
+// A deadline added with AddRef pops carrying its reference, in time order with the
+// others; one added with Add or Set carries none; removing it by handle works alike.
+func TestAddRefCarriesTheReference(t *testing.T) {
+	h := deadline.New()
+	type owner struct{ name string }
+	a, b := &owner{"a"}, &owner{"b"}
+	h.AddRef(key("a"), at(2), a)
+	h.AddRef(key("b"), at(1), b)
+	h.Add(key("plain"), at(3))
+	h.Set(key("set"), at(4))
+	c := &owner{"c"}
+	h.Remove(h.AddRef(key("c"), at(0), c))
+	require.True(t, h.Remove(h.AddRef(key("d"), at(0), &owner{"d"})))
+
+	var refs []any
+	var ids []string
+	for {
+		d, ok := h.PopDue(at(10))
+		if !ok {
+			break
+		}
+		ids = append(ids, d.ID)
+		refs = append(refs, d.Ref)
+	}
+	require.Equal(t, []string{"b", "a", "plain", "set"}, ids)
+	require.Equal(t, []any{b, a, nil, nil}, refs)
+}

@@ -179,7 +179,7 @@ func (e *Engine) emit(t time.Time, ev Event) {
 func (e *Engine) fire(d deadline.Deadline) {
 	switch d.Kind {
 	case dlOfferExpiry:
-		e.expireOffer(d.When, d.ID)
+		e.expireOffer(d.When, d.Ref.(*offerState))
 	case dlRetryOffer:
 		// The decliner is eligible again; matching decides.
 		jobID, workerID, _ := strings.Cut(d.ID, "\x00")

@@ -41,7 +41,7 @@ func (e *Engine) issueOffer(now time.Time, j *jobState, w *workerState, cost int
 	w.offers = append(w.offers, o)
 	w.used += cost
 	j.offers = append(j.offers, o)
-	o.dl = e.deadlines.Add(offerKey(id), o.ExpiresAt)
+	o.dl = e.deadlines.AddRef(offerKey(id), o.ExpiresAt, o)
 	e.refreshWorker(w)
 	e.refreshJob(j)
 	e.emit(now, Event{Type: EvOfferIssued, WorkerID: w.ID, JobID: j.ID, OfferID: id, QueueID: j.QueueID,
@@ -194,10 +194,13 @@ func (e *Engine) DeclineOffer(now time.Time, workerID, offerID string, retryAt t
 
 // expireOffer ends an offer at its expiry: OfferExpired; the worker is deregistered
 // unless Config.KeepWorkersOnOfferExpiry.
-func (e *Engine) expireOffer(t time.Time, id string) {
-	o, ok := e.offers[id]
-	if !ok {
-		return
+//
+// o is the offer the deadline carries (Deadline.Ref): it is open, since ending an
+// offer (endOffer) always removes its expiry deadline. With Config.Checks that is
+// verified against the offers map.
+func (e *Engine) expireOffer(t time.Time, o *offerState) {
+	if e.cfg.Checks && e.offers[o.ID] != o {
+		panic("engine: an offer's expiry deadline outlived the offer " + quote(o.ID))
 	}
 	e.endExpired(t, o)
 	if w := o.worker; w != nil && !e.cfg.KeepWorkersOnOfferExpiry && w.AvailableForOffers {
