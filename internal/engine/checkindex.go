@@ -189,11 +189,12 @@ func (e *Engine) CheckIndexes() error {
 func (e *Engine) checkStable(j *jobState, q *queueState) error {
 	mode := e.policies[q.DistributionPolicyID].Mode
 	n := 0
-	for _, w := range q.workers {
+	q.eachListener(func(w *workerState) bool {
 		if e.eligible(w, j, mode.BypassSelectors) {
 			n++
 		}
-	}
+		return true
+	})
 	if n > 0 && len(j.offers)+n >= mode.MinConcurrentOffers {
 		return fmt.Errorf("job %q: %d eligible workers left unoffered (matching missed it)", j.ID, n)
 	}

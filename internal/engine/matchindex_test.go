@@ -23,12 +23,13 @@ func bruteForcePick(e *Engine, j *jobState) []string {
 	mode := e.policies[q.DistributionPolicyID].Mode
 	want := mode.MaxConcurrentOffers - len(j.offers)
 	var cands []match.Candidate
-	for _, w := range q.workers {
+	q.eachListener(func(w *workerState) bool {
 		if e.eligible(w, j, mode.BypassSelectors) {
 			cands = append(cands, match.Candidate{ID: w.ID, LoadRatio: w.loadRatio(), IdleSince: w.idleSince,
 				Score: e.score(mode, j, w)})
 		}
-	}
+		return true
+	})
 	if want <= 0 || len(cands) == 0 || len(j.offers)+len(cands) < mode.MinConcurrentOffers {
 		return nil
 	}

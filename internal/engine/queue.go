@@ -1,7 +1,6 @@
 package engine
 
 import (
-	"sort"
 	"time"
 
 	"github.com/google/btree"
@@ -12,10 +11,10 @@ import (
 // queueState is a stored queue and its matching state.
 type queueState struct {
 	Queue
-	workers []*workerState      // workers listening on the queue, sorted by ID
-	rrLast  string              // RoundRobin: the last worker offered a job from this queue
-	pol     *DistributionPolicy // e.policies[DistributionPolicyID], kept current
-	length  int                 // jobs queued in it now
+	workers *btree.BTreeG[*workerState] // workers listening on the queue, by ID
+	rrLast  string                      // RoundRobin: the last worker offered a job from this queue
+	pol     *DistributionPolicy         // e.policies[DistributionPolicyID], kept current
+	length  int                         // jobs queued in it now
 
 	// Matching indexes (matchindex.go).
 	order       *btree.BTreeG[*jobState]    // queued jobs, in queue order
@@ -58,7 +57,8 @@ func (e *Engine) UpsertQueue(now time.Time, q Queue) (Queue, error) {
 		e.rebuildQueue(qs)
 	} else {
 		e.queues[q.ID] = &queueState{Queue: q, pol: e.policies[q.DistributionPolicyID], order: newJobTree(),
-			free: btree.NewG(matchDegree, lessIdle), freeByID: btree.NewG(matchDegree, lessID)}
+			workers: btree.NewG(matchDegree, lessID),
+			free:    btree.NewG(matchDegree, lessIdle), freeByID: btree.NewG(matchDegree, lessID)}
 	}
 	e.match(e.now)
 	return q, nil
@@ -110,8 +110,8 @@ func (e *Engine) DeleteQueue(now time.Time, id string) error {
 	if !ok {
 		return notFound("queue", id)
 	}
-	if len(q.workers) > 0 {
-		return conflict("queue", id, "worker "+quote(q.workers[0].ID)+" listens on it")
+	if w, ok := q.workers.Min(); ok {
+		return conflict("queue", id, "worker "+quote(w.ID)+" listens on it")
 	}
 	for _, jid := range sortedKeys(e.jobs) {
 		if j := e.jobs[jid]; j.QueueID == id && !j.Status.Terminal() {
@@ -136,20 +136,13 @@ func (e *Engine) DeleteQueue(now time.Time, id string) error {
 	return nil
 }
 
-// addListener and removeListener keep q.workers sorted by ID. O(n).
-func (q *queueState) addListener(w *workerState) {
-	i := sort.Search(len(q.workers), func(i int) bool { return q.workers[i].ID >= w.ID })
-	if i < len(q.workers) && q.workers[i] == w {
-		return
-	}
-	q.workers = append(q.workers, nil)
-	copy(q.workers[i+1:], q.workers[i:])
-	q.workers[i] = w
-}
+// addListener and removeListener keep q.workers, the queue's listeners by ID.
+// O(log n): a B-tree, so that registering many workers in random ID order does not
+// cost a linear insertion each.
+func (q *queueState) addListener(w *workerState) { q.workers.ReplaceOrInsert(w) }
 
-func (q *queueState) removeListener(w *workerState) {
-	i := sort.Search(len(q.workers), func(i int) bool { return q.workers[i].ID >= w.ID })
-	if i < len(q.workers) && q.workers[i] == w {
-		q.workers = append(q.workers[:i], q.workers[i+1:]...)
-	}
-}
+func (q *queueState) removeListener(w *workerState) { q.workers.Delete(w) }
+
+// eachListener calls fn with each worker listening on q, by ID, until fn returns
+// false. O(log n + listeners visited).
+func (q *queueState) eachListener(fn func(w *workerState) bool) { q.workers.Ascend(fn) }
