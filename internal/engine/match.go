@@ -45,7 +45,10 @@ func (e *Engine) match(now time.Time) {
 		all := e.dirtyAll
 		jobs, workers := e.dirtyJobs, e.dirtyWorkers
 		// The lists fill again during the pass: into the buffers of the pass before.
+		// They are handed over, not shared: should a pass panic (the shell recovers),
+		// no buffer is left both the spare and the dirty list.
 		e.dirtyAll, e.dirtyJobs, e.dirtyWorkers = false, e.spareJobs, e.spareWorkers
+		e.spareJobs, e.spareWorkers = nil, nil
 		if e.freeWorkers > 0 {
 			if all {
 				e.fullPass(now)

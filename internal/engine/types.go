@@ -293,7 +293,7 @@ type EventExtra struct {
 	RetryOfferAt       time.Time  // OfferDeclined
 	ScheduledAt        time.Time  // JobWaitingForActivation (when the job was scheduled)
 	Note               string     // JobCancelled
-	Reason             string     // OfferRevoked, JobClassificationFailed
+	Reason             string     // OfferRevoked, JobClassificationFailed, JobSchedulingFailed
 	RuleID             string     // JobExceptionTriggered
 	UnassignmentCount  int        // JobUnassigned
 
