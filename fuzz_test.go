@@ -7,34 +7,8 @@ import (
 	"time"
 
 	"github.com/openjobrouter/jobrouter/internal/labels"
+	"github.com/openjobrouter/jobrouter/internal/labels/labelstest"
 )
-
-// fuzzLabelValue builds a label value of the kind k from the raw inputs: every
-// supported type, and some that are not.
-func fuzzLabelValue(k byte, s string, i int64, f float64, b bool) any {
-	switch k % 10 {
-	case 0:
-		return s
-	case 1:
-		return b
-	case 2:
-		return int(i)
-	case 3:
-		return int32(i)
-	case 4:
-		return uint64(i)
-	case 5:
-		return f
-	case 6:
-		return float32(f)
-	case 7:
-		return nil
-	case 8:
-		return []string{s}
-	default:
-		return map[string]any{"nested": s}
-	}
-}
 
 // FuzzLabelsAndSelectors drives label and selector validation through the public
 // Router: a worker with one label and a job with one worker selector, both built from
@@ -47,15 +21,15 @@ func fuzzLabelValue(k byte, s string, i int64, f float64, b bool) any {
 //
 //	go test -run '^$' -fuzz '^FuzzLabelsAndSelectors$' -fuzztime 5m .
 func FuzzLabelsAndSelectors(f *testing.F) {
-	f.Add("level", byte(2), "", int64(5), 0.0, false, "greaterThanOrEqual", byte(5), "", int64(0), 4.5, false, int64(0))
+	f.Add("level", byte(2), "", int64(5), 0.0, false, "greaterThanOrEqual", byte(6), "", int64(0), 4.5, false, int64(0))
 	f.Add("lang", byte(0), "en", int64(0), 0.0, false, "equal", byte(0), "en", int64(0), 0.0, false, int64(time.Minute))
 	f.Add("vip", byte(1), "", int64(0), 0.0, true, "notEqual", byte(1), "", int64(0), 0.0, true, int64(-1))
 	f.Add("Id", byte(0), "w", int64(0), 0.0, false, "equal", byte(0), "w", int64(0), 0.0, false, int64(0))
-	f.Add("", byte(7), "", int64(0), 0.0, false, "between", byte(8), "x", int64(0), 0.0, false, int64(0))
-	f.Add("rating", byte(4), "", int64(-1), 0.0, false, "lessThan", byte(6), "", int64(0), 1e300, false, int64(0))
+	f.Add("", byte(9), "", int64(0), 0.0, false, "between", byte(12), "x", int64(0), 0.0, false, int64(0))
+	f.Add("rating", byte(5), "", int64(-1), 0.0, false, "lessThan", byte(7), "", int64(0), 1e300, false, int64(0))
 	f.Fuzz(func(t *testing.T, key string, wk byte, ws string, wi int64, wf float64, wb bool,
 		op string, sk byte, ss string, si int64, sf float64, sb bool, expires int64) {
-		wv, sv := fuzzLabelValue(wk, ws, wi, wf, wb), fuzzLabelValue(sk, ss, si, sf, sb)
+		wv, sv := labelstest.FuzzValue(wk, ws, wi, wf, wb), labelstest.FuzzValue(sk, ss, si, sf, sb)
 		n := 0
 		r, err := New(&Options{ManualTime: true, StartTime: start, NewID: func() string { n++; return "id" + strconv.Itoa(n) }})
 		if err != nil {

@@ -3,38 +3,9 @@ package labels
 import (
 	"math"
 	"testing"
-)
 
-// fuzzValue builds a label value of the kind k from the raw inputs: every supported
-// type, and some that are not.
-func fuzzValue(k byte, s string, i int64, f float64, b bool) any {
-	switch k % 12 {
-	case 0:
-		return s
-	case 1:
-		return b
-	case 2:
-		return int(i)
-	case 3:
-		return i
-	case 4:
-		return int32(i)
-	case 5:
-		return uint64(i)
-	case 6:
-		return f
-	case 7:
-		return float32(f)
-	case 8:
-		return uint8(i)
-	case 9:
-		return nil
-	case 10:
-		return []int{int(i)}
-	default:
-		return struct{ S string }{s}
-	}
-}
+	"github.com/openjobrouter/jobrouter/internal/labels/labelstest"
+)
 
 // FuzzMatch checks the label value rules and the six operators on arbitrary values:
 // Validate accepts exactly the values Match can compare; Same is reflexive and
@@ -52,7 +23,7 @@ func FuzzMatch(f *testing.F) {
 	f.Add(byte(5), "", int64(-1), 0.0, false, byte(3), "", int64(-1), 0.0, false)
 	f.Add(byte(1), "", int64(0), 0.0, true, byte(10), "x", int64(0), 0.0, true)
 	f.Fuzz(func(t *testing.T, ka byte, sa string, ia int64, fa float64, ba bool, kb byte, sb string, ib int64, fb float64, bb bool) {
-		a, b := fuzzValue(ka, sa, ia, fa, ba), fuzzValue(kb, sb, ib, fb, bb)
+		a, b := labelstest.FuzzValue(ka, sa, ia, fa, ba), labelstest.FuzzValue(kb, sb, ib, fb, bb)
 		va, vb := Validate(a) == nil, Validate(b) == nil
 		if _, ok := normalize(a); ok != va {
 			t.Fatalf("Validate(%#v) = %v, but normalize says %v", a, va, ok)

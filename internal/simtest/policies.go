@@ -3,7 +3,6 @@ package simtest
 import (
 	"errors"
 	"fmt"
-	"reflect"
 	"strings"
 	"time"
 
@@ -19,22 +18,8 @@ import (
 // In a world with the oracle it must announce nothing (else the routers' event
 // sequences would part).
 func (s *Sim) engineOnly(c entry, f func(e *engine.Engine) (any, error)) {
-	s.calls++
-	c.at = s.now.Sub(T0)
-	s.desc = append(s.desc, c)
-	v, err := s.guard("engine", func() (any, error) { return f(s.e) })
-	re := result{v, s.viewErr(err)}
-	s.desc[len(s.desc)-1].err = err
-	evs := s.e.TakeEvents()
-	if s.twin != nil {
-		vt, errT := s.guard("twin engine", func() (any, error) { return f(s.twin) })
-		if rt := (result{vt, s.viewErr(errT)}); !reflect.DeepEqual(re, rt) {
-			s.fail("twin: result", "%s\nengine: %+v\ntwin:   %+v", c, re, rt)
-		}
-		if et := s.twin.TakeEvents(); !reflect.DeepEqual(evs, et) {
-			s.fail("twin: events", "%s\n%s", c, diffEvents(evs, et))
-		}
-	}
+	c, re, err, evs := s.onEngine(c, f)
+	s.onTwin(c, re, evs, f)
 	if s.n != nil && len(evs) > 0 {
 		s.fail("operation", "%s announced %d events in a world with the oracle", c, len(evs))
 	}

@@ -192,13 +192,7 @@ func (s *Sim) viewErr(err error) *errView {
 // both runs a command on the engine, on the oracle and on the twin, and requires
 // the same result, error and events of each.
 func (s *Sim) both(c entry, f func(r naive.Core) (any, error)) {
-	s.calls++
-	c.at = s.now.Sub(T0)
-	s.desc = append(s.desc, c)
-	ve, errE := s.guard("engine", func() (any, error) { return f(s.e) })
-	re := result{ve, s.viewErr(errE)}
-	evs := s.e.TakeEvents()
-	s.desc[len(s.desc)-1].err = errE
+	c, re, errE, evs := s.onEngine(c, func(e *engine.Engine) (any, error) { return f(e) })
 	if s.n != nil {
 		vn, errN := s.guard("naive router", func() (any, error) { return f(s.n) })
 		rn := result{vn, s.viewErr(errN)}
@@ -209,16 +203,35 @@ func (s *Sim) both(c entry, f func(r naive.Core) (any, error)) {
 			s.fail("oracle: events", "%s\n%s", c, diffEvents(evs, en))
 		}
 	}
-	if s.twin != nil {
-		vt, errT := s.guard("twin engine", func() (any, error) { return f(s.twin) })
-		if rt := (result{vt, s.viewErr(errT)}); !reflect.DeepEqual(re, rt) {
-			s.fail("twin: result", "%s\nengine: %+v\ntwin:   %+v", c, re, rt)
-		}
-		if et := s.twin.TakeEvents(); !reflect.DeepEqual(evs, et) {
-			s.fail("twin: events", "%s\n%s", c, diffEvents(evs, et))
-		}
-	}
+	s.onTwin(c, re, evs, func(e *engine.Engine) (any, error) { return f(e) })
 	s.ended(c, errE, evs)
+}
+
+// onEngine records command c and runs it on the engine: the result as compared, the
+// error and the events. It returns c with its time set.
+func (s *Sim) onEngine(c entry, f func(e *engine.Engine) (any, error)) (entry, result, error, []engine.Event) {
+	s.calls++
+	c.at = s.now.Sub(T0)
+	s.desc = append(s.desc, c)
+	v, err := s.guard("engine", func() (any, error) { return f(s.e) })
+	re := result{v, s.viewErr(err)}
+	s.desc[len(s.desc)-1].err = err
+	return c, re, err, s.e.TakeEvents()
+}
+
+// onTwin runs command c on the twin engine, if there is one, and requires the
+// engine's result re and events evs of it.
+func (s *Sim) onTwin(c entry, re result, evs []engine.Event, f func(e *engine.Engine) (any, error)) {
+	if s.twin == nil {
+		return
+	}
+	vt, errT := s.guard("twin engine", func() (any, error) { return f(s.twin) })
+	if rt := (result{vt, s.viewErr(errT)}); !reflect.DeepEqual(re, rt) {
+		s.fail("twin: result", "%s\nengine: %+v\ntwin:   %+v", c, re, rt)
+	}
+	if et := s.twin.TakeEvents(); !reflect.DeepEqual(evs, et) {
+		s.fail("twin: events", "%s\n%s", c, diffEvents(evs, et))
+	}
 }
 
 // ended records a command's outcome: a failed command must announce nothing.
