@@ -265,8 +265,7 @@ func (e *Engine) validateJob(j *Job) error {
 	}
 	j.Labels = labels.Clone(j.Labels)
 	j.Tags = labels.Clone(j.Tags)
-	j.RequestedWorkerSelectors = slices.Clone(j.RequestedWorkerSelectors)
-	j.Notes = slices.Clone(j.Notes)
+	j.Notes = slices.Clone(j.Notes) // the selectors were copied before validation
 	return nil
 }
 
