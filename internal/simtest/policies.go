@@ -18,7 +18,7 @@ import (
 // In a world with the oracle it must announce nothing (else the routers' event
 // sequences would part).
 func (s *Sim) engineOnly(c entry, f func(e *engine.Engine) (any, error)) {
-	c, re, err, evs := s.onEngine(c, f)
+	c, re, evs, err := s.onEngine(c, f)
 	s.onTwin(c, re, evs, f)
 	if s.n != nil && len(evs) > 0 {
 		s.fail("operation", "%s announced %d events in a world with the oracle", c, len(evs))

@@ -192,7 +192,7 @@ func (s *Sim) viewErr(err error) *errView {
 // both runs a command on the engine, on the oracle and on the twin, and requires
 // the same result, error and events of each.
 func (s *Sim) both(c entry, f func(r naive.Core) (any, error)) {
-	c, re, errE, evs := s.onEngine(c, func(e *engine.Engine) (any, error) { return f(e) })
+	c, re, evs, errE := s.onEngine(c, func(e *engine.Engine) (any, error) { return f(e) })
 	if s.n != nil {
 		vn, errN := s.guard("naive router", func() (any, error) { return f(s.n) })
 		rn := result{vn, s.viewErr(errN)}
@@ -208,15 +208,15 @@ func (s *Sim) both(c entry, f func(r naive.Core) (any, error)) {
 }
 
 // onEngine records command c and runs it on the engine: the result as compared, the
-// error and the events. It returns c with its time set.
-func (s *Sim) onEngine(c entry, f func(e *engine.Engine) (any, error)) (entry, result, error, []engine.Event) {
+// events and the error. It returns c with its time set.
+func (s *Sim) onEngine(c entry, f func(e *engine.Engine) (any, error)) (entry, result, []engine.Event, error) {
 	s.calls++
 	c.at = s.now.Sub(T0)
 	s.desc = append(s.desc, c)
 	v, err := s.guard("engine", func() (any, error) { return f(s.e) })
 	re := result{v, s.viewErr(err)}
 	s.desc[len(s.desc)-1].err = err
-	return c, re, err, s.e.TakeEvents()
+	return c, re, s.e.TakeEvents(), err
 }
 
 // onTwin runs command c on the twin engine, if there is one, and requires the
