@@ -56,7 +56,10 @@ func (e *Engine) CheckIndexes() error {
 			}
 			members[c]++
 			_, inIdle := c.free.Get(w)
-			_, inID := c.freeByID.Get(w)
+			inID := w.inFree
+			if c.freeByID != nil {
+				_, inID = c.freeByID.Get(w)
+			}
 			if inIdle != w.inFree || inID != w.inFree {
 				return fmt.Errorf("worker %q: free trees of queue %q disagree (%v, %v, want %v)", id, w.Queues[i], inIdle, inID, w.inFree)
 			}
@@ -81,11 +84,24 @@ func (e *Engine) CheckIndexes() error {
 	for _, qid := range sortedKeys(e.queues) {
 		q := e.queues[qid]
 		bp := e.bypass(q)
+		if rr := q.pol.Mode.Kind == RoundRobin; rr != (q.freeByID != nil) {
+			return fmt.Errorf("queue %q: RoundRobin %v but ID-ordered free tree %v", qid, rr, q.freeByID != nil)
+		}
+		classFree := 0
+		for _, c := range q.classList {
+			classFree += c.free.Len()
+		}
+		if q.free.Len() != classFree || (q.freeByID != nil && q.freeByID.Len() != classFree) {
+			return fmt.Errorf("queue %q: %d free listeners in its classes, queue trees hold %d", qid, classFree, q.free.Len())
+		}
 		for _, c := range q.classList {
 			if members[c] != c.members || c.members == 0 {
 				return fmt.Errorf("queue %q: class with %d members recorded, %d found", qid, c.members, members[c])
 			}
-			if c.free.Len() != c.freeByID.Len() {
+			if (c.freeByID != nil) != (q.freeByID != nil) {
+				return fmt.Errorf("queue %q: class has an ID-ordered free tree %v, queue %v", qid, c.freeByID != nil, q.freeByID != nil)
+			}
+			if c.freeByID != nil && c.free.Len() != c.freeByID.Len() {
 				return fmt.Errorf("queue %q: class free trees differ in size", qid)
 			}
 		}

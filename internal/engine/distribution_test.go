@@ -113,6 +113,44 @@ func TestRoundRobin_IDOrderStartingAfterTheLastOfferedWrapping(t *testing.T) {
 	require.Equal(t, []string{"c"}, f.offeredTo("j5"), "q resumes after b")
 }
 
+// The ID-ordered free trees exist only while a queue is RoundRobin (syncByID): a
+// switch to RoundRobin, by a policy update or by a queue moving to another policy,
+// must find every worker that became free while the queue was in another mode, and
+// a switch away and back again must lose none. The fixture's Config.Checks verifies
+// the trees after every command.
+func TestRoundRobin_SwitchingModesKeepsTheRotationWhole(t *testing.T) {
+	f := modeFixture(t, Mode{Kind: LongestIdle})
+	f.policy("li", Mode{Kind: LongestIdle})
+	tagged := roomy("d", "q")
+	tagged.Labels = Labels{"skill": "fr"} // another worker class than a, b and c
+	for _, w := range []Worker{roomy("c", "q"), tagged, roomy("a", "q"), roomy("b", "q")} {
+		f.worker(w)
+		f.advance(time.Second)
+	}
+	n := 0
+	next := func() string {
+		n++
+		id := fmt.Sprintf("j%d", n)
+		f.job(call(id, "q"))
+		got := f.offeredTo(id)
+		require.Len(t, got, 1, id)
+		return got[0]
+	}
+	require.Equal(t, "c", next(), "LongestIdle: c registered first")
+
+	f.policy("p", Mode{Kind: RoundRobin}) // a policy update makes q RoundRobin
+	require.Equal(t, []string{"d", "a", "b", "c"}, []string{next(), next(), next(), next()},
+		"the rotation starts after c, the last offered, across both classes")
+
+	f.queue("q", "li") // q moves to a LongestIdle policy
+	f.worker(roomy("e", "q"))
+	require.Equal(t, "e", next(), "LongestIdle: e holds no offer")
+
+	f.policy("li", Mode{Kind: RoundRobin}) // and that policy becomes RoundRobin
+	require.Equal(t, []string{"a", "b", "c", "d", "e", "a"}, []string{next(), next(), next(), next(), next(), next()},
+		"e, registered while q was LongestIdle, is in the rotation")
+}
+
 func TestRoundRobin_SkipsIneligibleWorkersAndResumesAfterTheLastOffered(t *testing.T) {
 	f := modeFixture(t, Mode{Kind: RoundRobin})
 	for _, id := range []string{"a", "b", "c", "d"} {

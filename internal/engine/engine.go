@@ -76,6 +76,7 @@ type Engine struct {
 	sigBuf       []byte            // refreshJob's scratch for a group signature
 	dirtyAll     bool              // the next pass visits every queued job
 	cands        []match.Candidate // offerJob's scratch list
+	pivot        workerState       // offerJob's RoundRobin probe (only its ID is set)
 
 	fallbackIDs uint64 // IDs made when Config.NewID failed
 }

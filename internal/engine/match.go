@@ -285,7 +285,8 @@ func (e *Engine) offerJob(now time.Time, j *jobState) {
 	case RoundRobin:
 		// Each source contributes its first want eligible workers after the cursor
 		// and its first want from the lowest ID: enough for any want in cyclic order.
-		pivot := &workerState{ID: q.rrLast}
+		pivot := &e.pivot // a probe, so that a RoundRobin offer allocates no worker
+		pivot.ID = q.rrLast
 		cyclic := func(t *btree.BTreeG[*workerState]) {
 			n := 0
 			t.AscendGreaterOrEqual(pivot, func(w *workerState) bool {

@@ -19,8 +19,9 @@ import (
 //     and channel IDs are equal, so that any selector that does not name "Id" holds
 //     for all of them or for none. Equal labels are one interned set (labelset.go),
 //     so a class is keyed by that set and the channel IDs. It keeps its offerable members (active, available,
-//     below MaxConcurrentOffers, with capacity left on some channel) in two B-trees:
-//     by LongestIdle order (load ratio, idle since, ID) and by ID (RoundRobin).
+//     below MaxConcurrentOffers, with capacity left on some channel) in a B-tree in
+//     LongestIdle order (load ratio, idle since, ID) and, while its queue's policy is
+//     RoundRobin, in a second one by ID (syncByID).
 //   - A job group holds the queue's hungry jobs (queued, with fewer open offers than
 //     the queue's MaxConcurrentOffers) that share a channel and active requirements,
 //     in queue order (match.Less).
@@ -45,7 +46,7 @@ type workerClass struct {
 	channels []string  // channel IDs, sorted
 	members  int
 	free     *btree.BTreeG[*workerState] // offerable members, LongestIdle order
-	freeByID *btree.BTreeG[*workerState] // offerable members, by ID
+	freeByID *btree.BTreeG[*workerState] // offerable members, by ID; nil unless q.freeByID is not
 	groups   []*jobGroup                 // linked groups, in link order
 }
 
@@ -315,7 +316,10 @@ func (e *Engine) placeWorker(w *workerState, gone bool) {
 		c := q.classes[sig]
 		if c == nil {
 			c = &workerClass{q: q, sig: sig, labels: w.labels, channels: chans,
-				free: btree.NewG(matchDegree, lessIdle), freeByID: btree.NewG(matchDegree, lessID)}
+				free: btree.NewG(matchDegree, lessIdle)}
+			if q.freeByID != nil {
+				c.freeByID = btree.NewG(matchDegree, lessID)
+			}
 			if q.classes == nil {
 				q.classes = make(map[classSig]*workerClass)
 			}
@@ -343,7 +347,8 @@ func (e *Engine) dropClass(c *workerClass) {
 
 // refreshWorker puts w in or out of its classes' free trees, at its current key,
 // after any change of its state, capacity, offers, holdings or idle time.
-// O(queues × log n).
+// O(queues × log n): two B-tree updates per queue (the class's and the queue's
+// LongestIdle trees), four in a RoundRobin queue.
 func (e *Engine) refreshWorker(w *workerState) {
 	if w.gone {
 		return
@@ -357,9 +362,11 @@ func (e *Engine) refreshWorker(w *workerState) {
 		w.ikey = k
 		for _, c := range w.classes {
 			c.free.ReplaceOrInsert(w)
-			c.freeByID.ReplaceOrInsert(w)
 			c.q.free.ReplaceOrInsert(w)
-			c.q.freeByID.ReplaceOrInsert(w)
+			if c.freeByID != nil {
+				c.freeByID.ReplaceOrInsert(w)
+				c.q.freeByID.ReplaceOrInsert(w)
+			}
 		}
 		w.inFree = true
 		e.freeWorkers++
@@ -372,12 +379,45 @@ func (e *Engine) unfree(w *workerState) {
 	}
 	for _, c := range w.classes {
 		c.free.Delete(w)
-		c.freeByID.Delete(w)
 		c.q.free.Delete(w)
-		c.q.freeByID.Delete(w)
+		if c.freeByID != nil {
+			c.freeByID.Delete(w)
+			c.q.freeByID.Delete(w)
+		}
 	}
 	w.inFree = false
 	e.freeWorkers--
+}
+
+// syncByID keeps q's ID-ordered free trees (the queue's and its classes') while its
+// policy is RoundRobin, the only mode that reads them, and drops them otherwise, so
+// that the other modes pay two B-tree updates per queue for a worker's change
+// instead of four. Called whenever q.pol is set. O(1) when the mode keeps to either
+// side; O(n log n) for n offerable listeners when q becomes RoundRobin.
+func syncByID(q *queueState) {
+	rr := q.pol.Mode.Kind == RoundRobin
+	switch {
+	case rr && q.freeByID == nil:
+		q.freeByID = byIDOf(q.free)
+		for _, c := range q.classList {
+			c.freeByID = byIDOf(c.free)
+		}
+	case !rr && q.freeByID != nil:
+		q.freeByID = nil
+		for _, c := range q.classList {
+			c.freeByID = nil
+		}
+	}
+}
+
+// byIDOf returns a B-tree by ID of the workers in t. O(n log n).
+func byIDOf(t *btree.BTreeG[*workerState]) *btree.BTreeG[*workerState] {
+	byID := btree.NewG(matchDegree, lessID)
+	t.Ascend(func(w *workerState) bool {
+		byID.ReplaceOrInsert(w)
+		return true
+	})
+	return byID
 }
 
 // gainWorker marks w as possibly eligible for more jobs than before: the next

@@ -43,6 +43,7 @@ func (e *Engine) UpsertDistributionPolicy(now time.Time, p DistributionPolicy) (
 	for _, qid := range sortedKeys(e.queues) {
 		if q := e.queues[qid]; q.DistributionPolicyID == p.ID {
 			q.pol = &cp
+			syncByID(q)
 			e.rebuildQueue(q)
 		}
 	}

@@ -19,7 +19,7 @@ type queueState struct {
 	// Matching indexes (matchindex.go).
 	order       *btree.BTreeG[*jobState]    // queued jobs, in queue order
 	free        *btree.BTreeG[*workerState] // offerable listeners, LongestIdle order
-	freeByID    *btree.BTreeG[*workerState] // offerable listeners, by ID
+	freeByID    *btree.BTreeG[*workerState] // offerable listeners, by ID; RoundRobin only (syncByID)
 	classes     map[classSig]*workerClass   // worker classes by signature
 	classList   []*workerClass              // the same, in creation order
 	groups      map[string]*jobGroup        // job groups by signature
@@ -54,11 +54,13 @@ func (e *Engine) UpsertQueue(now time.Time, q Queue) (Queue, error) {
 	if qs, ok := e.queues[q.ID]; ok {
 		qs.Queue = q
 		qs.pol = e.policies[q.DistributionPolicyID]
+		syncByID(qs)
 		e.rebuildQueue(qs)
 	} else {
-		e.queues[q.ID] = &queueState{Queue: q, pol: e.policies[q.DistributionPolicyID], order: newJobTree(),
-			workers: btree.NewG(matchDegree, lessID),
-			free:    btree.NewG(matchDegree, lessIdle), freeByID: btree.NewG(matchDegree, lessID)}
+		qs := &queueState{Queue: q, pol: e.policies[q.DistributionPolicyID], order: newJobTree(),
+			workers: btree.NewG(matchDegree, lessID), free: btree.NewG(matchDegree, lessIdle)}
+		syncByID(qs)
+		e.queues[q.ID] = qs
 	}
 	e.match(e.now)
 	return q, nil
