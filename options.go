@@ -22,7 +22,9 @@ type Options struct {
 	StartTime time.Time
 	// NewID returns IDs for offers, assignments and jobs created without an ID. It is
 	// called under the Router's lock and must not call the Router. Defaults to
-	// uuid.NewString (random version 4 UUIDs).
+	// uuid.NewString (random version 4 UUIDs). An ID it repeats gets a suffix ("-1",
+	// "-2", …) that makes it unique among the jobs, among the job's assignments or
+	// among the worker's open offers: the scope in which each kind is looked up.
 	NewID func() string
 	// KeepWorkersOnOfferExpiry, when true, leaves a worker registered when one of its
 	// offers expires. Defaults to false: as in Azure Job Router, a worker whose offer

@@ -6,7 +6,9 @@ import "time"
 type Config struct {
 	// NewID returns a fresh ID for offers, assignments and jobs created without one.
 	// The engine calls it only while applying a command, so a deterministic NewID
-	// gives a deterministic engine.
+	// gives a deterministic engine. A repeated ID gets a suffix that makes it unique
+	// among the jobs, among the job's assignments, or among the worker's open
+	// offers.
 	NewID func() string
 	// KeepWorkersOnOfferExpiry, when false (the default), deregisters a worker whose
 	// offer expires, as Azure does.

@@ -44,7 +44,8 @@ type Engine struct {
 	queues   map[string]*queueState
 	workers  map[string]*workerState
 	jobs     map[string]*jobState
-	offers   map[string]*offerState // open offers only
+	// Open offers have no table of their own: an offer is always named with its
+	// worker, and found among the worker's open offers (workerState.offerByID).
 
 	jobIDs    jobIndex               // every job in ID order, for paged listing (index.go)
 	activeIDs jobIndex               // the jobs that are not terminal, in ID order
@@ -99,7 +100,6 @@ func New(cfg Config) *Engine {
 		queues:        make(map[string]*queueState),
 		workers:       make(map[string]*workerState),
 		jobs:          make(map[string]*jobState),
-		offers:        make(map[string]*offerState),
 		classPolicies: make(map[string]*ClassificationPolicy),
 		excPolicies:   make(map[string]*ExceptionPolicy),
 		rng:           newRand(cfg.Seed),
@@ -209,8 +209,10 @@ func (e *Engine) fire(d deadline.Deadline) {
 	}
 }
 
-// newID returns a fresh ID from Config.NewID that no open offer, job or assignment
-// already uses (a suffix makes a repeated ID unique, deterministically).
+// newID returns a fresh ID from Config.NewID that taken does not hold — no job, no
+// assignment of the same job, no open offer of the same worker **(ours)**: an offer
+// is always named together with its worker, as an assignment with its job — (a
+// suffix makes a repeated ID unique, deterministically).
 //
 // A NewID that panics, or returns an empty or over-long ID, is replaced by an
 // internal one ("jr-" and a counter) **(ours)**: a command that has begun to change

@@ -18,6 +18,17 @@ type offerState struct {
 	worker *workerState
 }
 
+// offerByID returns w's open offer with that ID, or nil. O(w's open offers): a
+// worker holds at most its MaxConcurrentOffers and capacity's worth of them.
+func (w *workerState) offerByID(id string) *offerState {
+	for _, o := range w.offers {
+		if o.ID == id {
+			return o
+		}
+	}
+	return nil
+}
+
 // decline remembers that a worker declined a job.
 type decline struct {
 	reg     uint64    // the worker's registration when it declined
@@ -30,14 +41,13 @@ func retryKey(jobID, workerID string) deadline.Key {
 	return deadline.Key{Kind: dlRetryOffer, ID: jobID + "\x00" + workerID}
 }
 
-// issueOffer offers j to w. O(log n).
+// issueOffer offers j to w. O(log n + the worker's open offers).
 func (e *Engine) issueOffer(now time.Time, j *jobState, w *workerState, cost int, expiresAfter time.Duration) {
-	id := e.newID(func(s string) bool { _, ok := e.offers[s]; return ok })
+	id := e.newID(func(s string) bool { return w.offerByID(s) != nil })
 	o := &offerState{
 		Offer:     Offer{ID: id, JobID: j.ID, WorkerID: w.ID, CapacityCost: cost, OfferedAt: now, ExpiresAt: now.Add(expiresAfter)},
 		channelID: j.ChannelID, job: j, worker: w,
 	}
-	e.offers[id] = o
 	w.offers = append(w.offers, o)
 	w.used += cost
 	j.offers = append(j.offers, o)
@@ -53,7 +63,6 @@ func (e *Engine) issueOffer(now time.Time, j *jobState, w *workerState, cost int
 // endOffer removes an open offer from every index. When release is set its capacity
 // returns to the worker.
 func (e *Engine) endOffer(o *offerState, release bool) {
-	delete(e.offers, o.ID)
 	e.deadlines.Remove(o.dl)
 	if w := o.worker; w != nil {
 		w.offers = removeOffer(w.offers, o)
@@ -119,12 +128,16 @@ func (e *Engine) revokeJobOffers(now time.Time, j *jobState, reason string) {
 }
 
 // openOffer finds an offer that is open at now and belongs to workerID.
+// O(the worker's open offers).
 func (e *Engine) openOffer(now time.Time, workerID, offerID string) (*offerState, error) {
-	o, ok := e.offers[offerID]
+	var o *offerState
+	if w := e.workers[workerID]; w != nil {
+		o = w.offerByID(offerID)
+	}
 	// An offer is closed from its ExpiresAt on, even when no Advance has fired its
 	// expiry yet: SEMANTICS says that from that instant it can no longer be accepted,
 	// and a command must not depend on whether its caller advanced first.
-	if !ok || o.WorkerID != workerID || !now.Before(o.ExpiresAt) {
+	if o == nil || !now.Before(o.ExpiresAt) {
 		return nil, &Error{Code: CodeNotFound, Entity: "offer", ID: offerID, Reason: "no open offer " + quote(offerID) + " for worker " + quote(workerID)}
 	}
 	return o, nil
@@ -197,13 +210,22 @@ func (e *Engine) DeclineOffer(now time.Time, workerID, offerID string, retryAt t
 //
 // o is the offer the deadline carries (Deadline.Ref): it is open, since ending an
 // offer (endOffer) always removes its expiry deadline. With Config.Checks that is
-// verified against the offers map.
+// verified against the worker's offers.
 func (e *Engine) expireOffer(t time.Time, o *offerState) {
-	if e.cfg.Checks && e.offers[o.ID] != o {
+	if e.cfg.Checks && (o.worker == nil || o.worker.offerByID(o.ID) != o) {
 		panic("engine: an offer's expiry deadline outlived the offer " + quote(o.ID))
 	}
+	w := o.worker
+	dereg := w != nil && !e.cfg.KeepWorkersOnOfferExpiry && w.AvailableForOffers
+	if dereg {
+		// Deregistered below, so no longer offerable from here on: ending its
+		// offers must not put it in the free trees only for deregister to take it
+		// out again (B-tree updates per expiry for nothing). Nothing reads
+		// the flag in between; deregister sets it again.
+		w.AvailableForOffers = false
+	}
 	e.endExpired(t, o)
-	if w := o.worker; w != nil && !e.cfg.KeepWorkersOnOfferExpiry && w.AvailableForOffers {
+	if dereg {
 		// The worker's other offers due at this same instant have expired too:
 		// announce them as expired before the deregistration revokes the rest, so an
 		// offer's outcome does not depend on the order of equal deadlines.

@@ -263,11 +263,14 @@ func (s *stress) someJob() (*jobState, bool) {
 }
 
 func (s *stress) someOffer() (*offerState, bool) {
-	ids := sortedKeys(s.e.offers)
-	if len(ids) == 0 {
+	var open []*offerState
+	for _, id := range sortedKeys(s.e.workers) {
+		open = append(open, s.e.workers[id].offers...)
+	}
+	if len(open) == 0 {
 		return nil, false
 	}
-	return s.e.offers[s.pick(ids)], true
+	return open[s.r.IntN(len(open))], true
 }
 
 func (s *stress) step() {

@@ -215,6 +215,34 @@ func TestCreateJob_AnEmptyIDIsGenerated(t *testing.T) {
 	require.Equal(t, "id1-1", g.job(call("", "q")).ID)
 }
 
+// A repeated NewID is made unique where the ID is looked up: an offer among its
+// worker's open offers (it is always named with its worker), so two workers may hold
+// offers of the same ID and each accepts its own.
+func TestOfferIDs_UniqueAmongTheWorkersOpenOffers(t *testing.T) {
+	f := newFixture(t, Config{NewID: func() string { return "x" }})
+	f.basic()
+	a := agent("a", "q")
+	a.Capacity = 2
+	f.worker(a)
+	f.job(call("j1", "q"))
+	f.job(call("j2", "q"))
+	f.worker(agent("b", "q"))
+	f.job(call("j3", "q"))
+	require.Equal(t, "x", f.offer("a", "j1").ID)
+	require.Equal(t, "x-1", f.offer("a", "j2").ID, "a's second open offer")
+	require.Equal(t, "x", f.offer("b", "j3").ID, "another worker's")
+
+	jobID, _, err := f.e.AcceptOffer(f.now, "b", "x")
+	require.NoError(t, err)
+	require.Equal(t, "j3", jobID, "b's offer x, not a's")
+	require.Equal(t, JobQueued, f.getJob("j1").Status)
+	jobID, _, err = f.e.AcceptOffer(f.now, "a", "x-1")
+	require.NoError(t, err)
+	require.Equal(t, "j2", jobID)
+	_, _, err = f.e.AcceptOffer(f.now, "b", "x-1")
+	requireCode(t, err, CodeNotFound) // a's offer x-1, named with b
+}
+
 func TestCreateJob_ReturnsTheJobQueued(t *testing.T) {
 	f := newFixture(t)
 	f.basic()

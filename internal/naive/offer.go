@@ -40,8 +40,9 @@ func (r *Router) jobOffers(jobID string) []*offer {
 }
 
 func (r *Router) issueOffer(now time.Time, j *job, w *worker, cost int, expiresAfter time.Duration) {
+	// Unique among w's open offers, as the engine's (an offer is named with its worker).
 	id := r.newID(func(s string) bool {
-		return slices.ContainsFunc(r.offers, func(o *offer) bool { return o.ID == s })
+		return slices.ContainsFunc(r.offers, func(o *offer) bool { return o.WorkerID == w.ID && o.ID == s })
 	})
 	o := &offer{
 		Offer:     engine.Offer{ID: id, JobID: j.ID, WorkerID: w.ID, CapacityCost: cost, OfferedAt: now, ExpiresAt: now.Add(expiresAfter)},
