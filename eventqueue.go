@@ -2,19 +2,89 @@ package jobrouter
 
 import "github.com/openjobrouter/jobrouter/internal/engine"
 
-// queueChunkLen is the number of events per chunk of an eventQueue.
+// eventQueue is a subscription's backlog: an unbounded FIFO of engine events in two
+// tiers. The first hotLimit events are kept as they are (chunkQueue); beyond that,
+// events are kept encoded (coldQueue), their strings as bytes in memory that holds
+// no pointers, so that a subscriber far behind — up to its backlog limit, 65,536
+// events by default — costs the garbage collector little to mark: an event record
+// is 280 bytes of which about 15 words are pointers, an encoded one about 100 bytes
+// of bytes plus its times and its maps, if any. While the second tier holds any
+// event, new events go to it too, so that every event of the first tier is older
+// than every event of the second. Push is O(1) (amortised for the second tier);
+// pop is O(1) for the first tier and O(size of the event) for the second, whose
+// strings it allocates afresh. The zero value is empty.
+type eventQueue struct {
+	hot  chunkQueue
+	cold coldQueue
+	n    int // events queued in both tiers
+}
+
+// hotLimit is how many events an eventQueue keeps as they are before it encodes
+// them: enough for any subscriber that keeps up, bursts included (288 KB).
+const hotLimit = 1024
+
+// push appends a copy of *ev.
+func (q *eventQueue) push(ev *engine.Event) {
+	if q.cold.n > 0 || q.hot.n >= hotLimit {
+		q.cold.push(ev)
+	} else {
+		q.hot.push(ev)
+	}
+	q.n++
+}
+
+// pop removes and returns the oldest event; the queue must not be empty.
+func (q *eventQueue) pop() engine.Event {
+	q.n--
+	if q.hot.n > 0 {
+		return q.hot.pop()
+	}
+	return q.cold.pop()
+}
+
+// drain calls f with each event of q in order (f must not keep the pointer) and
+// leaves q empty: chunkQueue.drain, then each encoded event decoded in turn. For a
+// queue that nothing else can push to: Poll's batch. O(events).
+func (q *eventQueue) drain(f func(*engine.Event)) {
+	q.hot.drain(f)
+	var ev engine.Event
+	for q.cold.n > 0 {
+		q.cold.decode(&ev)
+		f(&ev)
+	}
+	q.n = 0
+}
+
+// takeAll moves every event of q into a queue of its own, in O(1), and leaves q
+// empty (keeping its spare chunks); see chunkQueue.takeAll.
+func (q *eventQueue) takeAll() eventQueue {
+	out := eventQueue{hot: q.hot.takeAll(), cold: q.cold, n: q.n}
+	q.cold = coldQueue{}
+	q.n = 0
+	return out
+}
+
+// recycle keeps the chunks of from, which must be empty, for reuse; see
+// chunkQueue.recycle.
+func (q *eventQueue) recycle(from *eventQueue) {
+	q.hot.recycle(&from.hot)
+	*from = eventQueue{}
+}
+
+// queueChunkLen is the number of events per chunk of a chunkQueue.
 const queueChunkLen = 32
 
-// queueChunk is one block of an eventQueue.
+// queueChunk is one block of a chunkQueue.
 type queueChunk struct {
 	evs  [queueChunkLen]engine.Event
 	next *queueChunk
 }
 
-// eventQueue is an unbounded FIFO of engine events kept in a linked list of
-// fixed-size chunks: a push is O(1) even in the worst case (the backlog is never
-// copied), and the memory held follows the backlog. The zero value is empty.
-type eventQueue struct {
+// chunkQueue is an unbounded FIFO of engine events kept as they are, in a linked
+// list of fixed-size chunks: a push is O(1) even in the worst case (the backlog is
+// never copied), and the memory held follows the backlog. The zero value is empty.
+// It is eventQueue's first tier.
+type chunkQueue struct {
 	head, tail *queueChunk
 	r, w       int // next read index in head, next write index in tail
 	n          int
@@ -26,7 +96,7 @@ type eventQueue struct {
 const maxSpareChunks = 8
 
 // push appends a copy of *ev.
-func (q *eventQueue) push(ev *engine.Event) {
+func (q *chunkQueue) push(ev *engine.Event) {
 	switch {
 	case q.tail == nil:
 		q.head = q.chunk()
@@ -44,7 +114,7 @@ func (q *eventQueue) push(ev *engine.Event) {
 }
 
 // pop removes and returns the oldest event; the queue must not be empty.
-func (q *eventQueue) pop() engine.Event {
+func (q *chunkQueue) pop() engine.Event {
 	c := q.head
 	ev := c.evs[q.r]
 	c.evs[q.r] = engine.Event{} // drop the references to engine maps
@@ -72,7 +142,7 @@ func (q *eventQueue) pop() engine.Event {
 // the slot may be written again). A visited chunk is kept as a spare (up to
 // maxSpareChunks) or dropped; the last stays as the empty queue's head, as after pop.
 // For a queue that nothing else can push to: Poll's batch. O(events).
-func (q *eventQueue) drain(f func(*engine.Event)) {
+func (q *chunkQueue) drain(f func(*engine.Event)) {
 	for c := q.head; c != nil; {
 		end := queueChunkLen
 		if c == q.tail {
@@ -97,7 +167,7 @@ func (q *eventQueue) drain(f func(*engine.Event)) {
 }
 
 // chunk returns an empty chunk, reusing a spare one when there is one.
-func (q *eventQueue) chunk() *queueChunk {
+func (q *chunkQueue) chunk() *queueChunk {
 	if n := len(q.spares); n > 0 {
 		c := q.spares[n-1]
 		q.spares[n-1] = nil
@@ -110,8 +180,8 @@ func (q *eventQueue) chunk() *queueChunk {
 // takeAll moves every event of q into a queue of its own, in O(1), and leaves q empty
 // (keeping its spare chunks). Poll uses it to convert a batch outside the
 // subscription's lock, so that a long batch never holds up the Router's publishes.
-func (q *eventQueue) takeAll() eventQueue {
-	out := eventQueue{head: q.head, tail: q.tail, r: q.r, w: q.w, n: q.n}
+func (q *chunkQueue) takeAll() chunkQueue {
+	out := chunkQueue{head: q.head, tail: q.tail, r: q.r, w: q.w, n: q.n}
 	q.head, q.tail = nil, nil
 	q.r, q.w, q.n = 0, 0, 0
 	return out
@@ -119,7 +189,7 @@ func (q *eventQueue) takeAll() eventQueue {
 
 // recycle keeps the chunks of from, which must be empty, as q's spares (up to
 // maxSpareChunks), so that a queue emptied by takeAll does not allocate again.
-func (q *eventQueue) recycle(from *eventQueue) {
+func (q *chunkQueue) recycle(from *chunkQueue) {
 	if from.head != nil && len(q.spares) < maxSpareChunks {
 		q.spares = append(q.spares, from.head)
 	}
@@ -129,5 +199,5 @@ func (q *eventQueue) recycle(from *eventQueue) {
 		}
 		q.spares = append(q.spares, c)
 	}
-	*from = eventQueue{}
+	*from = chunkQueue{}
 }

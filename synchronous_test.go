@@ -407,9 +407,9 @@ func TestEventQueueTakeAll(t *testing.T) {
 		require.Zero(t, batch.n)
 		q.recycle(&batch)
 		require.Equal(t, eventQueue{}, batch)
-		require.LessOrEqual(t, len(q.spares), maxSpareChunks)
+		require.LessOrEqual(t, len(q.hot.spares), maxSpareChunks)
 	}
-	require.NotEmpty(t, q.spares, "chunks come back for reuse")
+	require.NotEmpty(t, q.hot.spares, "chunks come back for reuse")
 }
 
 // TestEventQueueDrain checks Poll's drain: every event in order, the queue left empty
@@ -434,8 +434,8 @@ func TestEventQueueDrain(t *testing.T) {
 			require.Equal(t, next-uint64(size)+uint64(i), seq, "round %d", round)
 		}
 		require.Zero(t, batch.n)
-		require.LessOrEqual(t, len(batch.spares), maxSpareChunks)
-		for _, c := range append([]*queueChunk{batch.head}, batch.spares...) {
+		require.LessOrEqual(t, len(batch.hot.spares), maxSpareChunks)
+		for _, c := range append([]*queueChunk{batch.hot.head}, batch.hot.spares...) {
 			if c == nil {
 				continue
 			}

@@ -1,0 +1,230 @@
+package jobrouter
+
+import (
+	"encoding/binary"
+	"math/bits"
+	"time"
+
+	"github.com/openjobrouter/jobrouter/internal/engine"
+	"github.com/openjobrouter/jobrouter/internal/labels"
+)
+
+// coldQueue is the second tier of an eventQueue: a FIFO of engine events kept
+// encoded, for a subscriber far behind. Each event's flags, numbers and strings are
+// bytes in a buffer without pointers, which the garbage collector does not scan; its
+// times (which may carry a *time.Location) and its maps and pointers, when it has
+// any, sit in side arrays. Push appends in amortised O(size of the event); decode
+// reads in O(size of the event) and allocates each non-empty string afresh, so that
+// a decoded event holds no reference into the queue. The zero value is empty.
+type coldQueue struct {
+	head, tail *coldChunk
+	read       int // events read from head
+	d, t, p    int // read offsets in head's data, times and refs
+	n          int // events queued
+}
+
+// A chunk of a coldQueue holds at most coldChunkEvents events, and is allocated with
+// room for that many of about coldEventBytes encoded bytes each, and for an
+// ExpiresAt in one event of four: an event that would not fit starts a new chunk, so
+// that nothing is copied to grow (an event larger than a whole chunk gets a chunk of
+// its own size).
+const (
+	coldChunkEvents = 512
+	coldEventBytes  = 128
+	coldChunkTimes  = coldChunkEvents + coldChunkEvents/4
+)
+
+// coldChunk is one block of a coldQueue.
+type coldChunk struct {
+	data  []byte      // per event: flags, Seq, JobPriority, then its strings
+	times []time.Time // per event: Time, then ExpiresAt when it is set
+	refs  []eventRefs // the pointerful fields of the events that have any
+	n     int         // events written
+	next  *coldChunk
+}
+
+// eventRefs holds the fields of an engine event that hold pointers, strings aside.
+// They are kept by reference: the engine never writes to what an event points to.
+type eventRefs struct {
+	jobLabels, jobTags, workerTags engine.Labels
+	workerLabels                   *labels.Set
+	extra                          *engine.EventExtra
+}
+
+// Flags of an encoded event.
+const (
+	coldExpires byte = 1 << iota // times holds its ExpiresAt after its Time
+	coldRefs                     // refs holds its pointerful fields
+)
+
+// push appends an encoded copy of *ev.
+func (q *coldQueue) push(ev *engine.Event) {
+	strs := [...]string{string(ev.Type), string(ev.JobStatus), ev.JobID, ev.WorkerID, ev.OfferID,
+		ev.AssignmentID, ev.QueueID, ev.ChannelID, ev.ChannelReference, ev.ClassificationPolicyID,
+		ev.DispositionCode}
+	size := 1 + 2*binary.MaxVarintLen64 // flags, Seq, JobPriority: at most
+	for _, s := range strs[:] {
+		size += uvarintLen(uint64(len(s))) + len(s)
+	}
+	var flags byte
+	times := 1
+	if !ev.ExpiresAt.IsZero() {
+		flags |= coldExpires
+		times++
+	}
+	hasRefs := ev.JobLabels != nil || ev.JobTags != nil || ev.WorkerTags != nil || ev.WorkerLabels != nil || ev.Extra != nil
+	if hasRefs {
+		flags |= coldRefs
+	}
+
+	c := q.tail
+	if c == nil || c.n == coldChunkEvents || cap(c.data)-len(c.data) < size || cap(c.times)-len(c.times) < times {
+		c = &coldChunk{data: make([]byte, 0, max(coldChunkEvents*coldEventBytes, size)),
+			times: make([]time.Time, 0, coldChunkTimes)}
+		if q.tail == nil {
+			q.head = c
+		} else {
+			q.tail.next = c
+		}
+		q.tail = c
+	}
+	b := append(c.data, flags)
+	b = binary.AppendUvarint(b, ev.Seq)
+	b = binary.AppendVarint(b, int64(ev.JobPriority))
+	for _, s := range strs[:] {
+		b = binary.AppendUvarint(b, uint64(len(s)))
+		b = append(b, s...)
+	}
+	c.data = b
+	c.times = append(c.times, ev.Time)
+	if flags&coldExpires != 0 {
+		c.times = append(c.times, ev.ExpiresAt)
+	}
+	if hasRefs {
+		if c.refs == nil {
+			c.refs = make([]eventRefs, 0, coldChunkEvents/2)
+		}
+		c.refs = append(c.refs, eventRefs{jobLabels: ev.JobLabels, jobTags: ev.JobTags, workerTags: ev.WorkerTags,
+			workerLabels: ev.WorkerLabels, extra: ev.Extra})
+	}
+	c.n++
+	q.n++
+}
+
+// uvarintLen is the length of x's encoding by binary.AppendUvarint.
+func uvarintLen(x uint64) int { return (bits.Len64(x|1) + 6) / 7 }
+
+// pop removes and returns the oldest event; the queue must not be empty.
+func (q *coldQueue) pop() engine.Event {
+	var ev engine.Event
+	q.decode(&ev)
+	return ev
+}
+
+// decode removes the oldest event into *ev; the queue must not be empty.
+func (q *coldQueue) decode(ev *engine.Event) {
+	c := q.head
+	r := coldReader{b: c.data[q.d:]}
+	flags := r.byte()
+	seq := r.uvarint()
+	priority := r.varint()
+	*ev = engine.Event{
+		Seq:                    seq,
+		JobPriority:            int(priority),
+		Type:                   engine.EventType(r.canonical()),
+		JobStatus:              engine.JobStatus(r.canonical()),
+		JobID:                  r.string(),
+		WorkerID:               r.string(),
+		OfferID:                r.string(),
+		AssignmentID:           r.string(),
+		QueueID:                r.string(),
+		ChannelID:              r.string(),
+		ChannelReference:       r.string(),
+		ClassificationPolicyID: r.string(),
+		DispositionCode:        r.string(),
+		Time:                   c.times[q.t],
+	}
+	q.d = len(c.data) - len(r.b)
+	q.t++
+	if flags&coldExpires != 0 {
+		ev.ExpiresAt = c.times[q.t]
+		q.t++
+	}
+	if flags&coldRefs != 0 {
+		x := c.refs[q.p]
+		q.p++
+		ev.JobLabels, ev.JobTags, ev.WorkerTags, ev.WorkerLabels, ev.Extra = x.jobLabels, x.jobTags, x.workerTags, x.workerLabels, x.extra
+	}
+	q.n--
+	if q.read++; q.read == c.n {
+		// Read to its end: the chunk goes (a later push starts a new one).
+		q.head = c.next
+		if q.head == nil {
+			q.tail = nil
+		}
+		q.read, q.d, q.t, q.p = 0, 0, 0, 0
+	}
+}
+
+// coldReader reads an encoded event.
+type coldReader struct{ b []byte }
+
+func (r *coldReader) byte() byte {
+	v := r.b[0]
+	r.b = r.b[1:]
+	return v
+}
+
+func (r *coldReader) uvarint() uint64 {
+	v, k := binary.Uvarint(r.b)
+	r.b = r.b[k:]
+	return v
+}
+
+func (r *coldReader) varint() int64 {
+	v, k := binary.Varint(r.b)
+	r.b = r.b[k:]
+	return v
+}
+
+// bytes reads a length-prefixed string's bytes, still in the queue's buffer.
+func (r *coldReader) bytes() []byte {
+	n := int(r.uvarint())
+	s := r.b[:n]
+	r.b = r.b[n:]
+	return s
+}
+
+// string reads a string into fresh memory.
+func (r *coldReader) string() string { return string(r.bytes()) }
+
+// canonical reads an event type or a job status: one of the engine's constants when
+// it is one (no allocation), else a fresh string.
+func (r *coldReader) canonical() string {
+	b := r.bytes()
+	if s, ok := canonicalStrings[string(b)]; ok {
+		return s
+	}
+	return string(b)
+}
+
+// canonicalStrings maps each engine event type and job status to itself.
+var canonicalStrings = func() map[string]string {
+	m := make(map[string]string)
+	for _, t := range []engine.EventType{engine.EvJobReceived, engine.EvJobClassified,
+		engine.EvJobClassificationFailed, engine.EvJobQueued, engine.EvJobCompleted, engine.EvJobClosed,
+		engine.EvJobCancelled, engine.EvJobExceptionTriggered, engine.EvJobWorkerSelectorsExpired,
+		engine.EvJobUnassigned, engine.EvJobWaitingForActivation, engine.EvJobSchedulingFailed,
+		engine.EvJobDeleted, engine.EvOfferIssued, engine.EvOfferAccepted, engine.EvOfferDeclined,
+		engine.EvOfferExpired, engine.EvOfferRevoked, engine.EvWorkerRegistered, engine.EvWorkerUpdated,
+		engine.EvWorkerDeregistered, engine.EvWorkerDeleted} {
+		m[string(t)] = string(t)
+	}
+	for _, s := range []engine.JobStatus{engine.JobCreated, engine.JobPendingClassification,
+		engine.JobQueued, engine.JobAssigned, engine.JobCompleted, engine.JobClosed, engine.JobCancelled,
+		engine.JobClassificationFailed, engine.JobPendingSchedule, engine.JobScheduled,
+		engine.JobScheduleFailed, engine.JobWaitingForActivation} {
+		m[string(s)] = string(s)
+	}
+	return m
+}()

@@ -1,0 +1,255 @@
+package jobrouter
+
+import (
+	"encoding/binary"
+	"math"
+	"math/rand/v2"
+	"reflect"
+	"strconv"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/openjobrouter/jobrouter/internal/engine"
+	"github.com/openjobrouter/jobrouter/internal/labels"
+)
+
+// randomEvent sets each field of an engine event, by reflection, to a random value or
+// leaves it zero: so an Event field that coldQueue does not encode makes the round
+// trip below fail, and a field of a kind it does not know fails here.
+func randomEvent(t *testing.T, rng *rand.Rand, seq uint64) engine.Event {
+	t.Helper()
+	var ev engine.Event
+	v := reflect.ValueOf(&ev).Elem()
+	canon := []string{string(engine.EvOfferIssued), string(engine.JobQueued), "NotAType"}
+	for i := range v.NumField() {
+		f, name := v.Field(i), v.Type().Field(i).Name
+		if rng.IntN(4) == 0 {
+			continue // zero
+		}
+		switch x := f.Addr().Interface().(type) {
+		case *uint64:
+			*x = rng.Uint64()
+		case *int:
+			*x = rng.IntN(2000) - 1000
+			if rng.IntN(8) == 0 {
+				*x = math.MinInt
+			}
+		case *string:
+			*x = "" // empty half the time (of the non-zero draws, a string may be "")
+			if rng.IntN(2) == 0 {
+				*x = name + "-" + strconv.Itoa(rng.IntN(1000)) + string(make([]byte, rng.IntN(300)))
+			}
+		case *engine.EventType:
+			*x = engine.EventType(canon[rng.IntN(len(canon))])
+		case *engine.JobStatus:
+			*x = engine.JobStatus(canon[rng.IntN(len(canon))])
+		case *time.Time:
+			switch rng.IntN(3) {
+			case 0:
+				*x = time.Now() // a monotonic reading and the local zone
+			case 1:
+				*x = time.Unix(rng.Int64N(1<<40), rng.Int64N(1e9)).UTC()
+			default:
+				*x = time.Unix(rng.Int64N(1<<40), 0).In(time.FixedZone("X", 3600))
+			}
+		case *engine.Labels:
+			*x = engine.Labels{}
+			if rng.IntN(2) == 0 {
+				*x = engine.Labels{"k": rng.IntN(10)}
+			}
+		case **labels.Set:
+			*x = labels.NewSet(map[string]any{"lang": "en"}, "Id")
+		case **engine.EventExtra:
+			*x = &engine.EventExtra{Note: "n", Capacity: rng.IntN(5)}
+		default:
+			t.Fatalf("engine.Event.%s is a %s: teach coldQueue and randomEvent about it", name, f.Type())
+		}
+	}
+	ev.Seq = seq
+	return ev
+}
+
+// TestColdQueueRoundTripsEveryField pushes random events through the encoded tier
+// and requires each to come back equal, in order, whatever its fields.
+func TestColdQueueRoundTripsEveryField(t *testing.T) {
+	rng := rand.New(rand.NewPCG(5, 6))
+	var q coldQueue
+	var want []engine.Event
+	for i := range 5000 {
+		ev := randomEvent(t, rng, uint64(i))
+		q.push(&ev)
+		want = append(want, ev)
+		if rng.IntN(3) == 0 { // pops interleaved, so reads cross chunk ends too
+			require.Equal(t, want[0], q.pop())
+			want = want[1:]
+		}
+		require.Equal(t, len(want), q.n)
+	}
+	for len(want) > 0 {
+		require.Equal(t, want[0], q.pop())
+		want = want[1:]
+	}
+	require.Equal(t, coldQueue{}, q, "an emptied queue holds no chunk")
+}
+
+// TestColdQueueDecodedStringsAreTheirOwn: a decoded event must not point into the
+// queue's buffers, which would keep a whole chunk alive for one retained ID.
+func TestColdQueueDecodedStringsAreTheirOwn(t *testing.T) {
+	var q coldQueue
+	q.push(&engine.Event{Seq: 1, Type: engine.EvJobQueued, JobID: "job-1", QueueID: "q"})
+	q.push(&engine.Event{Seq: 2, JobID: "job-2"})
+	data := q.head.data
+	ev := q.pop()
+	clear(data) // what a buffer reused or overwritten would do
+	require.Equal(t, "job-1", ev.JobID)
+	require.Equal(t, "q", ev.QueueID)
+	require.Equal(t, engine.EvJobQueued, ev.Type)
+}
+
+// TestEventQueueTiers drives an eventQueue across hotLimit again and again, with
+// pops, drains and takeAll, against a plain slice: order is kept across the tiers,
+// and events go to the encoded tier only beyond hotLimit or behind encoded ones.
+func TestEventQueueTiers(t *testing.T) {
+	rng := rand.New(rand.NewPCG(7, 8))
+	var q eventQueue
+	var ref []uint64
+	next := uint64(1)
+	push := func() {
+		q.push(&engine.Event{Seq: next, JobID: "j" + strconv.FormatUint(next, 10)})
+		ref = append(ref, next)
+		next++
+	}
+	check := func(ev engine.Event) {
+		t.Helper()
+		require.Equal(t, ref[0], ev.Seq)
+		require.Equal(t, "j"+strconv.FormatUint(ref[0], 10), ev.JobID)
+		ref = ref[1:]
+	}
+	for round := range 12 {
+		empty := q.n == 0
+		n := 1500 + rng.IntN(2000)
+		for range n {
+			push()
+		}
+		if empty {
+			require.Equal(t, hotLimit, q.hot.n, "round %d: the first hotLimit events as they are", round)
+			require.Equal(t, n-hotLimit, q.cold.n, "round %d: the rest encoded", round)
+		}
+		require.Equal(t, len(ref), q.n)
+		// Pop into the encoded tier, pushing on the way: the new events queue behind
+		// the encoded ones, even once the first tier is empty.
+		for range len(ref) - rng.IntN(100) {
+			if rng.IntN(4) == 0 {
+				push()
+			}
+			check(q.pop())
+			if q.cold.n > 0 {
+				require.LessOrEqual(t, q.hot.n, hotLimit)
+			}
+		}
+		require.Equal(t, len(ref), q.n)
+		switch round % 3 {
+		case 0: // drain what is left
+			batch := q.takeAll()
+			require.Zero(t, q.n)
+			batch.drain(func(ev *engine.Event) { check(*ev) })
+			require.Zero(t, batch.n)
+			require.Equal(t, coldQueue{}, batch.cold)
+			q.recycle(&batch)
+		case 1: // pop what is left
+			for len(ref) > 0 {
+				check(q.pop())
+			}
+		}
+		require.Equal(t, len(ref), q.n)
+		if q.n == 0 {
+			require.Equal(t, coldQueue{}, q.cold)
+		}
+	}
+}
+
+// uvarintLen must agree with binary.AppendUvarint, or a chunk's room is misjudged.
+func TestUvarintLen(t *testing.T) {
+	for _, x := range []uint64{0, 1, 127, 128, 16383, 16384, 1<<63 - 1, math.MaxUint64} {
+		require.Len(t, binary.AppendUvarint(nil, x), uvarintLen(x), "%d", x)
+	}
+}
+
+// TestSubscriptionsFarBehindSeeTheSameEvents runs a router through thousands of
+// events with three subscriptions: one polled after every call (its backlog never
+// leaves the first tier), one polled only at the end and one asynchronous read only
+// at the end (both thousands of events behind, mostly encoded). All three must see
+// the same public events, maps, times and all.
+func TestSubscriptionsFarBehindSeeTheSameEvents(t *testing.T) {
+	ctx := t.Context()
+	start := time.Date(2026, 11, 26, 9, 0, 0, 0, time.FixedZone("CET", 3600))
+	n := 0
+	r, err := New(&Options{ManualTime: true, StartTime: start, NewID: func() string { n++; return "id" + strconv.Itoa(n) }})
+	require.NoError(t, err)
+	defer r.Close()
+	prompt := r.Subscribe(&SubscribeOptions{Synchronous: true})
+	late := r.Subscribe(&SubscribeOptions{Synchronous: true})
+	async := r.Subscribe(nil)
+	var want []Event
+	poll := func() []Event {
+		evs := prompt.Poll()
+		want = append(want, evs...)
+		return evs
+	}
+
+	_, err = r.UpsertDistributionPolicy(ctx, DistributionPolicy{ID: "p", OfferExpiresAfter: time.Minute, Mode: LongestIdleMode{}})
+	require.NoError(t, err)
+	_, err = r.UpsertQueue(ctx, Queue{ID: "q", DistributionPolicyID: "p"})
+	require.NoError(t, err)
+	for i := range 20 {
+		_, err := r.UpsertWorker(ctx, Worker{ID: "w" + strconv.Itoa(i), Queues: []string{"q"}, Capacity: 1,
+			Channels: []ChannelConfig{{ChannelID: "voice", CapacityCostPerJob: 1}}, AvailableForOffers: true,
+			Labels: Labels{"lang": []string{"en", "fr"}[i%2], "level": i % 3}, Tags: Labels{"desk": i}})
+		require.NoError(t, err)
+	}
+	poll()
+	for k := range 1500 {
+		_, err := r.CreateJob(ctx, Job{ID: "j" + strconv.Itoa(k), ChannelID: "voice", QueueID: "q",
+			ChannelReference: "call-" + strconv.Itoa(k), Priority: k % 7, Labels: Labels{"k": k}, Tags: Labels{"t": "x"}})
+		require.NoError(t, err)
+		for _, ev := range poll() {
+			o, ok := ev.(OfferIssued)
+			if !ok || k%5 == 0 {
+				continue // every fifth job's offer is left to expire
+			}
+			res, err := r.AcceptJobOffer(ctx, o.WorkerID, o.OfferID)
+			require.NoError(t, err)
+			require.NoError(t, r.CloseJob(ctx, res.JobID, res.AssignmentID, &CloseJobOptions{DispositionCode: "done"}))
+		}
+		if k%50 == 49 {
+			r.AdvanceTo(r.Now().Add(2 * time.Minute)) // expiries, then re-registrations below
+			for i := range 20 {
+				_, err := r.UpsertWorker(ctx, Worker{ID: "w" + strconv.Itoa(i), Queues: []string{"q"}, Capacity: 1,
+					Channels: []ChannelConfig{{ChannelID: "voice", CapacityCostPerJob: 1}}, AvailableForOffers: true,
+					Labels: Labels{"lang": []string{"en", "fr"}[i%2], "level": i % 3}, Tags: Labels{"desk": i}})
+				require.NoError(t, err)
+			}
+		}
+		poll()
+	}
+	require.Greater(t, len(want), 4*hotLimit, "the late subscriptions must fall far behind")
+
+	sameEvents(t, want, late.Poll())
+	got := make([]Event, 0, len(want))
+	for len(got) < len(want) {
+		got = append(got, <-async.Events())
+	}
+	sameEvents(t, want, got)
+}
+
+// sameEvents fails at the first event of got that differs from want's (a diff of
+// thousands of events would take testify minutes to print).
+func sameEvents(t *testing.T, want, got []Event) {
+	t.Helper()
+	require.Len(t, got, len(want))
+	for i := range want {
+		require.Equal(t, want[i], got[i], "event %d", i)
+	}
+}
