@@ -203,12 +203,15 @@ func TestSubscriptionsFarBehindSeeTheSameEvents(t *testing.T) {
 	require.NoError(t, err)
 	_, err = r.UpsertQueue(ctx, Queue{ID: "q", DistributionPolicyID: "p"})
 	require.NoError(t, err)
-	for i := range 20 {
-		_, err := r.UpsertWorker(ctx, Worker{ID: "w" + strconv.Itoa(i), Queues: []string{"q"}, Capacity: 1,
-			Channels: []ChannelConfig{{ChannelID: "voice", CapacityCostPerJob: 1}}, AvailableForOffers: true,
-			Labels: Labels{"lang": []string{"en", "fr"}[i%2], "level": i % 3}, Tags: Labels{"desk": i}})
-		require.NoError(t, err)
+	register := func() { // the workers, again after their offers expired
+		for i := range 20 {
+			_, err := r.UpsertWorker(ctx, Worker{ID: "w" + strconv.Itoa(i), Queues: []string{"q"}, Capacity: 1,
+				Channels: []ChannelConfig{{ChannelID: "voice", CapacityCostPerJob: 1}}, AvailableForOffers: true,
+				Labels: Labels{"lang": []string{"en", "fr"}[i%2], "level": i % 3}, Tags: Labels{"desk": i}})
+			require.NoError(t, err)
+		}
 	}
+	register()
 	poll()
 	for k := range 1500 {
 		_, err := r.CreateJob(ctx, Job{ID: "j" + strconv.Itoa(k), ChannelID: "voice", QueueID: "q",
@@ -224,13 +227,8 @@ func TestSubscriptionsFarBehindSeeTheSameEvents(t *testing.T) {
 			require.NoError(t, r.CloseJob(ctx, res.JobID, res.AssignmentID, &CloseJobOptions{DispositionCode: "done"}))
 		}
 		if k%50 == 49 {
-			r.AdvanceTo(r.Now().Add(2 * time.Minute)) // expiries, then re-registrations below
-			for i := range 20 {
-				_, err := r.UpsertWorker(ctx, Worker{ID: "w" + strconv.Itoa(i), Queues: []string{"q"}, Capacity: 1,
-					Channels: []ChannelConfig{{ChannelID: "voice", CapacityCostPerJob: 1}}, AvailableForOffers: true,
-					Labels: Labels{"lang": []string{"en", "fr"}[i%2], "level": i % 3}, Tags: Labels{"desk": i}})
-				require.NoError(t, err)
-			}
+			r.AdvanceTo(r.Now().Add(2 * time.Minute)) // the offers left open expire
+			register()
 		}
 		poll()
 	}
