@@ -23,15 +23,14 @@ type coldQueue struct {
 	n          int // events queued
 }
 
-// A chunk of a coldQueue holds at most coldChunkEvents events, and is allocated with
-// room for that many of about coldEventBytes encoded bytes each, and for an
-// ExpiresAt in one event of four: an event that would not fit starts a new chunk, so
-// that nothing is copied to grow (an event larger than a whole chunk gets a chunk of
-// its own size).
+// A chunk of a coldQueue is allocated with room for coldChunkBytes encoded bytes and
+// coldChunkTimes times: an event that would not fit in either starts a new chunk, so
+// that neither is copied to grow (an event larger than a whole chunk gets a chunk of
+// its own size). Its refs grow as needed: a third of the events of a lifecycle have
+// some (OfferIssued and OfferAccepted carry the worker's labels).
 const (
-	coldChunkEvents = 512
-	coldEventBytes  = 128
-	coldChunkTimes  = coldChunkEvents + coldChunkEvents/4
+	coldChunkBytes = 32 << 10
+	coldChunkTimes = 512
 )
 
 // coldChunk is one block of a coldQueue.
@@ -78,9 +77,8 @@ func (q *coldQueue) push(ev *engine.Event) {
 	}
 
 	c := q.tail
-	if c == nil || c.n == coldChunkEvents || cap(c.data)-len(c.data) < size || cap(c.times)-len(c.times) < times {
-		c = &coldChunk{data: make([]byte, 0, max(coldChunkEvents*coldEventBytes, size)),
-			times: make([]time.Time, 0, coldChunkTimes)}
+	if c == nil || cap(c.data)-len(c.data) < size || cap(c.times)-len(c.times) < times {
+		c = &coldChunk{data: make([]byte, 0, max(coldChunkBytes, size)), times: make([]time.Time, 0, coldChunkTimes)}
 		if q.tail == nil {
 			q.head = c
 		} else {
@@ -101,9 +99,6 @@ func (q *coldQueue) push(ev *engine.Event) {
 		c.times = append(c.times, ev.ExpiresAt)
 	}
 	if hasRefs {
-		if c.refs == nil {
-			c.refs = make([]eventRefs, 0, coldChunkEvents/2)
-		}
 		c.refs = append(c.refs, eventRefs{jobLabels: ev.JobLabels, jobTags: ev.JobTags, workerTags: ev.WorkerTags,
 			workerLabels: ev.WorkerLabels, extra: ev.Extra})
 	}

@@ -41,6 +41,9 @@ func randomEvent(t *testing.T, rng *rand.Rand, seq uint64) engine.Event {
 			if rng.IntN(2) == 0 {
 				*x = name + "-" + strconv.Itoa(rng.IntN(1000)) + string(make([]byte, rng.IntN(300)))
 			}
+			if rng.IntN(2000) == 0 { // larger than a whole chunk
+				*x = string(make([]byte, coldChunkBytes+rng.IntN(100)))
+			}
 		case *engine.EventType:
 			*x = engine.EventType(canon[rng.IntN(len(canon))])
 		case *engine.JobStatus:
