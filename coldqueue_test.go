@@ -254,3 +254,23 @@ func sameEvents(t *testing.T, want, got []Event) {
 		require.Equal(t, want[i], got[i], "event %d", i)
 	}
 }
+
+// TestEventQueueDrainAllocatesNothingForTheFirstTier: Poll's drain of a backlog that
+// never left the first tier must not allocate (its scratch event for the second
+// tier escapes, so it is made only when that tier holds events).
+func TestEventQueueDrainAllocatesNothingForTheFirstTier(t *testing.T) {
+	var q eventQueue
+	ev := engine.Event{Type: engine.EvJobQueued, JobID: "j"}
+	n := 0
+	count := func(*engine.Event) { n++ }
+	allocs := testing.AllocsPerRun(100, func() {
+		for range 6 {
+			q.push(&ev)
+		}
+		batch := q.takeAll()
+		batch.drain(count)
+		q.recycle(&batch)
+	})
+	require.Zero(t, allocs)
+	require.Equal(t, 6*101, n)
+}

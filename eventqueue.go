@@ -48,10 +48,12 @@ func (q *eventQueue) pop() engine.Event {
 // queue that nothing else can push to: Poll's batch. O(events).
 func (q *eventQueue) drain(f func(*engine.Event)) {
 	q.hot.drain(f)
-	var ev engine.Event
-	for q.cold.n > 0 {
-		q.cold.decode(&ev)
-		f(&ev)
+	if q.cold.n > 0 {
+		ev := new(engine.Event) // allocated only here: f's argument escapes
+		for q.cold.n > 0 {
+			q.cold.decode(ev)
+			f(ev)
+		}
 	}
 	q.n = 0
 }
