@@ -128,7 +128,10 @@ func (s *Sim) fail(invariant, format string, args ...any) {
 
 // Apply runs one operation and checks everything after it. It returns the first
 // failure, after which the simulator must not be used.
-func (s *Sim) Apply(op Op) (f *Failure) {
+func (s *Sim) Apply(op Op) (f *Failure) { return s.apply(op, func() { s.run(op) }) }
+
+// apply runs op's commands, do, and checks everything after them.
+func (s *Sim) apply(op Op, do func()) (f *Failure) {
 	s.step++
 	s.op = op
 	s.rng = op.rng()
@@ -147,7 +150,7 @@ func (s *Sim) Apply(op Op) (f *Failure) {
 			}
 		}
 	}()
-	s.run(op)
+	do()
 	s.afterStep()
 	s.record(nil)
 	return nil
