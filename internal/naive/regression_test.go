@@ -1,7 +1,6 @@
 package naive_test
 
 import (
-	"math/rand/v2"
 	"strconv"
 	"testing"
 	"time"
@@ -11,42 +10,54 @@ import (
 	"github.com/openjobrouter/jobrouter/internal/engine"
 	"github.com/openjobrouter/jobrouter/internal/labels"
 	"github.com/openjobrouter/jobrouter/internal/naive"
+	"github.com/openjobrouter/jobrouter/internal/simtest"
 )
 
-// Discrepancies found by the differential test, where the engine contradicts
+// Discrepancies found by the differential runs, where the engine contradicted
 // SEMANTICS.md or DESIGN.md. Each test replays the minimal command sequence on both
-// routers and requires them to agree. They are skipped until the engine (or the
-// spec) is fixed.
+// routers (simtest.Sim.Exec: the same results, events and state, and the invariants)
+// and requires them to agree.
 
-// scripted returns a differential run for a hand-written command sequence.
-func scripted(t *testing.T, cfg engine.Config) *diff {
-	return newDiffWith(t, 0, rand.New(rand.NewPCG(0, 0)), cfg)
+// scripted is a hand-written command sequence on the simulator.
+type scripted struct {
+	t   *testing.T
+	s   *simtest.Sim
+	now time.Time
 }
 
-func (d *diff) policy(p engine.DistributionPolicy) {
-	d.both(cmd("UpsertDistributionPolicy %+v", p),
-		func() (any, error) { v, err := d.e.UpsertDistributionPolicy(d.now, p); return viewPolicy(v), err },
-		func() (any, error) { v, err := d.n.UpsertDistributionPolicy(d.now, p); return viewPolicy(v), err })
+func newScripted(t *testing.T) *scripted {
+	return &scripted{t: t, s: simtest.New(simtest.World{}, simtest.Options{Text: true}), now: simtest.T0}
 }
 
-func (d *diff) queue(q engine.Queue) {
-	d.both(cmd("UpsertQueue %+v", q),
-		func() (any, error) { return d.e.UpsertQueue(d.now, q) },
-		func() (any, error) { return d.n.UpsertQueue(d.now, q) })
+func (d *scripted) exec(desc string, f func(r naive.Core) (any, error)) {
+	d.t.Helper()
+	if fl := d.s.Exec(desc, f); fl != nil {
+		d.t.Fatalf("%v\nhistory:\n%s", fl, fl.Tail)
+	}
 }
 
-func (d *diff) worker(w engine.Worker) {
-	we, wn := cloneWorker(w), cloneWorker(w)
-	d.both(cmd("UpsertWorker %v", workerBrief(w)),
-		func() (any, error) { return d.e.UpsertWorker(d.now, we) },
-		func() (any, error) { return d.n.UpsertWorker(d.now, wn) })
+func (d *scripted) policy(p engine.DistributionPolicy) {
+	d.exec("UpsertDistributionPolicy "+p.ID, func(r naive.Core) (any, error) { return r.UpsertDistributionPolicy(d.now, p) })
 }
 
-func (d *diff) job(j engine.Job) {
-	je, jn := cloneJob(j), cloneJob(j)
-	d.both(cmd("CreateJob %v", jobBrief(j)),
-		func() (any, error) { return d.e.CreateJob(d.now, je) },
-		func() (any, error) { return d.n.CreateJob(d.now, jn) })
+func (d *scripted) queue(q engine.Queue) {
+	d.exec("UpsertQueue "+q.ID, func(r naive.Core) (any, error) { return r.UpsertQueue(d.now, q) })
+}
+
+func (d *scripted) worker(w engine.Worker) {
+	d.exec("UpsertWorker "+w.ID, func(r naive.Core) (any, error) {
+		c := w
+		c.Queues, c.Channels, c.Labels = append([]string(nil), w.Queues...), append([]engine.ChannelConfig(nil), w.Channels...), labels.Clone(w.Labels)
+		return r.UpsertWorker(d.now, c)
+	})
+}
+
+func (d *scripted) job(j engine.Job) {
+	d.exec("CreateJob "+j.ID, func(r naive.Core) (any, error) {
+		c := j
+		c.RequestedWorkerSelectors = append([]engine.Selector(nil), j.RequestedWorkerSelectors...)
+		return r.CreateJob(d.now, c)
+	})
 }
 
 // TestScoreAgainstANegativeThreshold (once reported as an engine bug; now a decision
@@ -58,9 +69,9 @@ func (d *diff) job(j engine.Job) {
 // SEMANTICS (so w-15 is offered first); the engine computes +0.75 and +0.25 and offers
 // w-5. (The engine's choice is arguably the better rule — SEMANTICS' formula ranks a
 // worker lower the more it exceeds a negative threshold — so the fix may be to
-// SEMANTICS; then flip naive.selectorScore and negativeThresholds.)
+// SEMANTICS; then flip naive.selectorScore.)
 func TestScoreAgainstANegativeThreshold(t *testing.T) {
-	d := scripted(t, engine.Config{})
+	d := newScripted(t)
 	d.policy(engine.DistributionPolicy{ID: "best", OfferExpiresAfter: time.Minute,
 		Mode: engine.Mode{Kind: engine.BestWorker, Descending: true}})
 	d.queue(engine.Queue{ID: "q", DistributionPolicyID: "best"})
@@ -79,34 +90,36 @@ func TestScoreAgainstANegativeThreshold(t *testing.T) {
 func TestShortMaxIDLengthIsATypedError(t *testing.T) {
 	cfg := engine.Config{MaxIDLength: 8}
 	w := engine.Worker{ID: "worker-123456789", AvailableForOffers: true}
-	_, errN := naive.New(cfg).UpsertWorker(diffT0, w)
+	_, errN := naive.New(cfg).UpsertWorker(simtest.T0, w)
 	requireCode(t, errN, engine.CodeInvalid)
 	var errE error
-	require.NotPanics(t, func() { _, errE = engine.New(cfg).UpsertWorker(diffT0, w) })
+	require.NotPanics(t, func() { _, errE = engine.New(cfg).UpsertWorker(simtest.T0, w) })
 	requireCode(t, errE, engine.CodeInvalid)
 }
 
 // TestRoundRobinCursorFollowsEveryOffer (a fixed engine bug): SEMANTICS.md says RoundRobin offers
 // to "the next after the last one offered in this queue (the lowest ID when the queue
 // has offered nothing yet)", and engine/queue.go documents queueState.rrLast as "the
-// last worker offered a job from this queue", but engine/match.go (matchJob) moves it
+// last worker offered a job from this queue", but engine/match.go (matchJob) moved it
 // only on RoundRobin's own offers. A queue that offered by LongestIdle (here to w2)
-// and then switches to RoundRobin restarts at the lowest ID (w1) instead of after w2
+// and then switches to RoundRobin restarted at the lowest ID (w1) instead of after w2
 // (w3).
 func TestRoundRobinCursorFollowsEveryOffer(t *testing.T) {
-	d := scripted(t, engine.Config{})
+	d := newScripted(t)
 	d.policy(engine.DistributionPolicy{ID: "idle", OfferExpiresAfter: time.Minute, Mode: engine.Mode{Kind: engine.LongestIdle}})
 	d.policy(engine.DistributionPolicy{ID: "rr", OfferExpiresAfter: time.Minute, Mode: engine.Mode{Kind: engine.RoundRobin}})
 	d.queue(engine.Queue{ID: "q", DistributionPolicyID: "idle"})
 	for i, id := range []string{"w2", "w1", "w3"} {
-		d.now = diffT0.Add(time.Duration(i) * time.Second) // w2 is idle longest
+		d.now = simtest.T0.Add(time.Duration(i) * time.Second) // w2 is idle longest
 		d.worker(engine.Worker{ID: id, Queues: []string{"q"}, Capacity: 1, AvailableForOffers: true,
 			Channels: []engine.ChannelConfig{{ChannelID: "voice", CapacityCostPerJob: 1}}})
 	}
 	d.job(engine.Job{ID: "j1", QueueID: "q", ChannelID: "voice"}) // offered to w2 (offer n1)
-	d.both(cmd("AcceptOffer w2 n1"),
-		func() (any, error) { j, a, err := d.e.AcceptOffer(d.now, "w2", "n1"); return [2]string{j, a}, err },
-		func() (any, error) { j, a, err := d.n.AcceptOffer(d.now, "w2", "n1"); return [2]string{j, a}, err })
+	d.exec("AcceptOffer w2 n1", func(r naive.Core) (any, error) {
+		j, a, err := r.AcceptOffer(d.now, "w2", "n1")
+		return [2]string{j, a}, err
+	})
 	d.queue(engine.Queue{ID: "q", DistributionPolicyID: "rr"})
 	d.job(engine.Job{ID: "j2", QueueID: "q", ChannelID: "voice"}) // SEMANTICS: w3; engine: w1
+	require.Equal(t, "w3", d.s.Workers()[2].Offers[0].WorkerID, "RoundRobin continues after w2")
 }

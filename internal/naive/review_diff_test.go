@@ -2,46 +2,59 @@ package naive_test
 
 import (
 	"fmt"
+	"math/rand/v2"
 	"os"
 	"runtime/debug"
 	"strconv"
-	"strings"
 	"testing"
 	"time"
 
+	"github.com/stretchr/testify/require"
+
 	"github.com/openjobrouter/jobrouter/internal/engine"
 	"github.com/openjobrouter/jobrouter/internal/labels"
+	"github.com/openjobrouter/jobrouter/internal/naive"
+	"github.com/openjobrouter/jobrouter/internal/simtest"
 )
 
-// A second differential generator, for the incremental matching's class and group
-// indexes. The main generator gives every worker a "level" of 0..9 and often a
-// "rating", so worker classes (same labels but "Id", same channel IDs) almost always
-// have one member, and no selector or job label names "Id". Here workers draw from a
-// few coarse labels, so that classes have many members (bestByClass score levels,
-// sources() choosing the queue's own trees, RoundRobin over several classes), jobs
-// select on and carry "Id", and a Score function tells every worker apart.
+// A differential run for the incremental matching's class and group indexes, on the
+// simulator of internal/simtest (which compares the engine with this package's
+// router after every command, and checks its invariants). simtest's generator gives
+// every worker a "level" of 0..9 and often a "rating", so worker classes (same labels
+// but "Id", same channel IDs) almost always have one member, and no selector or job
+// label names "Id". Here workers draw from a few coarse labels, so that classes have
+// many members (bestByClass score levels, sources() choosing the queue's own trees,
+// RoundRobin over several classes), jobs select on and carry "Id", and a Score
+// function tells every worker apart. Between its own commands it runs simtest's
+// operations (accept, decline, complete, close, unassign, time moves, reads, invalid
+// commands, …) in that world.
 //
 //	REVIEW_DIFF_SEEDS=2000 go test ./internal/naive -run TestReviewDifferential
 //	REVIEW_DIFF_SEED=17 go test ./internal/naive -run TestReviewDifferential -v
-//	REVIEW_DIFF_FUTURE=1 ...   instead run commands at a time past pending deadlines,
-//	                           without Advance, and decline with no RetryOfferAt
-//	                           (engine TestReview_RetryPassedWithoutAdvance)
-//	REVIEW_DIFF_FUTURE=2 ...   and decline with RetryOfferAt = now too (engine
-//	                           TestReview_ImmediateRetryThenEarlierDeadline). Since
-//	                           d9e6bcd the engine lapses a decline when its retry
-//	                           deadline fires (at once when already past), while
-//	                           naive.declined still compares RetryOfferAt with the
-//	                           matching instant: the two differ in when the decliner
-//	                           is offered again (e.g. seed 982) until naive follows.
-var reviewWorkerIDs = []string{"w1", "w2", "w3", "w4", "w5", "w6", "w7", "w8", "w9", "w10", "w11"}
+//	REVIEW_DIFF_STEPS=2000 ...   longer runs
+//	REVIEW_DIFF_STATS=1 ...      what ran
+var (
+	reviewWorkerIDs = []string{"w1", "w2", "w3", "w4", "w5", "w6", "w7", "w8", "w9", "w10", "w11"}
+	reviewQueueIDs  = []string{"q1", "q2", "q3"}
+	reviewPolicies  = []string{"p-rr", "p-best", "p-idle"}
+)
+
+const reviewMaxJobs = 30 // simtest's CreateJob makes room past this
+
+// envInt returns the number in the environment variable name, else def.
+func envInt(t *testing.T, name string, def int) int {
+	if s, ok := os.LookupEnv(name); ok {
+		_, err := fmt.Sscan(s, &def)
+		require.NoError(t, err, "%s", name)
+	}
+	return def
+}
 
 func TestReviewDifferential(t *testing.T) {
-	steps := envInt(t, "NAIVE_DIFF_STEPS", defaultSteps)
+	steps := envInt(t, "REVIEW_DIFF_STEPS", 300)
 	if s := os.Getenv("REVIEW_DIFF_SEED"); s != "" {
 		seed, err := strconv.ParseUint(s, 10, 64)
-		if err != nil {
-			t.Fatal(err)
-		}
+		require.NoError(t, err)
 		runReview(t, seed, steps)
 		return
 	}
@@ -57,25 +70,72 @@ func TestReviewDifferential(t *testing.T) {
 	})
 }
 
+// review is one run: the simulator, simtest's generator for its operations, and the
+// source of this run's own choices.
+type review struct {
+	t      *testing.T
+	seed   uint64
+	s      *simtest.Sim
+	g      *simtest.Generator
+	rng    *rand.Rand
+	jobSeq int
+}
+
 func runReview(t *testing.T, seed uint64, steps int) {
-	d := newDiff(t, seed^0x5eed_0f_7e71e3)
-	d.seed = seed
-	d.reviewSetup()
-	future := os.Getenv("REVIEW_DIFF_FUTURE") != ""
-	defer func() {
-		if p := recover(); p != nil {
-			var lines []string
-			for _, e := range d.log[max(0, len(d.log)-150):] {
-				lines = append(lines, e.String())
-			}
-			t.Fatalf("seed %d, step %d: panic: %v\ncommands:\n%s", seed, d.step, p, strings.Join(lines, "\n"))
-		}
-	}()
-	for d.step = 1; d.step <= steps; d.step++ {
-		d.reviewStep(future)
+	rng := rand.New(rand.NewPCG(seed^0x5eed_0f_7e71e3, 0xd1ff))
+	w := simtest.World{KeepWorkersOnOfferExpiry: rng.IntN(3) == 0,
+		MaxJobAge: pick(rng, []time.Duration{0, 2 * time.Hour, 6 * time.Hour, -1})}
+	stats := os.Getenv("REVIEW_DIFF_STATS") != ""
+	d := &review{t: t, seed: seed, s: simtest.New(w, simtest.Options{Text: true, Counts: stats}), g: simtest.NewGeneratorIn(seed, w), rng: rng}
+	d.setup()
+	for d.s.Step() < steps {
+		d.step()
 	}
-	if os.Getenv("REVIEW_DIFF_STATS") != "" {
-		t.Logf("%v", d.counts)
+	if stats {
+		t.Logf("%v", d.s.Counts())
+	}
+}
+
+func pick[T any](r *rand.Rand, xs []T) T { return xs[r.IntN(len(xs))] }
+
+func (d *review) chance(n int) bool { return d.rng.IntN(n) == 0 }
+
+// check stops the run at a failure, with the history before it.
+func (d *review) check(f *simtest.Failure) {
+	d.t.Helper()
+	if f != nil {
+		d.t.Fatalf("seed %d: %v\nreplay: REVIEW_DIFF_SEED=%d go test ./internal/naive -run 'TestReviewDifferential$' -v\nhistory (last lines):\n%s",
+			d.seed, f, d.seed, f.Tail)
+	}
+}
+
+// op runs one of simtest's operations.
+func (d *review) op(k simtest.Kind) { d.check(d.s.Apply(simtest.Op{Kind: k, Arg: d.rng.Uint32()})) }
+
+func (d *review) setup() {
+	d.policy("p-rr", engine.RoundRobin)
+	d.policy("p-best", engine.BestWorker)
+	d.policy("p-idle", engine.LongestIdle)
+	for i := range reviewQueueIDs {
+		d.check(d.s.Apply(simtest.Op{Kind: simtest.KindAddQueue, Arg: uint32(i) | d.rng.Uint32()<<8}))
+	}
+	for _, id := range reviewWorkerIDs[:4+d.rng.IntN(len(reviewWorkerIDs)-4)] {
+		d.upsertWorker(id)
+	}
+}
+
+func (d *review) step() {
+	switch n := d.rng.IntN(100); {
+	case n < 18:
+		d.createJob()
+	case n < 28:
+		d.upsertWorker(pick(d.rng, reviewWorkerIDs))
+	case n < 30:
+		d.policy(pick(d.rng, reviewPolicies), pick(d.rng, []engine.ModeKind{engine.RoundRobin, engine.BestWorker, engine.LongestIdle}))
+	case n < 32:
+		d.op(simtest.KindAddQueue) // a valid queue, with a policy that exists
+	default:
+		d.check(d.s.Apply(d.g.Next(d.s)))
 	}
 }
 
@@ -92,42 +152,30 @@ func scoreByTier(in engine.ScoringInput) (float64, error) {
 	return v, nil
 }
 
-func (d *diff) reviewPolicy(id string, kind engine.ModeKind) {
-	p := engine.DistributionPolicy{ID: id, Name: id, OfferExpiresAfter: pick(d.rng, []time.Duration{time.Minute, 2 * time.Minute}),
-		Mode: d.randomMode(kind)}
+func (d *review) policy(id string, kind engine.ModeKind) {
+	r := d.rng
+	min := pick(r, []int{0, 1, 1, 2})
+	p := engine.DistributionPolicy{ID: id, Name: id, OfferExpiresAfter: pick(r, []time.Duration{time.Minute, 2 * time.Minute}),
+		Mode: engine.Mode{Kind: kind, MinConcurrentOffers: min, MaxConcurrentOffers: max(min, 1) + r.IntN(2), BypassSelectors: d.chance(6)}}
 	if kind == engine.BestWorker {
-		switch d.rng.IntN(4) {
+		p.Mode.Descending = !d.chance(4)
+		switch r.IntN(4) {
 		case 0:
 			p.Mode.Score, p.Mode.ScoreOrigin = scoreByTierAndID, scoreByTierAndID
 		case 1:
 			p.Mode.Score, p.Mode.ScoreOrigin = scoreByTier, scoreByTier
-		default:
-			p.Mode.Score, p.Mode.ScoreOrigin = nil, nil
 		}
 	}
-	now := d.now
-	d.both(cmd("UpsertDistributionPolicy %+v", p),
-		func() (any, error) { v, err := d.e.UpsertDistributionPolicy(now, p); return viewPolicy(v), err },
-		func() (any, error) { v, err := d.n.UpsertDistributionPolicy(now, p); return viewPolicy(v), err })
+	now := d.s.Now()
+	d.check(d.s.Exec(fmt.Sprintf("UpsertDistributionPolicy %+v", p),
+		func(r naive.Core) (any, error) { return r.UpsertDistributionPolicy(now, p) }))
 }
 
-func (d *diff) reviewSetup() {
-	d.reviewPolicy("p-rr", engine.RoundRobin)
-	d.reviewPolicy("p-best", engine.BestWorker)
-	d.reviewPolicy("p-idle", engine.LongestIdle)
-	for _, q := range queueIDs {
-		d.upsertQueue(q, pick(d.rng, policyIDs), true)
-	}
-	for _, id := range reviewWorkerIDs[:4+d.rng.IntN(len(reviewWorkerIDs)-4)] {
-		d.reviewUpsertWorker(id)
-	}
-}
-
-func (d *diff) reviewWorker(id string) engine.Worker {
+func (d *review) randomWorker(id string) engine.Worker {
 	r := d.rng
 	w := engine.Worker{ID: id, Capacity: pick(r, []int{1, 1, 2, 3}), AvailableForOffers: !d.chance(6),
 		MaxConcurrentOffers: pick(r, []int{0, 0, 0, 1, 2})}
-	for _, q := range queueIDs {
+	for _, q := range reviewQueueIDs {
 		if !d.chance(3) {
 			w.Queues = append(w.Queues, q)
 		}
@@ -149,12 +197,16 @@ func (d *diff) reviewWorker(id string) engine.Worker {
 	return w
 }
 
-func (d *diff) reviewUpsertWorker(id string) {
-	w := d.reviewWorker(id)
-	if old, err := d.e.GetWorker(id); err == nil && !d.chance(3) {
+// upsertWorker registers a worker, or changes one thing of a registered one.
+func (d *review) upsertWorker(id string) {
+	w := d.randomWorker(id)
+	for _, old := range d.s.Workers() {
+		if old.ID != id || d.chance(3) {
+			continue
+		}
 		fresh := w
-		w = cloneWorker(old)
-		w.Offers, w.AssignedJobs = nil, nil
+		w = engine.Worker{ID: id, Queues: old.Queues, Capacity: old.Capacity, Channels: old.Channels, Labels: old.Labels,
+			Tags: old.Tags, AvailableForOffers: old.AvailableForOffers, MaxConcurrentOffers: old.MaxConcurrentOffers}
 		switch d.rng.IntN(6) {
 		case 0, 1:
 			w.AvailableForOffers = !w.AvailableForOffers || d.chance(2)
@@ -168,14 +220,16 @@ func (d *diff) reviewUpsertWorker(id string) {
 			w.MaxConcurrentOffers = fresh.MaxConcurrentOffers
 		}
 	}
-	now := d.now
-	we, wn := cloneWorker(w), cloneWorker(w)
-	d.both(cmd("UpsertWorker %v", workerBrief(w)),
-		func() (any, error) { return d.e.UpsertWorker(now, we) },
-		func() (any, error) { return d.n.UpsertWorker(now, wn) })
+	now := d.s.Now()
+	d.check(d.s.Exec(fmt.Sprintf("UpsertWorker %+v", w), func(r naive.Core) (any, error) {
+		c := w // each side gets its own copy of what it may keep
+		c.Queues, c.Channels = append([]string(nil), w.Queues...), append([]engine.ChannelConfig(nil), w.Channels...)
+		c.Labels, c.Tags = labels.Clone(w.Labels), labels.Clone(w.Tags)
+		return r.UpsertWorker(now, c)
+	}))
 }
 
-func (d *diff) reviewSelector() engine.Selector {
+func (d *review) selector() engine.Selector {
 	r := d.rng
 	var s engine.Selector
 	switch r.IntN(6) {
@@ -195,17 +249,17 @@ func (d *diff) reviewSelector() engine.Selector {
 	return s
 }
 
-func (d *diff) reviewCreateJob() {
-	if len(d.curJobs) >= maxJobs {
-		d.createJob() // makes room
+func (d *review) createJob() {
+	if len(d.s.Jobs()) >= reviewMaxJobs {
+		d.op(simtest.KindCreateJob) // makes room
 		return
 	}
 	r := d.rng
 	d.jobSeq++
-	j := engine.Job{ID: "j" + strconv.Itoa(d.jobSeq), ChannelID: pick(r, []string{"voice", "voice", "voice", "chat"}),
-		QueueID: pick(r, queueIDs), Priority: pick(r, []int{1, 1, 1, 2, -1})}
+	j := engine.Job{ID: "r" + strconv.Itoa(d.jobSeq), ChannelID: pick(r, []string{"voice", "voice", "voice", "chat"}),
+		QueueID: pick(r, reviewQueueIDs), Priority: pick(r, []int{1, 1, 1, 2, -1})}
 	for range pick(r, []int{0, 1, 1, 2}) {
-		j.RequestedWorkerSelectors = append(j.RequestedWorkerSelectors, d.reviewSelector())
+		j.RequestedWorkerSelectors = append(j.RequestedWorkerSelectors, d.selector())
 	}
 	if !d.chance(3) {
 		j.Labels = engine.Labels{}
@@ -219,118 +273,11 @@ func (d *diff) reviewCreateJob() {
 			j.Labels["Id"] = pick(r, reviewWorkerIDs)
 		}
 	}
-	now := d.now
-	je, jn := cloneJob(j), cloneJob(j)
-	d.both(cmd("CreateJob %v", jobBrief(j)),
-		func() (any, error) { return d.e.CreateJob(now, je) },
-		func() (any, error) { return d.n.CreateJob(now, jn) })
-}
-
-func (d *diff) reviewStep(future bool) {
-	r := d.rng
-	switch n := r.IntN(100); {
-	case n < 18:
-		d.reviewCreateJob()
-	case n < 28:
-		d.reviewUpsertWorker(pick(r, reviewWorkerIDs))
-	case n < 30:
-		d.reviewPolicy(pick(r, policyIDs), pick(r, []engine.ModeKind{engine.RoundRobin, engine.BestWorker, engine.LongestIdle}))
-	case n < 32:
-		q := pick(r, queueIDs)
-		d.upsertQueue(q, pick(r, policyIDs), true)
-	case future:
-		d.futureStep()
-	default:
-		d.randomStep()
-	}
-}
-
-// futureStep runs commands at a time past pending deadlines, before any Advance.
-// Its declines never carry a RetryOfferAt in the future, so that the known
-// difference (TestReview_RetryPassedWithoutAdvance) stays out of the way.
-func (d *diff) futureStep() {
-	r := d.rng
-	switch n := r.IntN(100); {
-	case n < 8:
-		// The next commands run at a time past the next deadline, before any Advance.
-		if next, ok := d.e.NextDeadline(); ok && next.Sub(d.now) < time.Hour {
-			d.now = next.Add(time.Duration(r.IntN(3)) * time.Second)
-		}
-	case n < 18:
-		d.moveTime()
-	case n < 26:
-		d.createJob()
-	case n < 32:
-		d.updateJob()
-	case n < 50:
-		if offers := d.openOffers(); len(offers) > 0 {
-			o := pick(r, offers)
-			now := d.now
-			d.both(cmd("AcceptOffer worker=%s offer=%s", o.WorkerID, o.ID),
-				func() (any, error) { j, a, err := d.e.AcceptOffer(now, o.WorkerID, o.ID); return [2]string{j, a}, err },
-				func() (any, error) { j, a, err := d.n.AcceptOffer(now, o.WorkerID, o.ID); return [2]string{j, a}, err })
-		}
-	case n < 60:
-		if offers := d.openOffers(); len(offers) > 0 {
-			o := pick(r, offers)
-			now := d.now
-			var retry time.Time
-			if os.Getenv("REVIEW_DIFF_FUTURE") == "2" && d.chance(3) {
-				retry = now // TestReview_ImmediateRetryThenEarlierDeadline
-			}
-			d.both(cmd("DeclineOffer worker=%s offer=%s retryAt=%v", o.WorkerID, o.ID, sinceT0(retry)),
-				func() (any, error) { return nil, d.e.DeclineOffer(now, o.WorkerID, o.ID, retry) },
-				func() (any, error) { return nil, d.n.DeclineOffer(now, o.WorkerID, o.ID, retry) })
-		}
-	case n < 72:
-		held := d.jobs(status(engine.JobAssigned, engine.JobCompleted))
-		if len(held) == 0 {
-			return
-		}
-		j := pick(r, held)
-		aid := ""
-		for _, w := range d.curWorkers {
-			for _, a := range w.AssignedJobs {
-				if a.JobID == j.ID {
-					aid = a.AssignmentID
-				}
-			}
-		}
-		now := d.now
-		switch r.IntN(3) {
-		case 0:
-			var closeAt time.Time
-			if d.chance(2) {
-				closeAt = now.Add(time.Duration(5+r.IntN(60)) * time.Second)
-			}
-			d.both(cmd("CloseJob job=%s assignment=%s closeAt=%v", j.ID, aid, sinceT0(closeAt)),
-				func() (any, error) { return nil, d.e.CloseJob(now, j.ID, aid, "", "", closeAt) },
-				func() (any, error) { return nil, d.n.CloseJob(now, j.ID, aid, "", "", closeAt) })
-		case 1:
-			suspend := d.chance(3)
-			d.both(cmd("UnassignJob job=%s assignment=%s suspend=%v", j.ID, aid, suspend),
-				func() (any, error) { return d.e.UnassignJob(now, j.ID, aid, suspend) },
-				func() (any, error) { return d.n.UnassignJob(now, j.ID, aid, suspend) })
-		default:
-			d.both(cmd("CancelJob job=%s", j.ID),
-				func() (any, error) { return nil, d.e.CancelJob(now, j.ID, "", "") },
-				func() (any, error) { return nil, d.n.CancelJob(now, j.ID, "", "") })
-		}
-	case n < 76:
-		id := pick(r, reviewWorkerIDs)
-		now := d.now
-		d.both(cmd("DeleteWorker %s", id),
-			func() (any, error) { return nil, d.e.DeleteWorker(now, id) },
-			func() (any, error) { return nil, d.n.DeleteWorker(now, id) })
-	case n < 80:
-		if done := d.jobs(func(j engine.Job) bool { return j.Status.Terminal() }); len(done) > 0 {
-			id := pick(r, done).ID
-			now := d.now
-			d.both(cmd("DeleteJob %s", id),
-				func() (any, error) { return nil, d.e.DeleteJob(now, id) },
-				func() (any, error) { return nil, d.n.DeleteJob(now, id) })
-		}
-	default:
-		d.reviewCreateJob()
-	}
+	now := d.s.Now()
+	d.check(d.s.Exec(fmt.Sprintf("CreateJob %+v", j), func(r naive.Core) (any, error) {
+		c := j
+		c.RequestedWorkerSelectors = append([]engine.Selector(nil), j.RequestedWorkerSelectors...)
+		c.Labels = labels.Clone(j.Labels)
+		return r.CreateJob(now, c)
+	}))
 }

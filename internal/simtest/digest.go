@@ -15,8 +15,10 @@ import (
 
 // The state encoding: every job, worker, queue and distribution policy as the
 // routers' getters return them, and the next deadline, in a canonical byte form
-// (label maps in key order, nil apart from empty). Two routers hold the same state
-// exactly when their encodings are equal; the history records a digest of it.
+// (label maps in key order; nil apart from empty, for the lists too). Two routers
+// hold the same state exactly when their encodings are equal
+// (TestStateEncodingCoversEveryField keeps it so); the history records a digest of
+// it.
 
 type enc struct{ b []byte }
 
@@ -234,15 +236,15 @@ func (e *enc) policy(p *engine.DistributionPolicy) {
 func (s *Sim) encodeState(c naive.Core, jobs []engine.Job, workers []engine.Worker, queues []engine.Queue,
 	pols []engine.DistributionPolicy, buf []byte) []byte {
 	e := enc{b: buf}
-	e.u(uint64(len(jobs)))
+	e.n(jobs == nil, len(jobs))
 	for i := range jobs {
 		e.job(&jobs[i])
 	}
-	e.u(uint64(len(workers)))
+	e.n(workers == nil, len(workers))
 	for i := range workers {
 		e.worker(&workers[i])
 	}
-	e.u(uint64(len(queues)))
+	e.n(queues == nil, len(queues))
 	for _, q := range queues {
 		e.s(q.ID)
 		e.s(q.Name)
@@ -250,7 +252,7 @@ func (s *Sim) encodeState(c naive.Core, jobs []engine.Job, workers []engine.Work
 		e.s(q.ExceptionPolicyID)
 		e.labels(q.Labels)
 	}
-	e.u(uint64(len(pols)))
+	e.n(pols == nil, len(pols))
 	for i := range pols {
 		e.policy(&pols[i])
 	}

@@ -57,7 +57,13 @@ var kindNames = [...]string{
 	KindQueueStats: "QueueStats",
 }
 
+// kindExec marks an operation made by the caller (Sim.Exec): it is not replayable.
+const kindExec = numKinds
+
 func (k Kind) String() string {
+	if k == kindExec {
+		return "Exec"
+	}
 	if k < numKinds {
 		return kindNames[k]
 	}

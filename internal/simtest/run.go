@@ -48,6 +48,9 @@ func Replay(w World, ops []Op, opt Options) Result {
 }
 
 func finish(s *Sim, res Result) Result {
+	if res.Failure == nil {
+		res.Failure = s.finalCompare()
+	}
 	res.Digest = s.Digest()
 	res.Counts = s.Counts()
 	res.History = s.History()
