@@ -195,8 +195,8 @@ func TestReview_RetryPassedWithoutAdvance(t *testing.T) {
 // at its own, earlier time T. Before d9e6bcd the job gained at T, when eligible()
 // (reading RetryOfferAt against T) still saw the decline, and nothing visited it
 // again at now: an eligible worker was left unoffered (Config.Checks panicked:
-// "matching missed it"). Found by REVIEW_DIFF_FUTURE=2 in
-// internal/naive/review_diff_test.go (seed 982); fixed by the lapsed flag.
+// "matching missed it"). Found by a mode of internal/naive/review_diff_test.go that
+// has since been retired (seed 982); fixed by the lapsed flag.
 func TestReview_ImmediateRetryThenEarlierDeadline(t *testing.T) {
 	f := newFixture(t)
 	defer recoverCheck(t)
@@ -276,7 +276,7 @@ func TestReview_EmptyGroupCollection(t *testing.T) {
 // registered again) leaves the earlier deadline pending. When that stale deadline
 // fired, fire(dlRetryOffer) lapsed the decline it found, the new "never again" one,
 // and the worker was offered the job again (the naive router keeps it declined;
-// NAIVE_DIFF_SEEDS=3000 found it too, seeds 1355 and 2009).
+// the naive router's former differential test found it too, seeds 1355 and 2009).
 func TestReview_StaleRetryDeadlineLapsesALaterDecline(t *testing.T) {
 	f := newFixture(t)
 	defer recoverCheck(t)

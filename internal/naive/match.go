@@ -87,8 +87,7 @@ func (r *Router) matchJob(now time.Time, j *job) {
 		picked = cands[:min(want, len(cands))]
 	case engine.RoundRobin:
 		// cands is in ID order: start after the last worker this queue offered a
-		// job to, by whatever mode. (The engine counts only RoundRobin's own offers:
-		// TestEngineBug_RoundRobinCursorAfterModeChange.)
+		// job to, by whatever mode (as the engine does).
 		start := 0
 		for start < len(cands) && cands[start].w.ID <= q.lastOffered {
 			start++
@@ -198,13 +197,11 @@ func score(mode engine.Mode, j *job, w *worker) (s float64) {
 //   - labels: the share of the job's labels the worker has with the same value;
 //   - selectors: the mean over the active selectors of 1 or 0 for a held or failed
 //     Equal or NotEqual, and for an ordering operator the logistic 1/(1+e^-x) of
-//     x = (label-value)/value, reversed for less-than (SEMANTICS.md), or 0 when
-//     the label is missing or not a number. SEMANTICS leaves a value of 0 open (a
-//     division by zero); there, as the engine does, x = label-value.
-//
-// The engine divides by |value| instead (internal/match.DefaultScore), which ranks
-// workers differently against a negative threshold: see
-// TestEngineBug_ScoreNegativeThreshold.
+//     x = (label-value)/|value|, reversed for less-than, or 0 when the label is
+//     missing or not a number. SEMANTICS.md divides by value; dividing by |value|,
+//     as the engine does (internal/match.DefaultScore, README "Decisions of ours"),
+//     keeps "more is better" for a negative threshold. SEMANTICS leaves a value of 0
+//     open (a division by zero); there, as the engine does, x = label-value.
 //
 // The sums run in selector order so that the floating-point result is exactly the
 // engine's.

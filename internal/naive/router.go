@@ -15,12 +15,10 @@
 // There are no indexes, heaps or trees, and no "dirty" flag: matching runs after
 // every command that may change it and at every deadline instant.
 //
-// It follows SEMANTICS.md where the engine departs from it (each case has a skipped
-// TestEngineBug_ test in differential_test.go):
-//   - BestWorker's default score for an ordering selector uses x = (label-value)/value;
-//     the engine divides by |value|;
-//   - RoundRobin starts after the last worker the queue offered a job to by any mode;
-//     the engine counts only RoundRobin's own offers.
+// It makes the engine's decisions where those refine SEMANTICS.md (README, "Decisions
+// of ours"), so that internal/simtest can compare the two on every history:
+//   - BestWorker's default score for an ordering selector uses x = (label-value)/|value|;
+//   - RoundRobin starts after the last worker the queue offered a job to by any mode.
 //
 // Where SEMANTICS.md leaves a point open it does what the engine does, for example:
 // a worker's idle time (LongestIdle, ties of BestWorker) restarts at registration and
