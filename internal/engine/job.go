@@ -750,7 +750,7 @@ func (e *Engine) closeNow(t time.Time, j *jobState, code string) {
 	j.asgW().closing = nil
 	a := j.assignment(j.asg().current)
 	a.ClosedAt = t
-	e.release(t, a.WorkerID, a.ID)
+	e.release(t, a.WorkerID, j.ID, a.ID)
 	j.Status = JobClosed
 	j.asgW().DispositionCode = code
 	e.finish(j)
@@ -812,7 +812,7 @@ func (e *Engine) cancel(now time.Time, j *jobState, code, note string) {
 	held := j.asg().current != "" && (j.Status == JobAssigned || j.Status == JobCompleted)
 	if held {
 		a := j.assignment(j.asg().current)
-		e.release(now, a.WorkerID, a.ID)
+		e.release(now, a.WorkerID, j.ID, a.ID)
 	}
 	if j.as != nil {
 		j.as.closing = nil
@@ -856,7 +856,7 @@ func (e *Engine) UnassignJob(now time.Time, jobID, aid string, suspend bool) (in
 		return 0, conflict("job", jobID, "the job was already unassigned "+itoa(MaxUnassignments)+" times")
 	}
 	a := j.assignment(aid)
-	e.release(now, a.WorkerID, aid)
+	e.release(now, a.WorkerID, j.ID, aid)
 	j.ext().UnassignmentCount++
 	j.asgW().current = ""
 	ev := e.assignmentEvent(EvJobUnassigned, j, aid)

@@ -243,6 +243,29 @@ func TestOfferIDs_UniqueAmongTheWorkersOpenOffers(t *testing.T) {
 	requireCode(t, err, CodeNotFound) // a's offer x-1, named with b
 }
 
+// Assignment IDs are unique only within their job: with a repeating NewID a worker
+// may hold two jobs' assignments of one ID, and closing one job must release that
+// job's holding, not the other's.
+func TestAssignmentIDs_AWorkerHoldingTwoOfOneIDReleasesTheRightOne(t *testing.T) {
+	f := newFixture(t, Config{NewID: func() string { return "x" }})
+	f.basic()
+	a := agent("a", "q")
+	a.Capacity = 2
+	a.Channels = []ChannelConfig{{ChannelID: voice, CapacityCostPerJob: 1}, {ChannelID: "chat", CapacityCostPerJob: 1}}
+	f.worker(a)
+	f.job(call("j1", "q"))
+	chat := call("j2", "q")
+	chat.ChannelID = "chat"
+	f.job(chat)
+	require.Equal(t, "x", f.accept("a", "j1"))
+	require.Equal(t, "x", f.accept("a", "j2"), "unique within j2, as in j1")
+
+	require.NoError(t, f.e.CloseJob(f.now, "j2", "x", "", "", time.Time{}))
+	w := f.getWorker("a")
+	require.Len(t, w.AssignedJobs, 1)
+	require.Equal(t, "j1", w.AssignedJobs[0].JobID, "j2's holding released, j1's kept")
+}
+
 func TestCreateJob_ReturnsTheJobQueued(t *testing.T) {
 	f := newFixture(t)
 	f.basic()

@@ -429,14 +429,16 @@ func (e *Engine) DeleteWorker(now time.Time, id string) error {
 }
 
 // release frees a holding's capacity at time t. The worker's idle time restarts,
-// and a draining worker with nothing left becomes inactive.
-func (e *Engine) release(t time.Time, workerID, assignmentID string) {
+// and a draining worker with nothing left becomes inactive. A holding is named by
+// its job and assignment: an assignment ID is unique only within its job (a
+// repeated NewID), and a worker may hold two jobs' assignments of the same ID.
+func (e *Engine) release(t time.Time, workerID, jobID, assignmentID string) {
 	w := e.workers[workerID]
 	if w == nil {
 		return
 	}
 	for i, h := range w.holds {
-		if h.assignmentID == assignmentID {
+		if h.jobID == jobID && h.assignmentID == assignmentID {
 			w.used -= h.cost
 			w.holds = slices.Delete(w.holds, i, i+1) // zeroes the vacated entry
 			break

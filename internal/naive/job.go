@@ -413,7 +413,7 @@ func (r *Router) closeNow(t time.Time, j *job, code string) {
 	a := j.Assignments[j.current]
 	a.ClosedAt = t
 	j.Assignments[j.current] = a
-	r.release(t, a.WorkerID, a.ID)
+	r.release(t, a.WorkerID, j.ID, a.ID)
 	j.Status = engine.JobClosed
 	j.DispositionCode = code
 	r.finish(j)
@@ -453,7 +453,7 @@ func (r *Router) cancel(now time.Time, j *job, code, note string) {
 	held := j.current != "" && (j.Status == engine.JobAssigned || j.Status == engine.JobCompleted)
 	if held {
 		a := j.Assignments[j.current]
-		r.release(now, a.WorkerID, a.ID)
+		r.release(now, a.WorkerID, j.ID, a.ID)
 	}
 	j.closing = false
 	j.Status = engine.JobCancelled
@@ -489,7 +489,7 @@ func (r *Router) UnassignJob(now time.Time, jobID, aid string, suspend bool) (in
 	if j.UnassignmentCount >= engine.MaxUnassignments {
 		return 0, conflict("job", jobID, "unassigned too often")
 	}
-	r.release(now, j.Assignments[aid].WorkerID, aid)
+	r.release(now, j.Assignments[aid].WorkerID, j.ID, aid)
 	j.UnassignmentCount++
 	j.current = ""
 	ev := r.assignmentEvent(engine.EvJobUnassigned, j, aid)

@@ -230,13 +230,14 @@ func (r *Router) deregister(now time.Time, w *worker) {
 }
 
 // release ends a holding at t: its capacity is free, the worker's idle time starts
-// again, and a draining worker left with nothing becomes inactive.
-func (r *Router) release(t time.Time, workerID, assignmentID string) {
+// again, and a draining worker left with nothing becomes inactive. A holding is
+// named by its job and assignment (an assignment ID is unique only within its job).
+func (r *Router) release(t time.Time, workerID, jobID, assignmentID string) {
 	w := r.workers[workerID]
 	if w == nil {
 		return
 	}
-	w.holds = slices.DeleteFunc(w.holds, func(h holding) bool { return h.assignmentID == assignmentID })
+	w.holds = slices.DeleteFunc(w.holds, func(h holding) bool { return h.jobID == jobID && h.assignmentID == assignmentID })
 	w.idleSince = t
 	if w.State == engine.WorkerDraining && len(w.holds) == 0 {
 		w.State = engine.WorkerInactive

@@ -99,8 +99,11 @@ type mworker struct {
 	epoch      uint64 // registration number; 0: never registered
 	registered bool
 	offers     []*moffer // open, in issue order
-	holds      map[string]mhold
+	holds      map[hkey]mhold
 }
+
+// hkey names a holding: an assignment ID is unique only within its job.
+type hkey struct{ job, assignment string }
 
 func (w *mworker) used() int {
 	n := 0
@@ -130,6 +133,10 @@ func (w *mworker) onChannel(ch string) int {
 
 type pair struct{ job, worker string }
 
+// okey names an open offer: an offer ID is unique only among its worker's open
+// offers (World.RepeatIDs makes that visible).
+type okey struct{ worker, id string }
+
 type mdecline struct {
 	epoch uint64
 	retry time.Time
@@ -144,8 +151,8 @@ type checker struct {
 	jobSeq   uint64
 
 	jobs     map[string]*mjob
-	offers   map[string]*moffer // open
-	seen     map[string]bool    // every offer ID issued
+	offers   map[okey]*moffer // open, by worker and offer ID
+	seen     map[string]bool  // every offer ID issued
 	workers  map[string]*mworker
 	declines map[pair]mdecline
 	retries  map[pair]time.Time
@@ -169,7 +176,7 @@ type closeReq struct {
 }
 
 func newChecker(w World) *checker {
-	return &checker{world: w, jobs: map[string]*mjob{}, offers: map[string]*moffer{}, seen: map[string]bool{},
+	return &checker{world: w, jobs: map[string]*mjob{}, offers: map[okey]*moffer{}, seen: map[string]bool{},
 		workers: map[string]*mworker{}, declines: map[pair]mdecline{}, retries: map[pair]time.Time{},
 		vjobs: map[string]*engine.Job{}, vwork: map[string]*engine.Worker{}, vqueues: map[string]*engine.Queue{},
 		vpols: map[string]*engine.DistributionPolicy{}, vexc: map[string]*engine.ExceptionPolicy{}}
@@ -183,7 +190,7 @@ func (c *checker) closeRequested(jobID string, at time.Time) { c.closeReq = &clo
 func (c *checker) worker(id string) *mworker {
 	w := c.workers[id]
 	if w == nil {
-		w = &mworker{holds: map[string]mhold{}}
+		w = &mworker{holds: map[hkey]mhold{}}
 		c.workers[id] = w
 	}
 	return w
@@ -382,7 +389,7 @@ func (c *checker) event(ev engine.Event) {
 		}
 		j.assignments[ev.AssignmentID] = true
 		j.assignment, j.holder = ev.AssignmentID, ev.WorkerID
-		c.worker(ev.WorkerID).holds[ev.AssignmentID] = mhold{job: ev.JobID, channel: o.channel, cost: o.cost}
+		c.worker(ev.WorkerID).holds[hkey{ev.JobID, ev.AssignmentID}] = mhold{job: ev.JobID, channel: o.channel, cost: o.cost}
 	case engine.EvOfferDeclined:
 		o := c.endOffer(ev)
 		if !ev.Time.Before(o.expires) {
@@ -441,10 +448,11 @@ func (c *checker) sameAssignment(ev engine.Event, j *mjob) {
 // release ends the job's active assignment and frees its capacity.
 func (c *checker) release(ev engine.Event, j *mjob) {
 	if w := c.workers[j.holder]; w != nil {
-		if _, ok := w.holds[j.assignment]; !ok {
-			c.fail("assignment", "#%d worker %s does not hold assignment %s", ev.Seq, j.holder, j.assignment)
+		k := hkey{ev.JobID, j.assignment}
+		if _, ok := w.holds[k]; !ok {
+			c.fail("assignment", "#%d worker %s does not hold assignment %s of job %s", ev.Seq, j.holder, j.assignment, ev.JobID)
 		}
-		delete(w.holds, j.assignment)
+		delete(w.holds, k)
 	} else {
 		c.fail("assignment", "#%d the holder %s of job %s is gone", ev.Seq, j.holder, ev.JobID)
 	}
@@ -487,14 +495,14 @@ func (c *checker) enqueued(ev engine.Event, j *mjob) {
 }
 
 func (c *checker) endOffer(ev engine.Event) *moffer {
-	o := c.offers[ev.OfferID]
+	o := c.offers[okey{ev.WorkerID, ev.OfferID}]
 	if o == nil {
 		c.fail("offer path", "#%d %s for offer %s, which is not open", ev.Seq, ev.Type, ev.OfferID)
 	}
 	if ev.WorkerID != o.worker || ev.JobID != o.job {
 		c.fail("offer path", "#%d %s for offer %s names %s/%s, not %s/%s", ev.Seq, ev.Type, o.id, ev.JobID, ev.WorkerID, o.job, o.worker)
 	}
-	delete(c.offers, o.id)
+	delete(c.offers, okey{o.worker, o.id})
 	w := c.worker(o.worker)
 	w.offers = slices.DeleteFunc(w.offers, func(x *moffer) bool { return x == o })
 	return o
@@ -504,7 +512,9 @@ func (c *checker) endOffer(ev engine.Event) *moffer {
 // model's registrations, declines, offers and holdings at that event, and the
 // worker's configuration (which only a command changes, before its matching).
 func (c *checker) offerIssued(ev engine.Event) {
-	if c.seen[ev.OfferID] || ev.OfferID == "" {
+	// Offer IDs never repeat unless NewID does; then they must still be unique among
+	// the worker's open offers.
+	if (!c.world.RepeatIDs && c.seen[ev.OfferID]) || c.offers[okey{ev.WorkerID, ev.OfferID}] != nil || ev.OfferID == "" {
 		c.fail("offer path", "#%d offer ID %q issued twice", ev.Seq, ev.OfferID)
 	}
 	c.seen[ev.OfferID] = true
@@ -556,7 +566,7 @@ func (c *checker) offerIssued(ev engine.Event) {
 	}
 	o := &moffer{id: ev.OfferID, job: ev.JobID, worker: ev.WorkerID, channel: ev.ChannelID, queue: ev.QueueID,
 		cost: ch.CapacityCostPerJob, issued: ev.Time, expires: ev.ExpiresAt}
-	c.offers[o.id] = o
+	c.offers[okey{o.worker, o.id}] = o
 	w.offers = append(w.offers, o)
 	c.issued = append(c.issued, o)
 }
@@ -656,7 +666,7 @@ func (c *checker) checkWorkers() {
 			c.fail("capacity", "worker %s holds %d jobs, its events %d", id, len(wv.AssignedJobs), len(w.holds))
 		}
 		for _, a := range wv.AssignedJobs {
-			h, ok := w.holds[a.AssignmentID]
+			h, ok := w.holds[hkey{a.JobID, a.AssignmentID}]
 			if !ok || h.job != a.JobID || h.cost != a.CapacityCost {
 				c.fail("capacity", "worker %s: holding %+v, its events %+v", id, a, h)
 			}
@@ -685,7 +695,7 @@ func (c *checker) checkWorkers() {
 // and every open offer's job.
 func (c *checker) checkOffers() {
 	for _, o := range c.issued {
-		if c.offers[o.id] == nil {
+		if c.offers[okey{o.worker, o.id}] == nil {
 			continue
 		}
 		jv, wv := c.vjobs[o.job], c.vwork[o.worker]
@@ -737,8 +747,8 @@ func failedSelector(jv *engine.Job, wv *engine.Worker) (engine.Selector, bool) {
 
 func (c *checker) checkDeadlines() {
 	var want []engine.PendingDeadline
-	for id, o := range c.offers {
-		want = append(want, engine.PendingDeadline{Kind: engine.DeadlineOfferExpiry, ID: id, When: o.expires})
+	for _, o := range c.offers {
+		want = append(want, engine.PendingDeadline{Kind: engine.DeadlineOfferExpiry, ID: o.id, When: o.expires})
 	}
 	for p, t := range c.retries {
 		j := c.jobs[p.job]
@@ -797,7 +807,10 @@ func (c *checker) checkDeadlines() {
 			if a.Kind != b.Kind {
 				return strings.Compare(string(a.Kind), string(b.Kind))
 			}
-			return strings.Compare(a.ID, b.ID)
+			if c := strings.Compare(a.ID, b.ID); c != 0 {
+				return c
+			}
+			return a.When.Compare(b.When) // two workers' offers may share an ID (RepeatIDs)
 		}
 		got = slices.Clone(got)
 		slices.SortFunc(got, byKey)
@@ -935,7 +948,7 @@ func (c *checker) checkMatching(evs []engine.Event) {
 	if n := len(evs); n > 0 && evs[n-1].Type == engine.EvOfferIssued {
 		at = evs[n-1].Time
 		for i := n - 1; i >= 0 && evs[i].Type == engine.EvOfferIssued && evs[i].Time.Equal(at); i-- {
-			if o := c.offers[evs[i].OfferID]; o != nil {
+			if o := c.offers[okey{evs[i].WorkerID, evs[i].OfferID}]; o != nil {
 				last = append(last, o)
 			}
 		}

@@ -87,15 +87,15 @@ func lastLines(s string, n int) string {
 func New(w World, opt Options) *Sim {
 	cfg := w.config()
 	ce := cfg
-	ce.NewID = counterIDs()
+	ce.NewID = w.newID()
 	s := &Sim{world: w, e: engine.New(ce), now: T0, chk: newChecker(w)}
 	if !w.Policies && !opt.NoOracle {
 		cn := cfg
-		cn.NewID = counterIDs()
+		cn.NewID = w.newID()
 		s.n = naive.New(cn)
 	} else if !opt.NoTwin {
 		ct := cfg
-		ct.NewID = counterIDs()
+		ct.NewID = w.newID()
 		s.twin = engine.New(ct)
 	}
 	if opt.Text {

@@ -4,6 +4,7 @@ import (
 	"flag"
 	"fmt"
 	"os"
+	"reflect"
 	"runtime"
 	"runtime/debug"
 	"slices"
@@ -152,7 +153,14 @@ func report(seed uint64, steps int, res Result) string {
 }
 
 func worldGo(w World) string {
-	return fmt.Sprintf("KeepWorkersOnOfferExpiry: %v, MaxJobAge: %d, Policies: %v", w.KeepWorkersOnOfferExpiry, w.MaxJobAge, w.Policies)
+	// Every field, by reflection, so that a regression test printed for a new kind
+	// of world replays in that world.
+	v := reflect.ValueOf(w)
+	fields := make([]string, v.NumField())
+	for i := range fields {
+		fields[i] = fmt.Sprintf("%s: %#v", v.Type().Field(i).Name, v.Field(i).Interface())
+	}
+	return strings.Join(fields, ", ")
 }
 
 // replaySeed runs one seed with its whole history kept, and on failure prints it,
@@ -221,4 +229,10 @@ func TestEveryKindRuns(t *testing.T) {
 		"OfferRevoked", "WorkerRegistered", "WorkerDeregistered", "WorkerUpdated", "WorkerDeleted"} {
 		require.Positive(t, counts["event "+ev], "event %s never happened", ev)
 	}
+}
+
+// TestWorldGoNamesEveryField: the printed regression test must rebuild the world.
+func TestWorldGoNamesEveryField(t *testing.T) {
+	w := World{KeepWorkersOnOfferExpiry: true, MaxJobAge: 2 * time.Hour, Policies: true, RepeatIDs: true}
+	require.Equal(t, "KeepWorkersOnOfferExpiry: true, MaxJobAge: 7200000000000, Policies: true, RepeatIDs: true", worldGo(w))
 }

@@ -35,6 +35,10 @@ type World struct {
 	// jobs that name a classification policy. The naive oracle does not model them:
 	// a policy world runs the engine alone, against the invariants.
 	Policies bool
+	// RepeatIDs makes Config.NewID repeat itself (n1, n2, n3, n1, …), so that the
+	// routers' suffixes make IDs unique within their scope: a job's among the jobs,
+	// an assignment's within its job, an offer's among its worker's open offers.
+	RepeatIDs bool
 }
 
 var maxJobAges = []time.Duration{0, 2 * time.Hour, 6 * time.Hour, -1}
@@ -46,13 +50,14 @@ func WorldFor(seed uint64) World {
 		KeepWorkersOnOfferExpiry: r.IntN(3) == 0,
 		MaxJobAge:                maxJobAges[r.IntN(len(maxJobAges))],
 		Policies:                 r.IntN(4) == 0,
+		RepeatIDs:                r.IntN(4) == 0,
 	}
 }
 
 // worldFromByte and worldByte code a world in the low bits of a byte (bit 7 is
 // Decode's).
 func worldFromByte(b byte) World {
-	return World{KeepWorkersOnOfferExpiry: b&1 != 0, MaxJobAge: maxJobAges[b>>1&3], Policies: b&8 != 0}
+	return World{KeepWorkersOnOfferExpiry: b&1 != 0, MaxJobAge: maxJobAges[b>>1&3], Policies: b&8 != 0, RepeatIDs: b&16 != 0}
 }
 
 func worldByte(w World) byte {
@@ -68,11 +73,14 @@ func worldByte(w World) byte {
 	if w.Policies {
 		b |= 8
 	}
+	if w.RepeatIDs {
+		b |= 16
+	}
 	return b
 }
 
 func (w World) String() string {
-	return fmt.Sprintf("KeepWorkersOnOfferExpiry=%v MaxJobAge=%v Policies=%v", w.KeepWorkersOnOfferExpiry, w.MaxJobAge, w.Policies)
+	return fmt.Sprintf("KeepWorkersOnOfferExpiry=%v MaxJobAge=%v Policies=%v RepeatIDs=%v", w.KeepWorkersOnOfferExpiry, w.MaxJobAge, w.Policies, w.RepeatIDs)
 }
 
 func (w World) config() engine.Config {
@@ -98,6 +106,23 @@ func counterIDs() func() string {
 		n++
 		return "n" + itoa(n)
 	}
+}
+
+// repeatingIDs is a deterministic Config.NewID that repeats itself: n1, n2, n3, n1, …
+func repeatingIDs() func() string {
+	n := 0
+	return func() string {
+		n = n%3 + 1
+		return "n" + itoa(n)
+	}
+}
+
+// newID returns the world's Config.NewID, a fresh one for each router.
+func (w World) newID() func() string {
+	if w.RepeatIDs {
+		return repeatingIDs()
+	}
+	return counterIDs()
 }
 
 func pick[T any](r *rand.Rand, xs []T) T { return xs[r.IntN(len(xs))] }
