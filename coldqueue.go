@@ -147,6 +147,7 @@ func (q *coldQueue) decode(ev *engine.Event) {
 	}
 	if flags&coldRefs != 0 {
 		x := c.refs[q.p]
+		c.refs[q.p] = eventRefs{} // the maps are the reader's now; the chunk need not keep them
 		q.p++
 		ev.JobLabels, ev.JobTags, ev.WorkerTags, ev.WorkerLabels, ev.Extra = x.jobLabels, x.jobTags, x.workerTags, x.workerLabels, x.extra
 	}

@@ -413,6 +413,9 @@ func (s *Subscription) run() {
 			s.mu.Unlock()
 			return
 		}
+		// An encoded event (the backlog beyond its first 1,024) is decoded here, under
+		// s.mu, so a publish may wait for its strings' copies: a cost only a
+		// subscription that far behind brings.
 		ev := s.q.pop()
 		s.inFlight = true
 		s.mu.Unlock()

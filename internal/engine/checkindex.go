@@ -91,8 +91,12 @@ func (e *Engine) CheckIndexes() error {
 		for _, c := range q.classList {
 			classFree += c.free.Len()
 		}
-		if q.free.Len() != classFree || (q.freeByID != nil && q.freeByID.Len() != classFree) {
-			return fmt.Errorf("queue %q: %d free listeners in its classes, queue trees hold %d", qid, classFree, q.free.Len())
+		byID := classFree
+		if q.freeByID != nil {
+			byID = q.freeByID.Len()
+		}
+		if q.free.Len() != classFree || byID != classFree {
+			return fmt.Errorf("queue %q: %d free listeners in its classes, queue trees hold %d (LongestIdle) and %d (ID)", qid, classFree, q.free.Len(), byID)
 		}
 		for _, c := range q.classList {
 			if members[c] != c.members || c.members == 0 {

@@ -209,10 +209,11 @@ func (e *Engine) fire(d deadline.Deadline) {
 	}
 }
 
-// newID returns a fresh ID from Config.NewID that taken does not hold — no job, no
-// assignment of the same job, no open offer of the same worker **(ours)**: an offer
-// is always named together with its worker, as an assignment with its job — (a
-// suffix makes a repeated ID unique, deterministically).
+// newID returns a fresh ID from Config.NewID that taken does not hold; a suffix
+// makes a repeated ID unique, deterministically. What taken holds is the ID's scope
+// **(ours)**: every job for a job, the job's assignments for an assignment, the
+// worker's open offers for an offer (an offer is always named together with its
+// worker, as an assignment with its job).
 //
 // A NewID that panics, or returns an empty or over-long ID, is replaced by an
 // internal one ("jr-" and a counter) **(ours)**: a command that has begun to change

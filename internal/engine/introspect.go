@@ -11,7 +11,7 @@ type DeadlineKind string
 
 // Deadline kinds, as Deadlines reports them.
 const (
-	DeadlineOfferExpiry    DeadlineKind = "offerExpiry"    // ID: the offer ID
+	DeadlineOfferExpiry    DeadlineKind = "offerExpiry"    // ID: the offer ID (unique among its worker's open offers)
 	DeadlineRetryOffer     DeadlineKind = "retryOffer"     // ID: job ID, NUL, worker ID
 	DeadlineCloseAt        DeadlineKind = "closeAt"        // ID: the job ID
 	DeadlineSchedule       DeadlineKind = "schedule"       // ID: the job ID

@@ -220,8 +220,9 @@ func (e *Engine) expireOffer(t time.Time, o *offerState) {
 	if dereg {
 		// Deregistered below, so no longer offerable from here on: ending its
 		// offers must not put it in the free trees only for deregister to take it
-		// out again (B-tree updates per expiry for nothing). Nothing reads
-		// the flag in between; deregister sets it again.
+		// out again (B-tree updates per expiry for nothing). Before deregister
+		// sets it again, only refreshWorker reads it (through endOffer's gain),
+		// and no matching pass runs in between.
 		w.AvailableForOffers = false
 	}
 	e.endExpired(t, o)
