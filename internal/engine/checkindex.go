@@ -42,6 +42,9 @@ func (e *Engine) CheckIndexes() error {
 			return err
 		}
 		holders[w.labels]++
+		if err := e.checkOfferIndex(w); err != nil {
+			return err
+		}
 		if w.offerable() != w.inFree {
 			return fmt.Errorf("worker %q: offerable %v but in free trees %v", id, w.offerable(), w.inFree)
 		}
@@ -70,6 +73,15 @@ func (e *Engine) CheckIndexes() error {
 				return fmt.Errorf("worker %q: stale LongestIdle key", id)
 			}
 		}
+	}
+	indexed := 0
+	for _, w := range e.workers {
+		if w.offersIndexed {
+			indexed++
+		}
+	}
+	if indexed != len(e.offerIndex) {
+		return fmt.Errorf("%d workers' offers indexed, %d indexes", indexed, len(e.offerIndex))
 	}
 	if free != e.freeWorkers {
 		return fmt.Errorf("%d free workers counted, %d recorded", free, e.freeWorkers)
@@ -217,6 +229,29 @@ func (e *Engine) checkStable(j *jobState, q *queueState) error {
 	})
 	if n > 0 && len(j.offers)+n >= mode.MinConcurrentOffers {
 		return fmt.Errorf("job %q: %d eligible workers left unoffered (matching missed it)", j.ID, n)
+	}
+	return nil
+}
+
+// checkOfferIndex verifies w's offer index (offerIndexAt): present exactly when
+// flagged, holding exactly w's open offers, and present or absent as the number of
+// offers requires.
+func (e *Engine) checkOfferIndex(w *workerState) error {
+	idx, ok := e.offerIndex[w]
+	switch {
+	case ok != w.offersIndexed:
+		return fmt.Errorf("worker %q: offers indexed %v, index present %v", w.ID, w.offersIndexed, ok)
+	case !ok && len(w.offers) >= offerIndexAt:
+		return fmt.Errorf("worker %q: %d open offers and no index", w.ID, len(w.offers))
+	case ok && len(w.offers) <= offerIndexAt/2:
+		return fmt.Errorf("worker %q: an index for %d open offers", w.ID, len(w.offers))
+	case ok && len(idx) != len(w.offers):
+		return fmt.Errorf("worker %q: %d offers indexed, %d open", w.ID, len(idx), len(w.offers))
+	}
+	for _, o := range w.offers {
+		if ok && idx[o.ID] != o {
+			return fmt.Errorf("worker %q: offer %q not indexed", w.ID, o.ID)
+		}
 	}
 	return nil
 }

@@ -45,7 +45,9 @@ type Engine struct {
 	workers  map[string]*workerState
 	jobs     map[string]*jobState
 	// Open offers have no table of their own: an offer is always named with its
-	// worker, and found among the worker's open offers (workerState.offerByID).
+	// worker, and found among the worker's open offers (Engine.offerByID), which for
+	// a worker holding many are indexed by ID here too.
+	offerIndex map[*workerState]map[string]*offerState
 
 	jobIDs    jobIndex               // every job in ID order, for paged listing (index.go)
 	activeIDs jobIndex               // the jobs that are not terminal, in ID order
@@ -100,6 +102,7 @@ func New(cfg Config) *Engine {
 		queues:        make(map[string]*queueState),
 		workers:       make(map[string]*workerState),
 		jobs:          make(map[string]*jobState),
+		offerIndex:    make(map[*workerState]map[string]*offerState),
 		classPolicies: make(map[string]*ClassificationPolicy),
 		excPolicies:   make(map[string]*ExceptionPolicy),
 		rng:           newRand(cfg.Seed),

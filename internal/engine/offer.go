@@ -18,15 +18,54 @@ type offerState struct {
 	worker *workerState
 }
 
-// offerByID returns w's open offer with that ID, or nil. O(w's open offers): a
-// worker holds at most its MaxConcurrentOffers and capacity's worth of them.
-func (w *workerState) offerByID(id string) *offerState {
+// A worker's open offers are found by a scan while it holds few of them, and
+// through Engine.offerIndex once it holds offerIndexAt or more (a bot with a large
+// capacity, say), until it is down to offerIndexAt/2 again, so that issuing and
+// accepting stay O(1) however many it holds.
+const offerIndexAt = 32
+
+// offerByID returns w's open offer with that ID, or nil. O(1): a scan of fewer than
+// offerIndexAt offers, or a map lookup.
+func (e *Engine) offerByID(w *workerState, id string) *offerState {
+	if w.offersIndexed {
+		return e.offerIndex[w][id]
+	}
 	for _, o := range w.offers {
 		if o.ID == id {
 			return o
 		}
 	}
 	return nil
+}
+
+// indexOffer records o, just appended to w.offers, in w's index if it has one, or
+// builds the index when w reaches offerIndexAt open offers. O(1) amortised.
+func (e *Engine) indexOffer(w *workerState, o *offerState) {
+	switch {
+	case w.offersIndexed:
+		e.offerIndex[w][o.ID] = o
+	case len(w.offers) >= offerIndexAt:
+		idx := make(map[string]*offerState, 2*len(w.offers))
+		for _, x := range w.offers {
+			idx[x.ID] = x
+		}
+		e.offerIndex[w] = idx
+		w.offersIndexed = true
+	}
+}
+
+// unindexOffer forgets o, just removed from w.offers, and drops w's index when w is
+// down to offerIndexAt/2 open offers. O(1) amortised.
+func (e *Engine) unindexOffer(w *workerState, o *offerState) {
+	if !w.offersIndexed {
+		return
+	}
+	if len(w.offers) <= offerIndexAt/2 {
+		delete(e.offerIndex, w)
+		w.offersIndexed = false
+		return
+	}
+	delete(e.offerIndex[w], o.ID)
 }
 
 // decline remembers that a worker declined a job.
@@ -41,14 +80,15 @@ func retryKey(jobID, workerID string) deadline.Key {
 	return deadline.Key{Kind: dlRetryOffer, ID: jobID + "\x00" + workerID}
 }
 
-// issueOffer offers j to w. O(log n + the worker's open offers).
+// issueOffer offers j to w. O(log n).
 func (e *Engine) issueOffer(now time.Time, j *jobState, w *workerState, cost int, expiresAfter time.Duration) {
-	id := e.newID(func(s string) bool { return w.offerByID(s) != nil })
+	id := e.newID(func(s string) bool { return e.offerByID(w, s) != nil })
 	o := &offerState{
 		Offer:     Offer{ID: id, JobID: j.ID, WorkerID: w.ID, CapacityCost: cost, OfferedAt: now, ExpiresAt: now.Add(expiresAfter)},
 		channelID: j.ChannelID, job: j, worker: w,
 	}
 	w.offers = append(w.offers, o)
+	e.indexOffer(w, o)
 	w.used += cost
 	j.offers = append(j.offers, o)
 	o.dl = e.deadlines.AddRef(offerKey(id), o.ExpiresAt, o)
@@ -66,6 +106,7 @@ func (e *Engine) endOffer(o *offerState, release bool) {
 	e.deadlines.Remove(o.dl)
 	if w := o.worker; w != nil {
 		w.offers = removeOffer(w.offers, o)
+		e.unindexOffer(w, o)
 		if release {
 			w.used -= o.CapacityCost
 		}
@@ -128,11 +169,11 @@ func (e *Engine) revokeJobOffers(now time.Time, j *jobState, reason string) {
 }
 
 // openOffer finds an offer that is open at now and belongs to workerID.
-// O(the worker's open offers).
+// O(1).
 func (e *Engine) openOffer(now time.Time, workerID, offerID string) (*offerState, error) {
 	var o *offerState
 	if w := e.workers[workerID]; w != nil {
-		o = w.offerByID(offerID)
+		o = e.offerByID(w, offerID)
 	}
 	// An offer is closed from its ExpiresAt on, even when no Advance has fired its
 	// expiry yet: SEMANTICS says that from that instant it can no longer be accepted,
@@ -212,7 +253,7 @@ func (e *Engine) DeclineOffer(now time.Time, workerID, offerID string, retryAt t
 // offer (endOffer) always removes its expiry deadline. With Config.Checks that is
 // verified against the worker's offers.
 func (e *Engine) expireOffer(t time.Time, o *offerState) {
-	if e.cfg.Checks && (o.worker == nil || o.worker.offerByID(o.ID) != o) {
+	if e.cfg.Checks && (o.worker == nil || e.offerByID(o.worker, o.ID) != o) {
 		panic("engine: an offer's expiry deadline outlived the offer " + quote(o.ID))
 	}
 	w := o.worker

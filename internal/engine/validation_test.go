@@ -243,6 +243,46 @@ func TestOfferIDs_UniqueAmongTheWorkersOpenOffers(t *testing.T) {
 	requireCode(t, err, CodeNotFound) // a's offer x-1, named with b
 }
 
+// A worker holding many open offers (a bot with a large capacity) has them indexed
+// by ID past offerIndexAt and down to half that again: IDs stay unique among them,
+// each is found by its ID, and Config.Checks verifies the index after every pass.
+func TestOfferIDs_ABotWithManyOffers(t *testing.T) {
+	f := newFixture(t, Config{NewID: func() string { return "x" }})
+	f.basic()
+	bot := agent("bot", "q")
+	bot.Capacity = 100
+	f.worker(bot)
+	const n = 3 * offerIndexAt
+	ids := map[string]string{} // offer ID -> job ID
+	for i := range n {
+		jobID := "j" + itoa(i)
+		f.job(call(jobID, "q"))
+		o := f.offer("bot", jobID)
+		require.NotContains(t, ids, o.ID, "unique among the bot's open offers")
+		ids[o.ID] = jobID
+	}
+	require.Len(t, f.getWorker("bot").Offers, n)
+	// Accept them all, in an order unlike the issue order, through the index and then,
+	// once few are left, without it.
+	for k := range n {
+		i := (k*7 + 3) % n
+		jobID := "j" + itoa(i)
+		var offerID string
+		for id, j := range ids {
+			if j == jobID {
+				offerID = id
+			}
+		}
+		got, _, err := f.e.AcceptOffer(f.now, "bot", offerID)
+		require.NoError(t, err, "offer %s of %s", offerID, jobID)
+		require.Equal(t, jobID, got)
+		delete(ids, offerID)
+		_, _, err = f.e.AcceptOffer(f.now, "bot", offerID)
+		requireCode(t, err, CodeNotFound)
+	}
+	require.Empty(t, f.e.offerIndex)
+}
+
 // Assignment IDs are unique only within their job: with a repeating NewID a worker
 // may hold two jobs' assignments of one ID, and closing one job must release that
 // job's holding, not the other's.

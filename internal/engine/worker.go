@@ -36,6 +36,7 @@ type workerState struct {
 	state              workerPhase // State
 	inFree             bool        // in its classes' free trees, at ikey
 	gone               bool        // deleted: no index may take it back
+	offersIndexed      bool        // its open offers are in Engine.offerIndex too
 }
 
 // workerPhase is a worker's State in a byte.
