@@ -25,8 +25,18 @@ type scripted struct {
 	now time.Time
 }
 
+// newScripted returns a script on a fresh Sim; when the test ends, the states are
+// compared once more (Sim.Finish).
 func newScripted(t *testing.T) *scripted {
-	return &scripted{t: t, s: simtest.New(simtest.World{}, simtest.Options{Text: true}), now: simtest.T0}
+	d := &scripted{t: t, s: simtest.New(simtest.World{}, simtest.Options{Text: true}), now: simtest.T0}
+	t.Cleanup(func() {
+		if !t.Failed() {
+			if fl := d.s.Finish(); fl != nil {
+				t.Errorf("%v\nhistory:\n%s", fl, fl.Tail)
+			}
+		}
+	})
+	return d
 }
 
 func (d *scripted) exec(desc string, f func(r naive.Core) (any, error)) {

@@ -91,6 +91,7 @@ func runReview(t *testing.T, seed uint64, steps int) {
 	for d.s.Step() < steps {
 		d.step()
 	}
+	d.check(d.s.Finish())
 	if stats {
 		t.Logf("%v", d.s.Counts())
 	}

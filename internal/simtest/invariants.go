@@ -695,8 +695,8 @@ func (c *checker) checkWorkers() {
 // and every open offer's job.
 func (c *checker) checkOffers() {
 	for _, o := range c.issued {
-		if c.offers[okey{o.worker, o.id}] == nil {
-			continue
+		if c.offers[okey{o.worker, o.id}] != o {
+			continue // ended (another offer may hold its ID now, with RepeatIDs)
 		}
 		jv, wv := c.vjobs[o.job], c.vwork[o.worker]
 		if jv.QueueID != o.queue || jv.ChannelID != o.channel {

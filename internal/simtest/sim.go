@@ -330,9 +330,21 @@ func (s *Sim) finalCompare() (f *Failure) {
 			}
 		}
 	}()
+	defer func() {
+		if f != nil && s.text != nil {
+			fmt.Fprintf(s.text, "      after the last operation: FAILED %s: %s\n", f.Invariant, f.Msg)
+			f.Tail = lastLines(s.text.String(), tailLines)
+		}
+	}()
 	s.compareStates(s.stateBuf)
 	return nil
 }
+
+// Finish compares the oracle's or the twin's state with the engine's once more after
+// the last operation, as Run and Replay do at their end: a caller that drives a Sim
+// with Apply or Exec calls it when done. It returns the failure, if any; the Sim
+// must not be used after one.
+func (s *Sim) Finish() *Failure { return s.finalCompare() }
 
 var castagnoli = crc32.MakeTable(crc32.Castagnoli)
 
