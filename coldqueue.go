@@ -26,8 +26,8 @@ type coldQueue struct {
 // A chunk of a coldQueue is allocated with room for coldChunkBytes encoded bytes and
 // coldChunkTimes times: an event that would not fit in either starts a new chunk, so
 // that neither is copied to grow (an event larger than a whole chunk gets a chunk of
-// its own size). Its refs grow as needed: a third of the events of a lifecycle have
-// some (OfferIssued and OfferAccepted carry the worker's labels).
+// its own size). Its refs grow as needed: events with maps or pointers (job labels,
+// the worker's labels on OfferIssued and OfferAccepted) use them, the rest not.
 const (
 	coldChunkBytes = 32 << 10
 	coldChunkTimes = 512
