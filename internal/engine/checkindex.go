@@ -151,8 +151,8 @@ func (e *Engine) CheckIndexes() error {
 		hungry := 0
 		var err error
 		q.order.Ascend(func(j *jobState) bool {
-			if j.inQueue != qid {
-				err = fmt.Errorf("job %q: in the order of queue %q but inQueue %q", j.ID, qid, j.inQueue)
+			if j.inQueue != q {
+				err = fmt.Errorf("job %q: in the order of queue %q but inQueue %q", j.ID, qid, j.queuedIn())
 				return false
 			}
 			h := e.hungry(j)
@@ -194,11 +194,11 @@ func (e *Engine) CheckIndexes() error {
 		if !j.Status.Terminal() {
 			active++
 		}
-		if j.inQueue != "" {
-			if q := e.queues[j.inQueue]; q == nil {
-				return fmt.Errorf("job %q: queued in a missing queue", id)
+		if q := j.inQueue; q != nil {
+			if e.queues[q.ID] != q {
+				return fmt.Errorf("job %q: queued in a missing queue %q", id, q.ID)
 			} else if _, ok := q.order.Get(j); !ok {
-				return fmt.Errorf("job %q: inQueue %q but not in its order", id, j.inQueue)
+				return fmt.Errorf("job %q: inQueue %q but not in its order", id, q.ID)
 			}
 		} else if j.group != nil {
 			return errors.New("job " + quote(id) + ": grouped but not queued")

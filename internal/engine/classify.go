@@ -186,7 +186,7 @@ type classification struct {
 // every queue attachment, ANDed, choose the first matching queue by ID **(ours)**;
 // with no selectors or no match, FallbackQueueID; else the job fails.
 func (e *Engine) classify(p *ClassificationPolicy, j *jobState, ev *ruleEval) (c classification, pending bool, reason string) {
-	c.priority = j.Priority
+	c.priority = int(j.Priority)
 	if p.PrioritizationRule != nil {
 		v, ok, err := ev.eval(p.PrioritizationRule)
 		if err != nil {
@@ -380,7 +380,7 @@ func (e *Engine) finishClassification(now time.Time, j *jobState, c classificati
 		return
 	}
 	j.QueueID, j.ext().queueByPolicy = c.queueID, c.byPolicy
-	j.Priority = c.priority
+	j.Priority = int32(c.priority) // -100..100 (ruleInt)
 	old := j.cold().AttachedWorkerSelectors
 	j.ext().AttachedWorkerSelectors = c.workers
 	startSelectorClocks(now, j.cold().AttachedWorkerSelectors, old)

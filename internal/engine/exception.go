@@ -312,7 +312,7 @@ func (e *Engine) runActions(now time.Time, j *jobState, ruleID string, actions [
 				}
 			}
 			if a.Priority != nil {
-				j.Priority = *a.Priority
+				j.Priority = int32(*a.Priority) // -100..100 (validated with the policy)
 			}
 			if a.WorkerSelectors != nil {
 				old := j.cold().AttachedWorkerSelectors

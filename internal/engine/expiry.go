@@ -67,7 +67,7 @@ func startSelectorClocks(now time.Time, sels, old []Selector) {
 // selectors: active requirements, queue order and the expiry deadline.
 func (e *Engine) selectorsChanged(j *jobState) {
 	j.reqs = activeReqs(j)
-	if j.inQueue != "" && j.key.Expedite != expedite(j) {
+	if j.inQueue != nil && j.key.Expedite != expedite(j) {
 		e.requeue(j)
 	}
 	e.gainJob(j)

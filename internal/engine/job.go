@@ -36,21 +36,21 @@ type jobState struct {
 	ID                       string
 	ChannelID                string
 	QueueID                  string
-	Priority                 int
 	Status                   JobStatus
 	Labels                   Labels
 	RequestedWorkerSelectors []Selector
 	CreatedAt                time.Time
 	EnqueuedAt               time.Time
 
-	seq     uint64 // creation order
-	key     match.JobKey
-	inQueue string              // the queue whose order holds the job ("" when not queued)
+	key     match.JobKey        // its place in queue order; key.Seq is its creation number, set once
+	inQueue *queueState         // the queue whose order holds the job (nil when not queued)
 	group   *jobGroup           // the job group holding it while hungry (matchindex.go)
 	dirty   uint64              // the pass for which it is in Engine.dirtyJobs
 	visit   uint64              // the last pass that visited it
 	reqs    []match.Requirement // active selectors, requested and attached
 	offers  []*offerState       // open offers, in issue order
+	// Priority is -100..100 (validateJob), in 32 bits to share a word with enqueues.
+	Priority int32
 	// enqueues bumps at each enqueue: an exception rule's actions compare it to know
 	// whether they queued the job again (exception.go). Only equality matters.
 	enqueues uint32
@@ -197,7 +197,7 @@ func (j *jobState) view() Job {
 	x := j.cold()
 	v := Job{
 		ID: j.ID, ChannelID: j.ChannelID, ChannelReference: x.ChannelReference, QueueID: j.QueueID,
-		ClassificationPolicyID: x.ClassificationPolicyID, Priority: j.Priority,
+		ClassificationPolicyID: x.ClassificationPolicyID, Priority: int(j.Priority),
 		RequestedWorkerSelectors: slices.Clone(j.RequestedWorkerSelectors), Labels: j.Labels, Tags: x.Tags,
 		Notes: slices.Clone(x.Notes), MatchingMode: x.MatchingMode, Status: j.Status, CreatedAt: j.CreatedAt,
 		EnqueuedAt: j.EnqueuedAt, ScheduledAt: x.ScheduledAt, AttachedWorkerSelectors: slices.Clone(x.AttachedWorkerSelectors),
@@ -312,8 +312,8 @@ func (e *Engine) CreateJob(now time.Time, in Job) (Job, error) {
 		return Job{}, conflict("job", in.ID, "a job with this ID exists")
 	}
 	e.jobSeq++
-	j := &jobState{seq: e.jobSeq,
-		ID: in.ID, ChannelID: in.ChannelID, QueueID: in.QueueID, Priority: in.Priority,
+	j := &jobState{key: match.JobKey{Seq: e.jobSeq},
+		ID: in.ID, ChannelID: in.ChannelID, QueueID: in.QueueID, Priority: int32(in.Priority),
 		RequestedWorkerSelectors: in.RequestedWorkerSelectors, Labels: in.Labels, Status: JobCreated, CreatedAt: now,
 	}
 	j.setWritable(&in)
@@ -421,14 +421,22 @@ func (e *Engine) activateSchedule(t time.Time, id string) {
 	e.emit(t, e.waitingEvent(j))
 }
 
+// queuedIn returns the ID of the queue whose order holds j, or "". O(1).
+func (j *jobState) queuedIn() string {
+	if j.inQueue == nil {
+		return ""
+	}
+	return j.inQueue.ID
+}
+
 // requeue (re)inserts j in its queue's order after a change of its key, queue or
 // requirements, and marks it for matching. O(log n).
 func (e *Engine) requeue(j *jobState) {
 	e.unqueue(j)
-	j.key = match.JobKey{Expedite: expedite(j), Priority: j.Priority, EnqueuedAt: j.EnqueuedAt, Seq: j.seq}
+	j.key = match.JobKey{Expedite: expedite(j), Priority: int(j.Priority), EnqueuedAt: j.EnqueuedAt, Seq: j.key.Seq}
 	q := e.queues[j.QueueID]
 	q.order.ReplaceOrInsert(j)
-	j.inQueue = j.QueueID
+	j.inQueue = q
 	q.length++
 	e.gainJob(j)
 }
@@ -436,14 +444,11 @@ func (e *Engine) requeue(j *jobState) {
 // unqueue removes j from queue order and from its job group if it is there. O(log n).
 func (e *Engine) unqueue(j *jobState) {
 	e.ungroup(j)
-	if j.inQueue == "" {
-		return
-	}
-	if q := e.queues[j.inQueue]; q != nil {
+	if q := j.inQueue; q != nil {
 		q.order.Delete(j)
 		q.length--
 	}
-	j.inQueue = ""
+	j.inQueue = nil
 }
 
 func expedite(j *jobState) bool {
@@ -475,7 +480,7 @@ func activeReqs(j *jobState) []match.Requirement {
 func (e *Engine) jobEvent(typ EventType, j *jobState) Event {
 	return Event{Type: typ, JobID: j.ID, QueueID: j.QueueID, ChannelID: j.ChannelID,
 		ChannelReference: j.cold().ChannelReference, ClassificationPolicyID: j.cold().ClassificationPolicyID,
-		JobPriority: j.Priority, JobStatus: j.Status, JobLabels: j.Labels, JobTags: j.cold().Tags}
+		JobPriority: int(j.Priority), JobStatus: j.Status, JobLabels: j.Labels, JobTags: j.cold().Tags}
 }
 
 // assignmentEvent is a job event naming the job's current assignment.
@@ -520,7 +525,7 @@ func (e *Engine) UpdateJob(now time.Time, in Job) (Job, error) {
 	if in.QueueID == "" && in.ClassificationPolicyID != "" {
 		in.QueueID = j.QueueID
 	}
-	routing := in.QueueID != j.QueueID || in.ChannelID != j.ChannelID || in.Priority != j.Priority ||
+	routing := in.QueueID != j.QueueID || in.ChannelID != j.ChannelID || in.Priority != int(j.Priority) ||
 		!sameLabels(in.Labels, j.Labels) || !slices.EqualFunc(in.RequestedWorkerSelectors, j.RequestedWorkerSelectors, sameSelector)
 	modeChanged := in.MatchingMode.Kind != j.cold().MatchingMode.Kind || !in.MatchingMode.ScheduleAt.Equal(j.cold().MatchingMode.ScheduleAt)
 	held := j.Status == JobAssigned || j.Status == JobCompleted
@@ -543,7 +548,7 @@ func (e *Engine) UpdateJob(now time.Time, in Job) (Job, error) {
 	if routing && j.Status == JobQueued {
 		e.revokeJobOffers(now, j, "job updated")
 	}
-	j.QueueID, j.ChannelID, j.Priority = in.QueueID, in.ChannelID, in.Priority
+	j.QueueID, j.ChannelID, j.Priority = in.QueueID, in.ChannelID, int32(in.Priority)
 	j.Labels = in.Labels
 	j.setWritable(&in)
 	startSelectorClocks(now, in.RequestedWorkerSelectors, j.RequestedWorkerSelectors)
@@ -568,7 +573,7 @@ func (e *Engine) UpdateJob(now time.Time, in Job) (Job, error) {
 			switch {
 			case j.Status != JobQueued:
 				e.enqueue(now, j, enq)
-			case j.inQueue != j.QueueID:
+			case j.queuedIn() != j.QueueID:
 				// Already queued (its mode said otherwise, and it is QueueAndMatch
 				// now), and moved to another queue: queued there afresh.
 				e.enqueue(now, j, j.EnqueuedAt)
@@ -584,7 +589,7 @@ func (e *Engine) UpdateJob(now time.Time, in Job) (Job, error) {
 			e.revokeJobOffers(now, j, "job scheduled")
 			e.schedule(now, j)
 		}
-	} else if j.Status == JobQueued && j.inQueue != j.QueueID {
+	} else if j.Status == JobQueued && j.queuedIn() != j.QueueID {
 		// Moved to another queue: queued there afresh (JobQueued, and that queue's
 		// exception rules apply from now), keeping its place in time.
 		e.enqueue(now, j, j.EnqueuedAt)

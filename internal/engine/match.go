@@ -199,7 +199,7 @@ func (e *Engine) incrementalPass(now time.Time, dirtyJobs []*jobState, dirtyWork
 		}
 		// A group's job is visited only while one of the workers that activated the
 		// group could take it; when none can take an offer any more, the group is done.
-		q := e.queues[j.inQueue]
+		q := j.inQueue
 		bp := e.bypass(q)
 		acts := s.g.acts[:0]
 		can := false
@@ -242,7 +242,7 @@ func (e *Engine) offerJob(now time.Time, j *jobState) {
 	if g == nil {
 		return
 	}
-	q := e.queues[j.inQueue]
+	q := j.inQueue
 	pol := q.pol
 	mode := pol.Mode
 	want := mode.MaxConcurrentOffers - len(j.offers)

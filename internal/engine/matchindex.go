@@ -443,10 +443,10 @@ func (e *Engine) gainJob(j *jobState) {
 // hungry reports whether j is queued with room for more offers under its queue's
 // policy.
 func (e *Engine) hungry(j *jobState) bool {
-	if j.inQueue == "" || j.Status != JobQueued {
+	if j.inQueue == nil || j.Status != JobQueued {
 		return false
 	}
-	q := e.queues[j.inQueue]
+	q := j.inQueue
 	return q.pol != nil && len(j.offers) < q.pol.Mode.MaxConcurrentOffers
 }
 
@@ -460,12 +460,12 @@ func (e *Engine) refreshJob(j *jobState) {
 		return
 	}
 	if g := j.group; g != nil {
-		if g.channel == j.ChannelID && sameReqs(g.reqs, j.reqs) && g.q.ID == j.inQueue {
+		if g.channel == j.ChannelID && sameReqs(g.reqs, j.reqs) && g.q == j.inQueue {
 			return
 		}
 		e.ungroup(j)
 	}
-	q := e.queues[j.inQueue]
+	q := j.inQueue
 	// The signature is built in a scratch buffer: a lookup that finds the group
 	// allocates nothing (the compiler does not copy a string(b) map key).
 	e.sigBuf = appendGroupSig(e.sigBuf[:0], j.ChannelID, j.reqs)

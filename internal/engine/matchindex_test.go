@@ -19,7 +19,7 @@ import (
 // one by one, and chosen by the mode's own function. It returns nil when the job
 // would wait (no eligible worker, or fewer than MinConcurrentOffers).
 func bruteForcePick(e *Engine, j *jobState) []string {
-	q := e.queues[j.inQueue]
+	q := j.inQueue
 	mode := e.policies[q.DistributionPolicyID].Mode
 	want := mode.MaxConcurrentOffers - len(j.offers)
 	var cands []match.Candidate
@@ -100,7 +100,7 @@ func TestIndexedChoiceEqualsBruteForce(t *testing.T) {
 				probe := &jobState{ID: j.ID, QueueID: "q", ChannelID: voice, Labels: j.Labels,
 					RequestedWorkerSelectors: j.RequestedWorkerSelectors, Priority: DefaultPriority}
 				probe.reqs = activeReqs(probe)
-				probe.inQueue = "q"
+				probe.inQueue = f.e.queues["q"]
 				want := bruteForcePick(f.e, probe)
 				f.job(j)
 				require.Equal(t, want, f.offeredTo(j.ID), "job %s, mode %+v", j.ID, mode)

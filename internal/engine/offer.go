@@ -95,7 +95,7 @@ func (e *Engine) issueOffer(now time.Time, j *jobState, w *workerState, cost int
 	e.refreshWorker(w)
 	e.refreshJob(j)
 	e.emit(now, Event{Type: EvOfferIssued, WorkerID: w.ID, JobID: j.ID, OfferID: id, QueueID: j.QueueID,
-		ChannelID: j.ChannelID, ChannelReference: j.cold().ChannelReference, JobPriority: j.Priority,
+		ChannelID: j.ChannelID, ChannelReference: j.cold().ChannelReference, JobPriority: int(j.Priority),
 		ExpiresAt: o.ExpiresAt, JobLabels: j.Labels, JobTags: j.cold().Tags,
 		WorkerLabels: &w.labels.Set, WorkerTags: w.Tags})
 }
@@ -143,7 +143,7 @@ func (e *Engine) offerEvent(typ EventType, o *offerState) Event {
 	if j := o.job; j != nil {
 		ev.QueueID = j.QueueID
 		ev.ChannelReference = j.cold().ChannelReference
-		ev.JobPriority = j.Priority
+		ev.JobPriority = int(j.Priority)
 	}
 	return ev
 }

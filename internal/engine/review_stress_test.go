@@ -92,13 +92,13 @@ func (s *stress) invariants() error {
 		if j.Status != JobQueued {
 			continue
 		}
-		if j.inQueue != j.QueueID {
-			return fmt.Errorf("job %s: queued in %q but QueueID %q", id, j.inQueue, j.QueueID)
+		if j.queuedIn() != j.QueueID {
+			return fmt.Errorf("job %s: queued in %q but QueueID %q", id, j.queuedIn(), j.QueueID)
 		}
 		if j.cold().MatchingMode.Kind != QueueAndMatch {
 			return fmt.Errorf("job %s: queued with matching mode %v", id, j.cold().MatchingMode.Kind)
 		}
-		if j.key.Priority != j.Priority || !j.key.EnqueuedAt.Equal(j.EnqueuedAt) || j.key.Expedite != expedite(j) {
+		if j.key.Priority != int(j.Priority) || !j.key.EnqueuedAt.Equal(j.EnqueuedAt) || j.key.Expedite != expedite(j) {
 			return fmt.Errorf("job %s: stale queue-order key %+v (priority %d, expedite %v)", id, j.key, j.Priority, expedite(j))
 		}
 	}

@@ -169,14 +169,15 @@ func (e *Engine) QueueStatistics(now time.Time, queueID string) (QueueStatistics
 		if earliest.IsZero() || j.EnqueuedAt.Before(earliest) {
 			earliest = j.EnqueuedAt
 		}
-		if _, ok := st.EstimatedWaitTime[j.Priority]; !ok {
-			st.EstimatedWaitTime[j.Priority] = 0
-			present = append(present, j.Priority)
+		prio := int(j.Priority)
+		if _, ok := st.EstimatedWaitTime[prio]; !ok {
+			st.EstimatedWaitTime[prio] = 0
+			present = append(present, prio)
 		}
 		if j.key.Expedite {
 			expedited++
 		} else {
-			byPrio[j.Priority]++
+			byPrio[prio]++
 		}
 		return true
 	})
@@ -218,7 +219,7 @@ func (e *Engine) QueuePosition(now time.Time, jobID string) (JobPosition, error)
 		return JobPosition{}, notQueued
 	}
 	pos := JobPosition{JobID: jobID, QueueID: j.QueueID}
-	q := e.queues[j.inQueue]
+	q := j.inQueue
 	if q == nil {
 		return JobPosition{}, notQueued
 	}
