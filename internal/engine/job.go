@@ -135,49 +135,47 @@ func (j *jobState) setWritable(in *Job) {
 	x.Tags, x.Notes, x.MatchingMode = in.Tags, in.Notes, in.MatchingMode
 }
 
-// noExtra is what cold returns for a job without a jobExtra. Nothing writes to it
-// (CheckIndexes verifies that it stays zero).
-var noExtra jobExtra
+// A job's side records (jobExtra, jobAssignments) are allocated on first write:
+// read through orZero, written through alloc.
+
+// noExtra and noAssignments are what cold and asg return for a job without the
+// record. Nothing writes to them (CheckIndexes verifies that they stay zero).
+var (
+	noExtra       jobExtra
+	noAssignments jobAssignments
+)
+
+// orZero returns p, or zero when p is nil. O(1).
+func orZero[T any](p, zero *T) *T {
+	if p == nil {
+		return zero
+	}
+	return p
+}
+
+// alloc returns *p, allocating it first when it is nil. O(1).
+func alloc[T any](p **T) *T {
+	if *p == nil {
+		*p = new(T)
+	}
+	return *p
+}
 
 // cold returns the job's jobExtra for reading: the zero jobExtra when it has none.
 // It must not be written through. O(1).
-func (j *jobState) cold() *jobExtra {
-	if j.x == nil {
-		return &noExtra
-	}
-	return j.x
-}
+func (j *jobState) cold() *jobExtra { return orZero(j.x, &noExtra) }
 
 // ext returns the job's jobExtra for writing, allocating it on first use. A write of
 // a zero value to a job that has none need not call it. O(1).
-func (j *jobState) ext() *jobExtra {
-	if j.x == nil {
-		j.x = new(jobExtra)
-	}
-	return j.x
-}
-
-// noAssignments is what asg returns for a job without a jobAssignments. Nothing
-// writes to it (CheckIndexes verifies that it stays zero).
-var noAssignments jobAssignments
+func (j *jobState) ext() *jobExtra { return alloc(&j.x) }
 
 // asg returns the job's jobAssignments for reading: the zero one when it has none.
 // It must not be written through. O(1).
-func (j *jobState) asg() *jobAssignments {
-	if j.as == nil {
-		return &noAssignments
-	}
-	return j.as
-}
+func (j *jobState) asg() *jobAssignments { return orZero(j.as, &noAssignments) }
 
 // asgW returns the job's jobAssignments for writing, allocating it on first use. A
 // write of a zero value to a job that has none need not call it. O(1).
-func (j *jobState) asgW() *jobAssignments {
-	if j.as == nil {
-		j.as = new(jobAssignments)
-	}
-	return j.as
-}
+func (j *jobState) asgW() *jobAssignments { return alloc(&j.as) }
 
 type deferred struct {
 	ruleID  string
