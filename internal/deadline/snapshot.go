@@ -14,14 +14,9 @@ func (h *Heap) All() []Deadline {
 	return out
 }
 
-// Sort sorts deadlines as All returns them: earliest first, equal times in the order
-// they were set (or reserved, for deadlines made by Outside). O(n log n).
+// Sort sorts deadlines as All returns them, in the order the heap fires them
+// (Deadline.Before: wall-clock time, equal times in the order they were set or
+// reserved). O(n log n).
 func Sort(ds []Deadline) {
-	sort.Slice(ds, func(i, j int) bool {
-		a, b := ds[i], ds[j]
-		if !a.When.Equal(b.When) {
-			return a.When.Before(b.When)
-		}
-		return a.seq < b.seq
-	})
+	sort.Slice(ds, func(i, j int) bool { return ds[i].Before(ds[j]) })
 }

@@ -784,9 +784,7 @@ func (e *Engine) finish(j *jobState) {
 		j.x.declines = nil
 	}
 	j.reqs = nil
-	if len(j.offers) == 0 { // always: a terminal job has none open
-		j.offers = nil // the capacity kept for its next offer (removeOffer)
-	}
+	j.offers = nil // none is open (a terminal job's were ended); drops the capacity removeOffer kept
 }
 
 // CancelJob cancels a job in any non-terminal status: its offers are revoked, an

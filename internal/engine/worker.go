@@ -299,19 +299,17 @@ func sameLabels(a, b Labels) bool {
 		return false
 	}
 	for k, v := range a {
-		w, ok := b[k]
-		if !ok || !labels.Same(v, w) {
-			return false
-		}
-		// Same treats 1 and 1.0 alike (a number for a number of another Go type is
-		// no change, as README's decisions say); a change of kind — string, bool,
-		// number — is still a change.
-		if !sameType(v, w) {
+		if w, ok := b[k]; !ok || !sameValue(v, w) {
 			return false
 		}
 	}
 	return true
 }
+
+// sameValue reports whether a label value is unchanged: labels.Same treats 1 and 1.0
+// alike (a number for a number of another Go type is no change, as README's
+// decisions say); a change of kind — string, bool, number — is still a change.
+func sameValue(v, w any) bool { return labels.Same(v, w) && sameType(v, w) }
 
 // sameSets is sameLabels for label sets. O(labels).
 func sameSets(a, b *labelSet) bool {
@@ -323,7 +321,7 @@ func sameSets(a, b *labelSet) bool {
 		return false
 	}
 	for i := range x {
-		if x[i].Key != y[i].Key || !labels.Same(x[i].Value, y[i].Value) || !sameType(x[i].Value, y[i].Value) {
+		if x[i].Key != y[i].Key || !sameValue(x[i].Value, y[i].Value) {
 			return false
 		}
 	}
