@@ -131,7 +131,7 @@ func TestEventQueueTiers(t *testing.T) {
 		ref = ref[1:]
 	}
 	for round := range 12 {
-		empty := q.n == 0
+		empty := q.len() == 0
 		n := 1500 + rng.IntN(2000)
 		for range n {
 			push()
@@ -140,7 +140,7 @@ func TestEventQueueTiers(t *testing.T) {
 			require.Equal(t, hotLimit, q.hot.n, "round %d: the first hotLimit events as they are", round)
 			require.Equal(t, n-hotLimit, q.cold.n, "round %d: the rest encoded", round)
 		}
-		require.Equal(t, len(ref), q.n)
+		require.Equal(t, len(ref), q.len())
 		// Pop into the encoded tier, pushing on the way: the new events queue behind
 		// the encoded ones, even once the first tier is empty.
 		for range len(ref) - rng.IntN(100) {
@@ -152,13 +152,13 @@ func TestEventQueueTiers(t *testing.T) {
 				require.LessOrEqual(t, q.hot.n, hotLimit)
 			}
 		}
-		require.Equal(t, len(ref), q.n)
+		require.Equal(t, len(ref), q.len())
 		switch round % 3 {
 		case 0: // drain what is left
 			batch := q.takeAll()
-			require.Zero(t, q.n)
+			require.Zero(t, q.len())
 			batch.drain(func(ev *engine.Event) { check(*ev) })
-			require.Zero(t, batch.n)
+			require.Zero(t, batch.len())
 			require.Equal(t, coldQueue{}, batch.cold)
 			q.recycle(&batch)
 		case 1: // pop what is left
@@ -166,8 +166,8 @@ func TestEventQueueTiers(t *testing.T) {
 				check(q.pop())
 			}
 		}
-		require.Equal(t, len(ref), q.n)
-		if q.n == 0 {
+		require.Equal(t, len(ref), q.len())
+		if q.len() == 0 {
 			require.Equal(t, coldQueue{}, q.cold)
 		}
 	}

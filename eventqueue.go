@@ -17,8 +17,10 @@ import "github.com/openjobrouter/jobrouter/internal/engine"
 type eventQueue struct {
 	hot  chunkQueue
 	cold coldQueue
-	n    int // events queued in both tiers
 }
+
+// len returns the number of events queued, in both tiers. O(1).
+func (q *eventQueue) len() int { return q.hot.n + q.cold.n }
 
 // hotLimit is how many events an eventQueue keeps as they are before it encodes
 // them: enough for any subscriber that keeps up, bursts included (288 KB).
@@ -31,12 +33,10 @@ func (q *eventQueue) push(ev *engine.Event) {
 	} else {
 		q.hot.push(ev)
 	}
-	q.n++
 }
 
 // pop removes and returns the oldest event; the queue must not be empty.
 func (q *eventQueue) pop() engine.Event {
-	q.n--
 	if q.hot.n > 0 {
 		return q.hot.pop()
 	}
@@ -55,15 +55,13 @@ func (q *eventQueue) drain(f func(*engine.Event)) {
 			f(ev)
 		}
 	}
-	q.n = 0
 }
 
 // takeAll moves every event of q into a queue of its own, in O(1), and leaves q
 // empty (keeping its spare chunks); see chunkQueue.takeAll.
 func (q *eventQueue) takeAll() eventQueue {
-	out := eventQueue{hot: q.hot.takeAll(), cold: q.cold, n: q.n}
+	out := eventQueue{hot: q.hot.takeAll(), cold: q.cold}
 	q.cold = coldQueue{}
-	q.n = 0
 	return out
 }
 

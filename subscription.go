@@ -156,14 +156,14 @@ func (s *Subscription) Poll() []Event { return s.PollAppend(nil) }
 // one buffer, as in evs = sub.PollAppend(evs[:0]), polls without allocating a slice.
 func (s *Subscription) PollAppend(dst []Event) []Event {
 	s.mu.Lock()
-	if !s.sync || s.q.n == 0 {
+	if !s.sync || s.q.len() == 0 {
 		s.mu.Unlock()
 		return dst
 	}
 	batch := s.q.takeAll()
 	s.mu.Unlock()
 
-	dst = slices.Grow(dst, batch.n)
+	dst = slices.Grow(dst, batch.len())
 	batch.drain(func(ev *engine.Event) {
 		if pub := toEvent(ev); pub != nil {
 			dst = append(dst, pub)
@@ -318,9 +318,9 @@ func (s *Subscription) enqueue(ev *engine.Event) bool {
 // reader: the queue plus the one the goroutine is handing over.
 func (s *Subscription) backlogLocked() int {
 	if s.inFlight {
-		return s.q.n + 1
+		return s.q.len() + 1
 	}
-	return s.q.n
+	return s.q.len()
 }
 
 // wakeLocked unparks the goroutine if it is parked.
@@ -394,7 +394,7 @@ func (s *Subscription) run() {
 	for {
 		s.mu.Lock()
 		s.inFlight = false
-		for s.state != subStopped && s.q.n == 0 {
+		for s.state != subStopped && s.q.len() == 0 {
 			if s.state == subFinishing {
 				s.state = subStopped
 				s.mu.Unlock()

@@ -609,11 +609,11 @@ func TestEventQueue(t *testing.T) {
 			require.Equal(t, ref[0], q.pop().Seq)
 			ref = ref[1:]
 		}
-		require.Equal(t, len(ref), q.n)
+		require.Equal(t, len(ref), q.len())
 	}
 	for len(ref) > 0 {
 		require.Equal(t, ref[0], q.pop().Seq)
 		ref = ref[1:]
 	}
-	require.Zero(t, q.n)
+	require.Zero(t, q.len())
 }

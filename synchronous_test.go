@@ -201,6 +201,27 @@ func TestPollAppendReusesTheBuffer(t *testing.T) {
 	require.Equal(t, next, got[1].Seq())
 }
 
+// TestOverflowPastTheEncodedTier: the backlog limit counts the events kept encoded
+// beyond the first hotLimit like any other, and a synchronous subscriber that
+// overflows there still polls every event before the overflow, in order.
+func TestOverflowPastTheEncodedTier(t *testing.T) {
+	b := newTestBus(t, 0)
+	limit := hotLimit + 10
+	s := b.subscribe(&SubscribeOptions{Synchronous: true, MaxBacklog: limit})
+	for seq := uint64(1); seq <= uint64(limit); seq++ {
+		b.publish([]engine.Event{offerIssued(seq, "j", "w", "q")})
+	}
+	require.NoError(t, s.Err(), "%d events are within the limit", limit)
+	b.publish([]engine.Event{offerIssued(uint64(limit+1), "j", "w", "q")})
+	require.ErrorIs(t, s.Err(), ErrSlowSubscriber)
+
+	got := seqs(s.Poll())
+	require.Len(t, got, limit)
+	for i, seq := range got {
+		require.Equal(t, uint64(i+1), seq)
+	}
+}
+
 // TestPollOverflow: a synchronous subscriber over its backlog is ended with
 // ErrSlowSubscriber, and can still poll every event queued before the overflow.
 func TestPollOverflow(t *testing.T) {
@@ -397,14 +418,14 @@ func TestEventQueueTakeAll(t *testing.T) {
 			next++
 		}
 		batch := q.takeAll()
-		require.Zero(t, q.n)
-		require.Equal(t, size, batch.n)
+		require.Zero(t, q.len())
+		require.Equal(t, size, batch.len())
 		q.push(&engine.Event{Seq: 0}) // the emptied queue takes pushes at once
 		require.Equal(t, uint64(0), q.pop().Seq)
 		for i := range size {
 			require.Equal(t, next-uint64(size)+uint64(i), batch.pop().Seq, "round %d", round)
 		}
-		require.Zero(t, batch.n)
+		require.Zero(t, batch.len())
 		q.recycle(&batch)
 		require.Equal(t, eventQueue{}, batch)
 		require.LessOrEqual(t, len(q.hot.spares), maxSpareChunks)
@@ -433,7 +454,7 @@ func TestEventQueueDrain(t *testing.T) {
 		for i, seq := range got {
 			require.Equal(t, next-uint64(size)+uint64(i), seq, "round %d", round)
 		}
-		require.Zero(t, batch.n)
+		require.Zero(t, batch.len())
 		require.LessOrEqual(t, len(batch.hot.spares), maxSpareChunks)
 		for _, c := range append([]*queueChunk{batch.hot.head}, batch.hot.spares...) {
 			if c == nil {

@@ -305,12 +305,16 @@ type EventExtra struct {
 	MaxConcurrentOffers int
 }
 
-// Extras returns ev's rarer fields, all zero when it has none. O(1).
-func (ev *Event) Extras() EventExtra {
+// noEventExtra is what Extras returns for an event without rarer fields.
+var noEventExtra EventExtra
+
+// Extras returns ev's rarer fields, all zero when it has none, without copying them.
+// It must not be written through. O(1).
+func (ev *Event) Extras() *EventExtra {
 	if ev.Extra == nil {
-		return EventExtra{}
+		return &noEventExtra
 	}
-	return *ev.Extra
+	return ev.Extra
 }
 
 // Code classifies an engine error; the shell maps it to a public sentinel.

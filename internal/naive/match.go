@@ -87,7 +87,7 @@ func (r *Router) matchJob(now time.Time, j *job) {
 		picked = cands[:min(want, len(cands))]
 	case engine.RoundRobin:
 		// cands is in ID order: start after the last worker this queue offered a
-		// job to, by whatever mode (as the engine does).
+		// job to, by whatever mode (SEMANTICS.md).
 		start := 0
 		for start < len(cands) && cands[start].w.ID <= q.lastOffered {
 			start++

@@ -70,16 +70,12 @@ func (d *scripted) job(j engine.Job) {
 	})
 }
 
-// TestScoreAgainstANegativeThreshold (once reported as an engine bug; now a decision
-// of ours, followed by both routers): SEMANTICS.md defines BestWorker's default
-// selector score for an ordering operator as the logistic of x = (label-value)/value;
-// internal/match.DefaultScore (selectorScore) divides by |value|. Against a negative
-// threshold the two rank workers in opposite orders. Here "level >= -20" scores the
-// worker at -5 with x = (-5+20)/-20 = -0.75 and the one at -15 with x = -0.25 per
-// SEMANTICS (so w-15 is offered first); the engine computes +0.75 and +0.25 and offers
-// w-5. (The engine's choice is arguably the better rule — SEMANTICS' formula ranks a
-// worker lower the more it exceeds a negative threshold — so the fix may be to
-// SEMANTICS; then flip naive.selectorScore.)
+// TestScoreAgainstANegativeThreshold pins a decision of ours (README, "Decisions of
+// ours"), made by both routers: SEMANTICS.md defines BestWorker's default selector
+// score for an ordering operator as the logistic of x = (label-value)/value; we divide
+// by |value|, so that a worker further above a negative threshold still ranks higher.
+// Here "level >= -20" gives the worker at -5 x = +0.75 and the one at -15 x = +0.25,
+// so w-5 is offered (by SEMANTICS' formula, -0.75 and -0.25: w-15).
 func TestScoreAgainstANegativeThreshold(t *testing.T) {
 	d := newScripted(t)
 	d.policy(engine.DistributionPolicy{ID: "best", OfferExpiresAfter: time.Minute,
@@ -91,6 +87,11 @@ func TestScoreAgainstANegativeThreshold(t *testing.T) {
 	}
 	d.job(engine.Job{ID: "j", QueueID: "q", ChannelID: "voice",
 		RequestedWorkerSelectors: []engine.Selector{{Key: "level", Op: labels.GreaterThanOrEqual, Value: -20}}})
+	offered := map[string]int{}
+	for _, w := range d.s.Workers() {
+		offered[w.ID] = len(w.Offers)
+	}
+	require.Equal(t, map[string]int{"w-5": 1, "w-15": 0}, offered)
 }
 
 // TestShortMaxIDLengthIsATypedError (a fixed engine bug): with Config.MaxIDLength below 32, any ID

@@ -15,10 +15,11 @@
 // There are no indexes, heaps or trees, and no "dirty" flag: matching runs after
 // every command that may change it and at every deadline instant.
 //
-// It makes the engine's decisions where those refine SEMANTICS.md (README, "Decisions
-// of ours"), so that internal/simtest can compare the two on every history:
-//   - BestWorker's default score for an ordering selector uses x = (label-value)/|value|;
-//   - RoundRobin starts after the last worker the queue offered a job to by any mode.
+// It makes the engine's decision where that departs from SEMANTICS.md (README,
+// "Decisions of ours"), so that internal/simtest can compare the two on every
+// history: BestWorker's default score for an ordering selector uses
+// x = (label-value)/|value|. (RoundRobin starts after the last worker the queue
+// offered a job to by any mode: that is SEMANTICS.md's own rule.)
 //
 // Where SEMANTICS.md leaves a point open it does what the engine does, for example:
 // a worker's idle time (LongestIdle, ties of BestWorker) restarts at registration and

@@ -30,15 +30,12 @@ func (s *Sim) Exec(desc string, f func(r naive.Core) (any, error)) *Failure {
 // Now returns the virtual clock: the time the next command is given.
 func (s *Sim) Now() time.Time { return s.now }
 
-// Jobs, Workers and NextDeadline return the engine's state after the last operation
+// Jobs and Workers return the engine's state after the last operation
 // (equal to the oracle's). The caller must not change what they return.
 func (s *Sim) Jobs() []engine.Job { return s.curJobs }
 
 // Workers: see Jobs.
 func (s *Sim) Workers() []engine.Worker { return s.curWorkers }
-
-// NextDeadline: see Jobs.
-func (s *Sim) NextDeadline() (time.Time, bool) { return s.e.NextDeadline() }
 
 // NewGeneratorIn returns the generator of a seed in world w instead of the seed's own.
 func NewGeneratorIn(seed uint64, w World) *Generator {
