@@ -56,17 +56,13 @@ func (d *scripted) queue(q engine.Queue) {
 
 func (d *scripted) worker(w engine.Worker) {
 	d.exec("UpsertWorker "+w.ID, func(r naive.Core) (any, error) {
-		c := w
-		c.Queues, c.Channels, c.Labels = append([]string(nil), w.Queues...), append([]engine.ChannelConfig(nil), w.Channels...), labels.Clone(w.Labels)
-		return r.UpsertWorker(d.now, c)
+		return r.UpsertWorker(d.now, simtest.CloneWorker(w))
 	})
 }
 
 func (d *scripted) job(j engine.Job) {
 	d.exec("CreateJob "+j.ID, func(r naive.Core) (any, error) {
-		c := j
-		c.RequestedWorkerSelectors = append([]engine.Selector(nil), j.RequestedWorkerSelectors...)
-		return r.CreateJob(d.now, c)
+		return r.CreateJob(d.now, simtest.CloneJob(j))
 	})
 }
 

@@ -223,10 +223,7 @@ func (d *review) upsertWorker(id string) {
 	}
 	now := d.s.Now()
 	d.check(d.s.Exec(fmt.Sprintf("UpsertWorker %+v", w), func(r naive.Core) (any, error) {
-		c := w // each side gets its own copy of what it may keep
-		c.Queues, c.Channels = append([]string(nil), w.Queues...), append([]engine.ChannelConfig(nil), w.Channels...)
-		c.Labels, c.Tags = labels.Clone(w.Labels), labels.Clone(w.Tags)
-		return r.UpsertWorker(now, c)
+		return r.UpsertWorker(now, simtest.CloneWorker(w)) // each side its own copy
 	}))
 }
 
@@ -276,9 +273,6 @@ func (d *review) createJob() {
 	}
 	now := d.s.Now()
 	d.check(d.s.Exec(fmt.Sprintf("CreateJob %+v", j), func(r naive.Core) (any, error) {
-		c := j
-		c.RequestedWorkerSelectors = append([]engine.Selector(nil), j.RequestedWorkerSelectors...)
-		c.Labels = labels.Clone(j.Labels)
-		return r.CreateJob(now, c)
+		return r.CreateJob(now, simtest.CloneJob(j))
 	}))
 }

@@ -313,7 +313,7 @@ func (s *Sim) upsertWorker(id string, valid bool) {
 	var w engine.Worker
 	if old, ok := s.curWorker(id); ok && !s.chance(3) {
 		// Change one thing of the stored worker (read-only fields are ignored).
-		w = cloneWorker(old)
+		w = CloneWorker(old)
 		fresh := s.randomWorker(id)
 		switch s.rng.IntN(7) {
 		case 0, 1:
@@ -354,7 +354,7 @@ func (s *Sim) upsertWorker(id string, valid bool) {
 	}
 	now := s.cmdTime()
 	s.both(cmd("UpsertWorker %v", workerBrief(w)),
-		func(r naive.Core) (any, error) { return r.UpsertWorker(now, cloneWorker(w)) })
+		func(r naive.Core) (any, error) { return r.UpsertWorker(now, CloneWorker(w)) })
 }
 
 func (s *Sim) deleteWorker() {
@@ -372,7 +372,9 @@ func (w workerBrief) String() string {
 		w.ID, w.AvailableForOffers, w.Capacity, w.MaxConcurrentOffers, w.Queues, w.Channels, w.Labels, w.Tags)
 }
 
-func cloneWorker(w engine.Worker) engine.Worker {
+// CloneWorker returns a copy of w that shares no slice or map with it: each router
+// given a command gets its own. O(size of w).
+func CloneWorker(w engine.Worker) engine.Worker {
 	w.Queues, w.Channels = slices.Clone(w.Queues), slices.Clone(w.Channels)
 	w.Labels, w.Tags = labels.Clone(w.Labels), labels.Clone(w.Tags)
 	w.Offers, w.AssignedJobs = slices.Clone(w.Offers), slices.Clone(w.AssignedJobs)
@@ -499,7 +501,7 @@ func (s *Sim) createJob() {
 	}
 	now := s.cmdTime()
 	s.both(cmd("CreateJob %v", jobBrief(j)),
-		func(r naive.Core) (any, error) { return r.CreateJob(now, cloneJob(j)) })
+		func(r naive.Core) (any, error) { return r.CreateJob(now, CloneJob(j)) })
 }
 
 func (s *Sim) invalidJob(j *engine.Job) {
@@ -545,7 +547,8 @@ func modeBrief(m engine.MatchingMode) string {
 	return fmt.Sprintf("mode%d", m.Kind)
 }
 
-func cloneJob(j engine.Job) engine.Job {
+// CloneJob is CloneWorker for a job.
+func CloneJob(j engine.Job) engine.Job {
 	j.RequestedWorkerSelectors = slices.Clone(j.RequestedWorkerSelectors)
 	j.AttachedWorkerSelectors = slices.Clone(j.AttachedWorkerSelectors)
 	j.Labels, j.Tags = labels.Clone(j.Labels), labels.Clone(j.Tags)
@@ -599,7 +602,7 @@ func (s *Sim) updateJob() {
 	if !ok {
 		cur = engine.Job{ID: id, QueueID: "q1", ChannelID: "voice"}
 	}
-	j := cloneJob(cur) // read-only fields stay in: they are ignored
+	j := CloneJob(cur) // read-only fields stay in: they are ignored
 	for range 1 + s.rng.IntN(2) {
 		switch s.rng.IntN(11) {
 		case 0:
@@ -633,7 +636,7 @@ func (s *Sim) updateJob() {
 	}
 	now := s.cmdTime()
 	s.both(cmd("UpdateJob %v", jobBrief(j)),
-		func(r naive.Core) (any, error) { return r.UpdateJob(now, cloneJob(j)) })
+		func(r naive.Core) (any, error) { return r.UpdateJob(now, CloneJob(j)) })
 }
 
 func (s *Sim) deleteJob(id string) {
