@@ -142,8 +142,8 @@ func (e *Engine) checkAges() error {
 		switch {
 		case e.jobs[j.ID] != j:
 			return fmt.Errorf("age list: job %q is not stored", j.ID)
-		case j.Status.Terminal():
-			return fmt.Errorf("age list: job %q is %s", j.ID, j.Status)
+		case j.st.terminal():
+			return fmt.Errorf("age list: job %q is %s", j.ID, j.Status())
 		case j.agePrev != prev:
 			return fmt.Errorf("age list: job %q has a wrong back link", j.ID)
 		case j.ageSeq == 0:
@@ -164,9 +164,9 @@ func (e *Engine) checkAges() error {
 		if j.ageSeq != 0 && heap {
 			return fmt.Errorf("job %q: maximum age both listed and in the heap", j.ID)
 		}
-		if j.Status.Terminal() {
+		if j.st.terminal() {
 			if j.ageSeq != 0 || heap {
-				return fmt.Errorf("job %q: %s but its maximum age is pending", j.ID, j.Status)
+				return fmt.Errorf("job %q: %s but its maximum age is pending", j.ID, j.Status())
 			}
 			continue
 		}

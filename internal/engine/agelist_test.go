@@ -5,8 +5,6 @@ import (
 	"time"
 
 	"github.com/stretchr/testify/require"
-
-	"github.com/openjobrouter/jobrouter/internal/match"
 )
 
 // The maximum-age deadlines live in a list outside the heap (agelist.go); these tests
@@ -151,11 +149,10 @@ func TestAgeList_AnEarlierWallInstantGoesToTheHeap(t *testing.T) {
 	f.job(call("b", "q"))
 	// Simulate the stepped-back wall clock: give a new job an earlier CreatedAt than
 	// b's, as Engine.at would have let through.
-	j := &jobState{key: match.JobKey{Seq: 99}}
-	j.ID, j.QueueID, j.ChannelID, j.Status = "x", "q", voice, JobWaitingForActivation
+	j := &jobState{seq: 99}
+	j.ID, j.QueueID, j.ChannelID, j.st = "x", "q", voice, stWaitingForActivation
 	j.CreatedAt = t0.Add(30 * time.Second)
 	f.e.jobs[j.ID] = j
-	f.e.jobIDs.insert(j)
 	f.e.activeIDs.insert(j)
 	f.e.startMaxAge(j)
 	require.Zero(t, j.ageSeq, "not listed")

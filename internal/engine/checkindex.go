@@ -150,11 +150,24 @@ func (e *Engine) CheckIndexes() error {
 		}
 		hungry := 0
 		var err error
+		var prev *jobState
 		q.order.Ascend(func(j *jobState) bool {
 			if j.inQueue != q {
 				err = fmt.Errorf("job %q: in the order of queue %q but inQueue %q", j.ID, qid, j.queuedIn())
 				return false
 			}
+			// The key the tree was built with is the job's key now, and the tree is
+			// in that order (a key changed in place would break both).
+			if j.keyPriority != j.Priority || j.keyExpedite != expedite(j) {
+				err = fmt.Errorf("job %q: queued with key priority %d, expedite %v; has %d, %v",
+					j.ID, j.keyPriority, j.keyExpedite, j.Priority, expedite(j))
+				return false
+			}
+			if prev != nil && !lessJob(prev, j) {
+				err = fmt.Errorf("queue %q: job %q after %q against queue order", qid, j.ID, prev.ID)
+				return false
+			}
+			prev = j
 			h := e.hungry(j)
 			if h != (j.group != nil) {
 				err = fmt.Errorf("job %q: hungry %v but grouped %v", j.ID, h, j.group != nil)
@@ -165,7 +178,7 @@ func (e *Engine) CheckIndexes() error {
 			}
 			hungry++
 			if _, ok := j.group.jobs.Get(j); !ok || j.group.q != q || q.groups[j.group.sig] != j.group ||
-				j.group.channel != j.ChannelID || !sameReqs(j.group.reqs, j.reqs) {
+				j.group.channel != j.ChannelID || !sameReqs(j.group.reqs, j.reqs()) {
 				err = fmt.Errorf("job %q: wrong job group", j.ID)
 				return false
 			}
@@ -185,13 +198,17 @@ func (e *Engine) CheckIndexes() error {
 	active := 0
 	for _, id := range sortedKeys(e.jobs) {
 		j := e.jobs[id]
-		if got, ok := e.jobIDs.t.Get(j); !ok || got != j {
-			return fmt.Errorf("job %q: not in the job index", id)
+		in, out := &e.activeIDs, &e.doneIDs
+		if j.st.terminal() {
+			in, out = out, in
 		}
-		if got, ok := e.activeIDs.t.Get(j); ok != !j.Status.Terminal() || ok && got != j {
-			return fmt.Errorf("job %q: %s, but in the active index %v", id, j.Status, ok)
+		if got, ok := in.get(j); !ok || got != j {
+			return fmt.Errorf("job %q: %s, but not in its job index", id, j.Status())
 		}
-		if !j.Status.Terminal() {
+		if _, ok := out.get(j); ok {
+			return fmt.Errorf("job %q: %s, but in the other job index", id, j.Status())
+		}
+		if !j.st.terminal() {
 			active++
 		}
 		if q := j.inQueue; q != nil {
@@ -204,8 +221,8 @@ func (e *Engine) CheckIndexes() error {
 			return errors.New("job " + quote(id) + ": grouped but not queued")
 		}
 	}
-	if e.jobIDs.len() != len(e.jobs) || e.activeIDs.len() != active {
-		return fmt.Errorf("job indexes hold %d and %d active jobs, want %d and %d", e.jobIDs.len(), e.activeIDs.len(), len(e.jobs), active)
+	if e.activeIDs.len() != active || e.doneIDs.len() != len(e.jobs)-active {
+		return fmt.Errorf("job indexes hold %d active and %d terminal jobs, want %d and %d", e.activeIDs.len(), e.doneIDs.len(), active, len(e.jobs)-active)
 	}
 	if !reflect.ValueOf(noExtra).IsZero() {
 		return errors.New("the shared zero jobExtra was written to")

@@ -153,7 +153,7 @@ func (e *Engine) DeleteClassificationPolicy(now time.Time, id string) error {
 		return notFound("classification policy", id)
 	}
 	for _, jid := range sortedKeys(e.jobs) {
-		if j := e.jobs[jid]; j.cold().ClassificationPolicyID == id && !j.Status.Terminal() {
+		if j := e.jobs[jid]; j.cold().ClassificationPolicyID == id && !j.st.terminal() {
 			return conflict("classification policy", id, "used by active job "+quote(jid))
 		}
 	}
@@ -359,7 +359,7 @@ func (p *ClassificationPolicy) asyncRules() []*Rule {
 
 // await parks j in pendingClassification until its asynchronous rules are answered.
 func (e *Engine) await(j *jobState, rules []*Rule) {
-	j.Status = JobPendingClassification
+	j.st = stPendingClassification
 	j.ext().pendingRules = rules
 	e.requests = append(e.requests, RuleRequest{JobID: j.ID, Token: j.cold().classToken, Labels: j.Labels, Rules: rules})
 }
@@ -373,18 +373,18 @@ func (e *Engine) finishClassification(now time.Time, j *jobState, c classificati
 		// A scheduled job that fails its reclassification is no longer scheduled:
 		// its activation is moot (a later classification schedules it again).
 		e.deadlines.Cancel(scheduleKey(j.ID))
-		j.Status = JobClassificationFailed
+		j.st = stClassificationFailed
 		ev := e.jobEvent(EvJobClassificationFailed, j)
 		ev.Extra = &EventExtra{Reason: reason}
 		e.emit(now, ev)
 		return
 	}
 	j.QueueID, j.ext().queueByPolicy = c.queueID, c.byPolicy
-	j.Priority = int32(c.priority) // -100..100 (ruleInt)
+	j.Priority = int8(c.priority) // -100..100 (ruleInt)
 	old := j.cold().AttachedWorkerSelectors
 	j.ext().AttachedWorkerSelectors = c.workers
 	startSelectorClocks(now, j.cold().AttachedWorkerSelectors, old)
-	j.reqs = activeReqs(j)
+	j.setReqs(activeReqs(j))
 	e.armSelectorExpiry(j)
 	e.emit(now, e.jobEvent(EvJobClassified, j))
 	e.route(now, j, j.cold().priorStatus)
@@ -393,9 +393,9 @@ func (e *Engine) finishClassification(now time.Time, j *jobState, c classificati
 	// mode sent to waitingForActivation or to a schedule (the caller may have changed
 	// the mode while the webhook was out) drops them, as a job that left its queue
 	// leaves a rule's remaining actions. A job classifying again keeps them.
-	if acts := j.cold().deferredActions; acts != nil && j.Status != JobPendingClassification {
+	if acts := j.cold().deferredActions; acts != nil && j.st != stPendingClassification {
 		j.ext().deferredActions = nil
-		if j.Status == JobQueued {
+		if j.st == stQueued {
 			e.runActions(now, j, acts.ruleID, acts.actions)
 		}
 	}
@@ -417,7 +417,7 @@ func (e *Engine) reclassify(now time.Time, j *jobState, byException bool) {
 	if !byException {
 		j.ext().deferredActions = nil
 	}
-	prior := j.Status
+	prior := j.Status()
 	if prior == JobPendingClassification {
 		prior = j.cold().priorStatus
 	}
@@ -436,8 +436,8 @@ func (e *Engine) ReclassifyJob(now time.Time, jobID string) error {
 	switch {
 	case j.cold().ClassificationPolicyID == "":
 		return conflict("job", j.ID, "the job has no classification policy")
-	case !classifiableStatus(j.Status):
-		return conflict("job", j.ID, "a job that is "+string(j.Status)+" cannot be reclassified")
+	case !classifiableStatus(j.Status()):
+		return conflict("job", j.ID, "a job that is "+string(j.Status())+" cannot be reclassified")
 	}
 	e.reclassify(now, j, false)
 	e.match(now)
@@ -465,7 +465,7 @@ func (e *Engine) TakeRuleRequests() []RuleRequest {
 func (e *Engine) ApplyRuleResults(now time.Time, jobID string, token uint64, results []RuleResult) {
 	now = e.at(now)
 	j, ok := e.jobs[jobID]
-	if !ok || j.Status != JobPendingClassification || j.cold().classToken != token || len(results) != len(j.cold().pendingRules) {
+	if !ok || j.st != stPendingClassification || j.cold().classToken != token || len(results) != len(j.cold().pendingRules) {
 		return
 	}
 	ev := &ruleEval{labels: j.Labels, answers: make(map[*Rule]RuleResult, len(results))}

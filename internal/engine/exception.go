@@ -227,7 +227,7 @@ func firedKey(policyID, ruleID string) string { return policyID + "\x00" + ruleI
 func (e *Engine) waitTimeReached(t time.Time, id string) {
 	jobID, ruleID, _ := strings.Cut(id, "\x00")
 	j := e.jobs[jobID]
-	if j == nil || j.Status != JobQueued {
+	if j == nil || j.st != stQueued {
 		return
 	}
 	j.ext().waits = removeString(j.cold().waits, ruleID)
@@ -275,7 +275,7 @@ func (e *Engine) fireRule(now time.Time, j *jobState, policyID string, r Excepti
 	e.emit(now, ev)
 	epoch := j.enqueues
 	e.runActions(now, j, r.ID, r.Actions)
-	return j.Status == JobQueued && j.enqueues == epoch
+	return j.st == stQueued && j.enqueues == epoch
 }
 
 // runActions runs exception actions in order. **(ours)** When a reclassify action
@@ -288,10 +288,10 @@ func (e *Engine) runActions(now time.Time, j *jobState, ruleID string, actions [
 		// A job that a previous action cancelled, or whose reclassification failed,
 		// is left where that action put it: the rule's remaining actions do not run
 		// (as when the classification waited for a webhook that then failed).
-		if j.Status.Terminal() || j.Status == JobClassificationFailed {
+		if j.st.terminal() || j.st == stClassificationFailed {
 			break
 		}
-		if j.Status == JobPendingClassification {
+		if j.st == stPendingClassification {
 			j.ext().deferredActions = &deferred{ruleID: ruleID, actions: actions[i:]}
 			break
 		}
@@ -312,14 +312,14 @@ func (e *Engine) runActions(now time.Time, j *jobState, ruleID string, actions [
 				}
 			}
 			if a.Priority != nil {
-				j.Priority = int32(*a.Priority) // -100..100 (validated with the policy)
+				j.Priority = int8(*a.Priority) // -100..100 (validated with the policy)
 			}
 			if a.WorkerSelectors != nil {
 				old := j.cold().AttachedWorkerSelectors
 				j.ext().AttachedWorkerSelectors = append([]Selector(nil), a.WorkerSelectors...)
 				startSelectorClocks(now, j.cold().AttachedWorkerSelectors, old)
 			}
-			j.reqs = activeReqs(j)
+			j.setReqs(activeReqs(j))
 			e.armSelectorExpiry(j)
 			e.enqueue(now, j, j.EnqueuedAt)
 		case ActionReclassify:

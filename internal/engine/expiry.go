@@ -21,7 +21,7 @@ func maxAgeKey(jobID string) deadline.Key   { return deadline.Key{Kind: dlMaxAge
 // with an ExpiresAfter expires at now + ExpiresAfter, and the job itself expires at
 // CreatedAt + the maximum age.
 func (e *Engine) startJobClocks(now time.Time, j *jobState) {
-	startSelectorClocks(now, j.RequestedWorkerSelectors, nil)
+	startSelectorClocks(now, j.requested(), nil)
 	e.armSelectorExpiry(j)
 	e.startMaxAge(j)
 }
@@ -35,7 +35,7 @@ func (e *Engine) maxJobAge() time.Duration {
 
 // startSelectorClocks sets, in place, the expiry of selectors attached to a job at
 // now: requested ones at creation or update, attached ones at classification or by a
-// manual reclassify action (the caller then recomputes j.reqs and calls
+// manual reclassify action (the caller then recomputes the active requirements and calls
 // armSelectorExpiry). A selector identical (sameSelector) to one in old, which it
 // replaces, keeps that one's ExpiresAt and status (each old selector is inherited at
 // most once); any other selector with an ExpiresAfter expires at now + ExpiresAfter.
@@ -66,8 +66,8 @@ func startSelectorClocks(now time.Time, sels, old []Selector) {
 // selectorsChanged brings a non-terminal job's matching state in line with its
 // selectors: active requirements, queue order and the expiry deadline.
 func (e *Engine) selectorsChanged(j *jobState) {
-	j.reqs = activeReqs(j)
-	if j.inQueue != nil && j.key.Expedite != expedite(j) {
+	j.setReqs(activeReqs(j))
+	if j.inQueue != nil && j.keyExpedite != expedite(j) {
 		e.requeue(j)
 	}
 	e.gainJob(j)
@@ -86,7 +86,7 @@ func (e *Engine) selectorsChanged(j *jobState) {
 func (e *Engine) armSelectorExpiry(j *jobState) {
 	key := selectorKey(j.ID)
 	next, ok := earliestExpiry(j)
-	if !ok || j.Status.Terminal() {
+	if !ok || j.st.terminal() {
 		e.deadlines.Cancel(key)
 		return
 	}
@@ -98,7 +98,7 @@ func (e *Engine) armSelectorExpiry(j *jobState) {
 
 func earliestExpiry(j *jobState) (time.Time, bool) {
 	var next time.Time
-	for _, list := range [][]Selector{j.RequestedWorkerSelectors, j.cold().AttachedWorkerSelectors} {
+	for _, list := range [][]Selector{j.requested(), j.cold().AttachedWorkerSelectors} {
 		for _, s := range list {
 			if s.ExpiresAfter > 0 && !s.Expired && (next.IsZero() || s.ExpiresAt.Before(next)) {
 				next = s.ExpiresAt
@@ -115,12 +115,13 @@ func earliestExpiry(j *jobState) (time.Time, bool) {
 // again. The deadline moves to the next selector to expire.
 func (e *Engine) expireSelectors(t time.Time, jobID string) {
 	j := e.jobs[jobID]
-	if j == nil || j.Status.Terminal() {
+	if j == nil || j.st.terminal() {
 		return
 	}
 	var req, att []Selector
 	// Events and views share the stored slices: replace them, never write into them.
-	j.RequestedWorkerSelectors, req = expireDue(t, j.RequestedWorkerSelectors)
+	requested, req := expireDue(t, j.requested())
+	j.setRequested(requested)
 	if j.x != nil {
 		j.x.AttachedWorkerSelectors, att = expireDue(t, j.x.AttachedWorkerSelectors)
 	}
@@ -153,7 +154,7 @@ func expireDue(t time.Time, list []Selector) (out, expired []Selector) {
 // does, with disposition code "Expired" **(ours: Config.MaxJobAge)**.
 func (e *Engine) expireJob(t time.Time, jobID string) {
 	j := e.jobs[jobID]
-	if j == nil || j.Status.Terminal() {
+	if j == nil || j.st.terminal() {
 		return
 	}
 	e.cancel(t, j, ExpiredCode, "")

@@ -429,7 +429,7 @@ func TestSelectorExpiry_ClocksRunWhileTheJobIsNotQueued(t *testing.T) {
 		_, err := f.e.UnassignJob(f.now, "j", aid, false)
 		require.NoError(t, err)
 		require.Equal(t, []string{"w1"}, f.offeredTo("j"), "w1 has been idle longest")
-		require.False(t, f.e.jobs["j"].key.Expedite)
+		require.False(t, f.e.jobs["j"].keyExpedite)
 	})
 	t.Run("suspended", func(t *testing.T) {
 		f := newFixture(t)

@@ -1,6 +1,10 @@
 package engine
 
-import "github.com/google/btree"
+import (
+	"iter"
+
+	"github.com/google/btree"
+)
 
 // idIndex is an ordered set of IDs: the order in which ListJobs and ListWorkers walk
 // their entities, so that a page costs a seek and a short scan instead of a sort of
@@ -90,6 +94,14 @@ func (x *jobIndex) remove(j *jobState) {
 	}
 }
 
+// get returns the job with j's ID, if it is there. O(log n).
+func (x *jobIndex) get(j *jobState) (*jobState, bool) {
+	if x.t == nil {
+		return nil, false
+	}
+	return x.t.Get(j)
+}
+
 // len returns the number of jobs. O(1).
 func (x *jobIndex) len() int {
 	if x.t == nil {
@@ -115,4 +127,31 @@ func (x *jobIndex) ascendAfter(after string, fn func(j *jobState) bool) {
 		}
 		return fn(j)
 	})
+}
+
+// ascendMerged calls fn with each job of a or b (which share none) whose ID is
+// greater than after, in ascending ID order, until fn returns false: the two
+// walks merged. O(log n + jobs visited).
+func ascendMerged(a, b *jobIndex, after string, fn func(j *jobState) bool) {
+	next, stop := iter.Pull(func(yield func(*jobState) bool) { b.ascendAfter(after, yield) })
+	defer stop()
+	nb, more := next()
+	done := false
+	a.ascendAfter(after, func(na *jobState) bool {
+		for more && nb.ID < na.ID {
+			if !fn(nb) {
+				done = true
+				return false
+			}
+			nb, more = next()
+		}
+		if !fn(na) {
+			done = true
+			return false
+		}
+		return true
+	})
+	for !done && more && fn(nb) {
+		nb, more = next()
+	}
 }

@@ -48,8 +48,8 @@ func naiveJobs(e *Engine, f JobFilter) []string {
 	for _, id := range ids {
 		j := e.jobs[id]
 		if id <= f.After && f.After != "" ||
-			f.Status != "" && j.Status != f.Status ||
-			f.Active && j.Status.Terminal() ||
+			f.Status != "" && j.Status() != f.Status ||
+			f.Active && j.st.terminal() ||
 			f.QueueID != "" && j.QueueID != f.QueueID ||
 			f.ChannelID != "" && j.ChannelID != f.ChannelID ||
 			f.ClassificationPolicyID != "" && j.cold().ClassificationPolicyID != f.ClassificationPolicyID ||
@@ -204,7 +204,7 @@ func TestList_IndexMatchesNaiveReference(t *testing.T) {
 						wf.After = got[len(got)-1]
 					}
 				}
-				require.Equal(t, len(f.e.jobs), f.e.jobIDs.len(), "the job index holds every job")
+				require.Equal(t, len(f.e.jobs), f.e.activeIDs.len()+f.e.doneIDs.len(), "the job indexes hold every job")
 				require.Equal(t, len(f.e.workers), f.e.workerIDs.len(), "the worker index holds every worker")
 			}
 		})
@@ -249,4 +249,62 @@ func TestActiveIndexHoldsExactlyTheActiveJobs(t *testing.T) {
 	require.Len(t, f.e.ListJobs(JobFilter{Status: JobCancelled}), 33)
 	require.NoError(t, f.e.DeleteJob(f.now, "j01"))
 	require.Equal(t, 17, f.e.activeIDs.len())
+}
+
+// ListJobs without a status filter merges the active and the terminal jobs' indexes:
+// every page, from every starting point and of every size, is the slice of the whole
+// ID order, whichever index each job is in and whichever runs out first.
+func TestListJobsMergesActiveAndTerminalJobs(t *testing.T) {
+	f := newFixture(t)
+	f.basic()
+	// Runs of active and cancelled jobs of varied lengths; the first run cancelled.
+	var all []string
+	cancelled := map[string]bool{}
+	for i, n := range []int{3, 1, 1, 4, 2, 1, 5, 2} {
+		for k := range n {
+			id := fmt.Sprintf("j%02d-%d", i, k)
+			f.job(call(id, "q"))
+			all = append(all, id)
+			if i%2 == 0 {
+				require.NoError(t, f.e.CancelJob(f.now, id, "", ""))
+				cancelled[id] = true
+			}
+		}
+	}
+	f.job(call("j99", "q"))
+	all = append(all, "j99")
+	check := func() {
+		t.Helper()
+		require.Equal(t, len(all)-len(cancelled), f.e.activeIDs.len())
+		require.Equal(t, len(cancelled), f.e.doneIDs.len())
+		for start := -1; start < len(all); start++ {
+			after := ""
+			if start >= 0 {
+				after = all[start]
+			}
+			for limit := 0; limit <= len(all); limit++ {
+				want := all[start+1:]
+				if limit > 0 && len(want) > limit {
+					want = want[:limit]
+				}
+				if len(want) == 0 {
+					want = nil // as jobIDs returns an empty list
+				}
+				got := jobIDs(f.e.ListJobs(JobFilter{After: after, Limit: limit}))
+				require.Equal(t, want, got, "after %q, limit %d", after, limit)
+			}
+			// A terminal status walks the terminal index alone, in order.
+			var wantDone []string
+			for _, id := range all[start+1:] {
+				if cancelled[id] {
+					wantDone = append(wantDone, id)
+				}
+			}
+			require.Equal(t, wantDone, jobIDs(f.e.ListJobs(JobFilter{After: after, Status: JobCancelled})), "after %q", after)
+		}
+	}
+	check() // the last job active: the terminal index runs out first
+	require.NoError(t, f.e.CancelJob(f.now, "j99", "", ""))
+	cancelled["j99"] = true
+	check() // the last job terminal: the active index runs out first
 }

@@ -22,38 +22,47 @@ const DefaultPriority = 1
 //
 // Why: a router may hold a million queued jobs, most of which are never classified,
 // never hit an exception, are never scheduled, declined or closed late; a job's
-// memory is mostly what it could need (issue 4, B4). The inline part holds what
-// routing a queued job reads: its ID, queue, channel, priority, labels, requested
-// selectors, status, times and matching state. Its fields keep the names of the
-// public Job's, so the rest of the engine reads them as before; view assembles a Job
-// from both parts. Times stay time.Time: they are handed back as given (location
-// and monotonic reading included).
+// memory is mostly what it could need (issue 4, B4). The inline part (224 bytes, a
+// size class) holds what routing a queued job reads: its ID, queue, channel,
+// priority, labels, status, times and matching state; its worker selectors are one
+// pointer away (jobSelectors), as most jobs have none. Exported fields keep the
+// names of the public Job's; the status is a byte (Status()), the priority too
+// (-100..100), and the queue-order key is read in place (orderKey) rather than
+// copied. view assembles a Job from the parts. Times stay time.Time: they are
+// handed back as given (location and monotonic reading included).
 //
 // Most jobs a long-running router holds are closed ones, kept until deleted: such a
 // job needs its assignments and disposition code and nothing of the jobExtra, so the
 // two are apart (B4ClosedJobMemory).
 type jobState struct {
-	ID                       string
-	ChannelID                string
-	QueueID                  string
-	Status                   JobStatus
-	Labels                   Labels
-	RequestedWorkerSelectors []Selector
-	CreatedAt                time.Time
-	EnqueuedAt               time.Time
+	ID        string
+	ChannelID string
+	QueueID   string
+	Labels    Labels
+	CreatedAt time.Time
+	// EnqueuedAt changes only while the job is out of queue order (enqueue), so the
+	// order's B-trees read it in place (orderKey).
+	EnqueuedAt time.Time
 
-	key     match.JobKey        // its place in queue order; key.Seq is its creation number, set once
-	inQueue *queueState         // the queue whose order holds the job (nil when not queued)
-	group   *jobGroup           // the job group holding it while hungry (matchindex.go)
-	dirty   uint64              // the pass for which it is in Engine.dirtyJobs
-	visit   uint64              // the last pass that visited it
-	reqs    []match.Requirement // active selectors, requested and attached
-	offers  []*offerState       // open offers, in issue order
-	// Priority is -100..100 (validateJob), in 32 bits to share a word with enqueues.
-	Priority int32
+	seq     uint64        // creation number, set once: queue order's last tie-break
+	inQueue *queueState   // the queue whose order holds the job (nil when not queued)
+	group   *jobGroup     // the job group holding it while hungry (matchindex.go)
+	dirty   uint64        // the pass for which it is in Engine.dirtyJobs
+	visit   uint64        // the last pass that visited it
+	sel     *jobSelectors // its worker selectors; nil while it has none
+	offers  []*offerState // open offers, in issue order
+
 	// enqueues bumps at each enqueue: an exception rule's actions compare it to know
 	// whether they queued the job again (exception.go). Only equality matters.
 	enqueues uint32
+	// Priority is -100..100 (validateJob, classification, exception actions).
+	Priority int8
+	st       statusCode // Status()
+	// keyPriority and keyExpedite are the queue-order key's parts that can change
+	// while the job is queued, as they were when it was last put in queue order
+	// (requeue): the order's B-trees must not see their key change under them.
+	keyPriority int8
+	keyExpedite bool
 
 	// The maximum-age deadline (agelist.go): a place in Engine.ages with the heap
 	// sequence number it took (0: not listed), or, rarely, a heap entry (x.ageDL).
@@ -177,6 +186,60 @@ func (j *jobState) asg() *jobAssignments { return orZero(j.as, &noAssignments) }
 // write of a zero value to a job that has none need not call it. O(1).
 func (j *jobState) asgW() *jobAssignments { return alloc(&j.as) }
 
+// jobSelectors is a job's worker selectors, apart from the record so that a job
+// without any pays one pointer for them, not two slice headers (B4).
+type jobSelectors struct {
+	requested []Selector          // RequestedWorkerSelectors
+	reqs      []match.Requirement // the active ones, requested and attached
+}
+
+// requested returns the job's RequestedWorkerSelectors (nil: none). O(1).
+func (j *jobState) requested() []Selector {
+	if j.sel == nil {
+		return nil
+	}
+	return j.sel.requested
+}
+
+// reqs returns the job's active requirements, requested and attached (nil: none).
+// O(1).
+func (j *jobState) reqs() []match.Requirement {
+	if j.sel == nil {
+		return nil
+	}
+	return j.sel.reqs
+}
+
+// setRequested sets the job's RequestedWorkerSelectors. O(1).
+func (j *jobState) setRequested(s []Selector) {
+	if j.sel == nil && s == nil {
+		return
+	}
+	alloc(&j.sel).requested = s
+	j.dropEmptySel()
+}
+
+// setReqs sets the job's active requirements. O(1).
+func (j *jobState) setReqs(r []match.Requirement) {
+	if j.sel == nil && r == nil {
+		return
+	}
+	alloc(&j.sel).reqs = r
+	j.dropEmptySel()
+}
+
+// dropEmptySel frees the selectors record once neither list is set.
+func (j *jobState) dropEmptySel() {
+	if j.sel.requested == nil && j.sel.reqs == nil {
+		j.sel = nil
+	}
+}
+
+// orderKey returns the job's place in queue order. O(1).
+func (j *jobState) orderKey() match.JobKey {
+	return match.JobKey{Expedite: j.keyExpedite, Priority: int(j.keyPriority), EnqueuedAt: j.EnqueuedAt, Seq: j.seq}
+}
+
 type deferred struct {
 	ruleID  string
 	actions []Action
@@ -196,8 +259,8 @@ func (j *jobState) view() Job {
 	v := Job{
 		ID: j.ID, ChannelID: j.ChannelID, ChannelReference: x.ChannelReference, QueueID: j.QueueID,
 		ClassificationPolicyID: x.ClassificationPolicyID, Priority: int(j.Priority),
-		RequestedWorkerSelectors: slices.Clone(j.RequestedWorkerSelectors), Labels: j.Labels, Tags: x.Tags,
-		Notes: slices.Clone(x.Notes), MatchingMode: x.MatchingMode, Status: j.Status, CreatedAt: j.CreatedAt,
+		RequestedWorkerSelectors: slices.Clone(j.requested()), Labels: j.Labels, Tags: x.Tags,
+		Notes: slices.Clone(x.Notes), MatchingMode: x.MatchingMode, Status: j.Status(), CreatedAt: j.CreatedAt,
 		EnqueuedAt: j.EnqueuedAt, ScheduledAt: x.ScheduledAt, AttachedWorkerSelectors: slices.Clone(x.AttachedWorkerSelectors),
 		DispositionCode: j.asg().DispositionCode, UnassignmentCount: x.UnassignmentCount,
 	}
@@ -310,14 +373,14 @@ func (e *Engine) CreateJob(now time.Time, in Job) (Job, error) {
 		return Job{}, conflict("job", in.ID, "a job with this ID exists")
 	}
 	e.jobSeq++
-	j := &jobState{key: match.JobKey{Seq: e.jobSeq},
-		ID: in.ID, ChannelID: in.ChannelID, QueueID: in.QueueID, Priority: int32(in.Priority),
-		RequestedWorkerSelectors: in.RequestedWorkerSelectors, Labels: in.Labels, Status: JobCreated, CreatedAt: now,
+	j := &jobState{seq: e.jobSeq,
+		ID: in.ID, ChannelID: in.ChannelID, QueueID: in.QueueID, Priority: int8(in.Priority),
+		Labels: in.Labels, st: stCreated, CreatedAt: now,
 	}
+	j.setRequested(in.RequestedWorkerSelectors)
 	j.setWritable(&in)
-	j.reqs = activeReqs(j)
+	j.setReqs(activeReqs(j))
 	e.jobs[j.ID] = j
-	e.jobIDs.insert(j)
 	e.activeIDs.insert(j)
 	e.startJobClocks(now, j)
 	e.emit(now, e.jobEvent(EvJobReceived, j))
@@ -365,7 +428,8 @@ func (e *Engine) route(now time.Time, j *jobState, prior JobStatus) {
 // enqueue puts j in queue order with the given EnqueuedAt and announces JobQueued.
 func (e *Engine) enqueue(now time.Time, j *jobState, enqueuedAt time.Time) {
 	j.enqueues++
-	j.Status = JobQueued
+	j.st = stQueued
+	e.unqueue(j) // out of queue order before its EnqueuedAt changes (orderKey)
 	j.EnqueuedAt = enqueuedAt
 	e.requeue(j)
 	e.emit(now, e.jobEvent(EvJobQueued, j))
@@ -377,13 +441,13 @@ func (e *Engine) enqueue(now time.Time, j *jobState, enqueuedAt time.Time) {
 func (e *Engine) keepWaiting(j *jobState) {
 	e.unqueue(j)
 	e.cancelWaitTimes(j)
-	j.Status = JobWaitingForActivation
+	j.st = stWaitingForActivation
 }
 
 func (e *Engine) suspend(now time.Time, j *jobState) {
 	e.unqueue(j)
 	e.cancelWaitTimes(j)
-	j.Status = JobWaitingForActivation
+	j.st = stWaitingForActivation
 	e.emit(now, e.waitingEvent(j))
 }
 
@@ -401,7 +465,7 @@ func (e *Engine) schedule(now time.Time, j *jobState) {
 	e.unqueue(j)
 	e.cancelWaitTimes(j)
 	j.ext().ScheduledAt = j.cold().MatchingMode.ScheduleAt
-	j.Status = JobScheduled
+	j.st = stScheduled
 	if !j.cold().ScheduledAt.After(now) {
 		e.activateSchedule(now, j.ID)
 		return
@@ -411,13 +475,16 @@ func (e *Engine) schedule(now time.Time, j *jobState) {
 
 func (e *Engine) activateSchedule(t time.Time, id string) {
 	j := e.jobs[id]
-	if j == nil || j.Status != JobScheduled {
+	if j == nil || j.st != stScheduled {
 		return
 	}
 	e.deadlines.Cancel(scheduleKey(id))
-	j.Status = JobWaitingForActivation
+	j.st = stWaitingForActivation
 	e.emit(t, e.waitingEvent(j))
 }
+
+// Status returns the job's status. O(1).
+func (j *jobState) Status() JobStatus { return j.st.status() }
 
 // queuedIn returns the ID of the queue whose order holds j, or "". O(1).
 func (j *jobState) queuedIn() string {
@@ -431,7 +498,7 @@ func (j *jobState) queuedIn() string {
 // requirements, and marks it for matching. O(log n).
 func (e *Engine) requeue(j *jobState) {
 	e.unqueue(j)
-	j.key = match.JobKey{Expedite: expedite(j), Priority: int(j.Priority), EnqueuedAt: j.EnqueuedAt, Seq: j.key.Seq}
+	j.keyPriority, j.keyExpedite = j.Priority, expedite(j)
 	q := e.queues[j.QueueID]
 	q.order.ReplaceOrInsert(j)
 	j.inQueue = q
@@ -450,7 +517,7 @@ func (e *Engine) unqueue(j *jobState) {
 }
 
 func expedite(j *jobState) bool {
-	for _, s := range j.RequestedWorkerSelectors {
+	for _, s := range j.requested() {
 		if s.Expedite && !s.Expired {
 			return true
 		}
@@ -465,7 +532,7 @@ func expedite(j *jobState) bool {
 
 func activeReqs(j *jobState) []match.Requirement {
 	var out []match.Requirement
-	for _, list := range [][]Selector{j.RequestedWorkerSelectors, j.cold().AttachedWorkerSelectors} {
+	for _, list := range [][]Selector{j.requested(), j.cold().AttachedWorkerSelectors} {
 		for _, s := range list {
 			if !s.Expired {
 				out = append(out, match.Requirement{Key: s.Key, Op: s.Op, Value: s.Value})
@@ -478,7 +545,7 @@ func activeReqs(j *jobState) []match.Requirement {
 func (e *Engine) jobEvent(typ EventType, j *jobState) Event {
 	return Event{Type: typ, JobID: j.ID, QueueID: j.QueueID, ChannelID: j.ChannelID,
 		ChannelReference: j.cold().ChannelReference, ClassificationPolicyID: j.cold().ClassificationPolicyID,
-		JobPriority: int(j.Priority), JobStatus: j.Status, JobLabels: j.Labels, JobTags: j.cold().Tags}
+		JobPriority: int(j.Priority), JobStatus: j.Status(), JobLabels: j.Labels, JobTags: j.cold().Tags}
 }
 
 // assignmentEvent is a job event naming the job's current assignment.
@@ -513,8 +580,8 @@ func (e *Engine) UpdateJob(now time.Time, in Job) (Job, error) {
 	if err := e.validateJob(&in); err != nil {
 		return Job{}, err
 	}
-	if j.Status.Terminal() {
-		return Job{}, conflict("job", j.ID, "the job is "+string(j.Status))
+	if j.st.terminal() {
+		return Job{}, conflict("job", j.ID, "the job is "+string(j.Status()))
 	}
 	// **(ours)** With a classification policy a job may be given no QueueID: the
 	// policy chooses. On an update that means "keep the queue the policy chose" (a
@@ -524,34 +591,34 @@ func (e *Engine) UpdateJob(now time.Time, in Job) (Job, error) {
 		in.QueueID = j.QueueID
 	}
 	routing := in.QueueID != j.QueueID || in.ChannelID != j.ChannelID || in.Priority != int(j.Priority) ||
-		!sameLabels(in.Labels, j.Labels) || !slices.EqualFunc(in.RequestedWorkerSelectors, j.RequestedWorkerSelectors, sameSelector)
+		!sameLabels(in.Labels, j.Labels) || !slices.EqualFunc(in.RequestedWorkerSelectors, j.requested(), sameSelector)
 	modeChanged := in.MatchingMode.Kind != j.cold().MatchingMode.Kind || !in.MatchingMode.ScheduleAt.Equal(j.cold().MatchingMode.ScheduleAt)
-	held := j.Status == JobAssigned || j.Status == JobCompleted
+	held := j.st == stAssigned || j.st == stCompleted
 	if held && (in.QueueID != j.QueueID || in.ChannelID != j.ChannelID ||
-		!slices.EqualFunc(in.RequestedWorkerSelectors, j.RequestedWorkerSelectors, sameSelector) || modeChanged) {
-		return Job{}, conflict("job", j.ID, "an "+string(j.Status)+" job may change only labels, tags, notes, priority and channel reference")
+		!slices.EqualFunc(in.RequestedWorkerSelectors, j.requested(), sameSelector) || modeChanged) {
+		return Job{}, conflict("job", j.ID, "an "+string(j.Status())+" job may change only labels, tags, notes, priority and channel reference")
 	}
 	// A classified job whose labels or policy change is classified again, unless it
 	// is assigned or completed (then its labels just change).
 	// A job with a classification policy whose labels or policy change is classified
 	// (again), unless it is assigned or completed (then its labels just change).
-	reclass := in.ClassificationPolicyID != "" && classifiableStatus(j.Status) &&
+	reclass := in.ClassificationPolicyID != "" && classifiableStatus(j.Status()) &&
 		(in.ClassificationPolicyID != j.cold().ClassificationPolicyID || !sameLabels(in.Labels, j.Labels))
 	// A job without a valid classification (failed, or waiting for a webhook) is not
 	// routed by a change of mode: its next classification routes it by the new mode.
-	unclassified := j.Status == JobClassificationFailed || j.Status == JobPendingClassification
+	unclassified := j.st == stClassificationFailed || j.st == stPendingClassification
 	if in.QueueID != j.QueueID && j.x != nil {
 		j.x.queueByPolicy = false // the caller chose the queue
 	}
-	if routing && j.Status == JobQueued {
+	if routing && j.st == stQueued {
 		e.revokeJobOffers(now, j, "job updated")
 	}
-	j.QueueID, j.ChannelID, j.Priority = in.QueueID, in.ChannelID, int32(in.Priority)
+	j.QueueID, j.ChannelID, j.Priority = in.QueueID, in.ChannelID, int8(in.Priority)
 	j.Labels = in.Labels
 	j.setWritable(&in)
-	startSelectorClocks(now, in.RequestedWorkerSelectors, j.RequestedWorkerSelectors)
-	j.RequestedWorkerSelectors = in.RequestedWorkerSelectors
-	j.reqs = activeReqs(j)
+	startSelectorClocks(now, in.RequestedWorkerSelectors, j.requested())
+	j.setRequested(in.RequestedWorkerSelectors)
+	j.setReqs(activeReqs(j))
 	e.armSelectorExpiry(j)
 	if reclass {
 		if modeChanged {
@@ -569,7 +636,7 @@ func (e *Engine) UpdateJob(now time.Time, in Job) (Job, error) {
 				enq = now
 			}
 			switch {
-			case j.Status != JobQueued:
+			case j.st != stQueued:
 				e.enqueue(now, j, enq)
 			case j.queuedIn() != j.QueueID:
 				// Already queued (its mode said otherwise, and it is QueueAndMatch
@@ -579,7 +646,7 @@ func (e *Engine) UpdateJob(now time.Time, in Job) (Job, error) {
 				e.requeue(j)
 			}
 		case Suspend:
-			if j.Status != JobWaitingForActivation {
+			if j.st != stWaitingForActivation {
 				e.revokeJobOffers(now, j, "job suspended")
 				e.suspend(now, j)
 			}
@@ -587,11 +654,11 @@ func (e *Engine) UpdateJob(now time.Time, in Job) (Job, error) {
 			e.revokeJobOffers(now, j, "job scheduled")
 			e.schedule(now, j)
 		}
-	} else if j.Status == JobQueued && j.queuedIn() != j.QueueID {
+	} else if j.st == stQueued && j.queuedIn() != j.QueueID {
 		// Moved to another queue: queued there afresh (JobQueued, and that queue's
 		// exception rules apply from now), keeping its place in time.
 		e.enqueue(now, j, j.EnqueuedAt)
-	} else if j.Status == JobQueued && routing {
+	} else if j.st == stQueued && routing {
 		e.requeue(j)
 	}
 	e.gainJob(j)
@@ -615,21 +682,16 @@ func (e *Engine) GetJob(id string) (Job, error) {
 
 // ListJobs returns the jobs that pass f, sorted by ID: those after f.After, at most
 // f.Limit of them (every one when Limit is 0). O(log n + scanned), where scanned counts
-// the jobs visited, those the filter skips included; a filter on Active or on a
-// non-terminal Status walks only the active jobs, so closed and cancelled jobs, however
-// many, are never scanned for it.
+// the jobs visited, those the filter skips included. Active and terminal jobs are
+// indexed apart (doneIDs): a filter on Active or on a non-terminal Status walks only
+// the active jobs, so closed and cancelled jobs, however many, are never scanned for
+// it, and a filter on a terminal Status walks only the terminal ones.
 func (e *Engine) ListJobs(f JobFilter) []Job {
 	var out []Job
-	// A filter that only active jobs can pass walks the index of active jobs, so that
-	// the terminal jobs, usually the great majority, cost nothing.
-	ids := &e.jobIDs
-	if f.Active || (f.Status != "" && !f.Status.Terminal()) {
-		ids = &e.activeIDs
-	}
-	ids.ascendAfter(f.After, func(j *jobState) bool {
+	keep := func(j *jobState) bool {
 		switch {
-		case f.Status != "" && j.Status != f.Status,
-			f.Active && j.Status.Terminal(),
+		case f.Status != "" && j.Status() != f.Status,
+			f.Active && j.st.terminal(),
 			f.QueueID != "" && j.QueueID != f.QueueID,
 			f.ChannelID != "" && j.ChannelID != f.ChannelID,
 			f.ClassificationPolicyID != "" && j.cold().ClassificationPolicyID != f.ClassificationPolicyID,
@@ -639,7 +701,15 @@ func (e *Engine) ListJobs(f JobFilter) []Job {
 		}
 		out = append(out, j.view())
 		return f.Limit <= 0 || len(out) < f.Limit
-	})
+	}
+	switch {
+	case f.Active || (f.Status != "" && !f.Status.Terminal()):
+		e.activeIDs.ascendAfter(f.After, keep)
+	case f.Status != "":
+		e.doneIDs.ascendAfter(f.After, keep)
+	default:
+		ascendMerged(&e.activeIDs, &e.doneIDs, f.After, keep)
+	}
 	return out
 }
 
@@ -651,11 +721,11 @@ func (e *Engine) DeleteJob(now time.Time, id string) error {
 	if !ok {
 		return notFound("job", id)
 	}
-	if !j.Status.Terminal() {
-		return conflict("job", id, "only a closed or cancelled job can be deleted; it is "+string(j.Status))
+	if !j.st.terminal() {
+		return conflict("job", id, "only a closed or cancelled job can be deleted; it is "+string(j.Status()))
 	}
 	delete(e.jobs, id)
-	e.jobIDs.remove(j)
+	e.doneIDs.remove(j)
 	e.emit(now, Event{Type: EvJobDeleted, JobID: id, QueueID: j.QueueID, ChannelID: j.ChannelID, ChannelReference: j.cold().ChannelReference})
 	return nil
 }
@@ -700,8 +770,8 @@ func (e *Engine) CompleteJob(now time.Time, jobID, aid, note string) error {
 	if err := j.heldAssignment(aid); err != nil {
 		return err
 	}
-	if j.Status != JobAssigned {
-		return conflict("job", jobID, "only an assigned job can be completed; it is "+string(j.Status))
+	if j.st != stAssigned {
+		return conflict("job", jobID, "only an assigned job can be completed; it is "+string(j.Status()))
 	}
 	e.complete(now, j, note)
 	return nil
@@ -709,7 +779,7 @@ func (e *Engine) CompleteJob(now time.Time, jobID, aid, note string) error {
 
 func (e *Engine) complete(now time.Time, j *jobState, note string) {
 	j.assignment(j.asg().current).CompletedAt = now
-	j.Status = JobCompleted
+	j.st = stCompleted
 	j.addNote(now, note)
 	e.emit(now, e.assignmentEvent(EvJobCompleted, j, j.asg().current))
 }
@@ -731,10 +801,10 @@ func (e *Engine) CloseJob(now time.Time, jobID, aid, code, note string, closeAt 
 	switch {
 	case j.asg().closing != nil:
 		return conflict("job", jobID, "a close is already scheduled")
-	case j.Status != JobAssigned && j.Status != JobCompleted:
-		return conflict("job", jobID, "only an assigned or completed job can be closed; it is "+string(j.Status))
+	case j.st != stAssigned && j.st != stCompleted:
+		return conflict("job", jobID, "only an assigned or completed job can be closed; it is "+string(j.Status()))
 	}
-	if j.Status == JobAssigned {
+	if j.st == stAssigned {
 		e.complete(now, j, "")
 	}
 	j.addNote(now, note)
@@ -754,7 +824,7 @@ func (e *Engine) closeNow(t time.Time, j *jobState, code string) {
 	a := j.assignment(j.asg().current)
 	a.ClosedAt = t
 	e.release(t, a.WorkerID, j.ID, a.ID)
-	j.Status = JobClosed
+	j.st = stClosed
 	j.asgW().DispositionCode = code
 	e.finish(j)
 	e.emit(t, e.withCode(e.assignmentEvent(EvJobClosed, j, j.asg().current), code))
@@ -768,6 +838,7 @@ func (e *Engine) withCode(ev Event, code string) Event {
 // finish forgets a terminal job's pending deadlines.
 func (e *Engine) finish(j *jobState) {
 	e.activeIDs.remove(j)
+	e.doneIDs.insert(j)
 	if j.x != nil {
 		j.x.deferredActions = nil
 	}
@@ -783,7 +854,7 @@ func (e *Engine) finish(j *jobState) {
 		}
 		j.x.declines = nil
 	}
-	j.reqs = nil
+	j.setReqs(nil)
 	j.offers = nil // none is open (a terminal job's were ended); drops the capacity removeOffer kept
 }
 
@@ -797,8 +868,8 @@ func (e *Engine) CancelJob(now time.Time, jobID, code, note string) error {
 	if !ok {
 		return notFound("job", jobID)
 	}
-	if j.Status.Terminal() {
-		return conflict("job", jobID, "the job is already "+string(j.Status))
+	if j.st.terminal() {
+		return conflict("job", jobID, "the job is already "+string(j.Status()))
 	}
 	if code == "" {
 		code = "Cancelled"
@@ -810,7 +881,7 @@ func (e *Engine) CancelJob(now time.Time, jobID, code, note string) error {
 
 func (e *Engine) cancel(now time.Time, j *jobState, code, note string) {
 	e.revokeJobOffers(now, j, "job cancelled")
-	held := j.asg().current != "" && (j.Status == JobAssigned || j.Status == JobCompleted)
+	held := j.asg().current != "" && (j.st == stAssigned || j.st == stCompleted)
 	if held {
 		a := j.assignment(j.asg().current)
 		e.release(now, a.WorkerID, j.ID, a.ID)
@@ -818,7 +889,7 @@ func (e *Engine) cancel(now time.Time, j *jobState, code, note string) {
 	if j.as != nil {
 		j.as.closing = nil
 	}
-	j.Status = JobCancelled
+	j.st = stCancelled
 	j.asgW().DispositionCode = code
 	j.addNote(now, note)
 	e.finish(j)
@@ -850,8 +921,8 @@ func (e *Engine) UnassignJob(now time.Time, jobID, aid string, suspend bool) (in
 	if err := j.heldAssignment(aid); err != nil {
 		return 0, err
 	}
-	if j.Status != JobAssigned {
-		return 0, conflict("job", jobID, "only an assigned job can be unassigned; it is "+string(j.Status))
+	if j.st != stAssigned {
+		return 0, conflict("job", jobID, "only an assigned job can be unassigned; it is "+string(j.Status()))
 	}
 	if j.cold().UnassignmentCount >= MaxUnassignments {
 		return 0, conflict("job", jobID, "the job was already unassigned "+itoa(MaxUnassignments)+" times")

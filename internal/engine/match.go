@@ -89,7 +89,7 @@ func (e *Engine) queuedJobs() []*jobState {
 		})
 	}
 	slices.SortFunc(all, func(a, b *jobState) int {
-		if match.Less(a.key, b.key) {
+		if lessJob(a, b) {
 			return -1
 		}
 		return 1
@@ -139,7 +139,7 @@ func (e *Engine) incrementalPass(now time.Time, dirtyJobs []*jobState, dirtyWork
 			}
 		}
 		slices.SortFunc(js, func(a, b *jobState) int {
-			if match.Less(a.key, b.key) {
+			if lessJob(a, b) {
 				return -1
 			}
 			return 1
@@ -179,7 +179,7 @@ func (e *Engine) incrementalPass(now time.Time, dirtyJobs []*jobState, dirtyWork
 			if s.head == nil {
 				continue
 			}
-			if bi < 0 || match.Less(s.head.key, streams[bi].head.key) {
+			if bi < 0 || lessJob(s.head, streams[bi].head) {
 				bi = i
 			}
 		}
@@ -368,7 +368,7 @@ func namesID(j *jobState) bool {
 	if _, ok := j.Labels["Id"]; ok {
 		return true
 	}
-	for _, r := range j.reqs {
+	for _, r := range j.reqs() {
 		if r.Key == "Id" {
 			return true
 		}
@@ -391,7 +391,7 @@ func (e *Engine) bestByClass(j *jobState, g *jobGroup, mode Mode, want int, cand
 	levels := make([]scored, 0, len(g.classes))
 	for _, c := range g.classes {
 		if c.free.Len() > 0 {
-			levels = append(levels, scored{c, match.DefaultScore(j.Labels, c.matchLabels(), j.reqs)})
+			levels = append(levels, scored{c, match.DefaultScore(j.Labels, c.matchLabels(), j.reqs())})
 		}
 	}
 	better := func(a, b float64) bool {
@@ -487,14 +487,14 @@ func (e *Engine) eligible(w *workerState, j *jobState, bypass bool) bool {
 	if j.declined(w) {
 		return false
 	}
-	return bypass || match.AllHold(j.reqs, w.matchLabels())
+	return bypass || match.AllHold(j.reqs(), w.matchLabels())
 }
 
 // score is BestWorker's score of w for j: the policy's scoring function, or the
 // default. A scoring function that fails or panics gives the worst score.
 func (e *Engine) score(mode Mode, j *jobState, w *workerState) (s float64) {
 	if mode.Score == nil {
-		return match.DefaultScore(j.Labels, w.matchLabels(), j.reqs)
+		return match.DefaultScore(j.Labels, w.matchLabels(), j.reqs())
 	}
 	worst := math.Inf(-1)
 	if !mode.Descending {
@@ -506,7 +506,7 @@ func (e *Engine) score(mode Mode, j *jobState, w *workerState) (s float64) {
 		}
 	}()
 	var sel []Selector
-	for _, list := range [][]Selector{j.RequestedWorkerSelectors, j.cold().AttachedWorkerSelectors} {
+	for _, list := range [][]Selector{j.requested(), j.cold().AttachedWorkerSelectors} {
 		for _, x := range list {
 			if !x.Expired {
 				sel = append(sel, x)

@@ -80,7 +80,7 @@ func lessIdle(a, b *workerState) bool {
 
 func lessID(a, b *workerState) bool { return a.ID < b.ID }
 
-func lessJob(a, b *jobState) bool { return match.Less(a.key, b.key) }
+func lessJob(a, b *jobState) bool { return match.Less(a.orderKey(), b.orderKey()) }
 
 func newJobTree() *btree.BTreeG[*jobState] { return btree.NewG(matchDegree, lessJob) }
 
@@ -443,7 +443,7 @@ func (e *Engine) gainJob(j *jobState) {
 // hungry reports whether j is queued with room for more offers under its queue's
 // policy.
 func (e *Engine) hungry(j *jobState) bool {
-	if j.inQueue == nil || j.Status != JobQueued {
+	if j.inQueue == nil || j.st != stQueued {
 		return false
 	}
 	q := j.inQueue
@@ -460,7 +460,7 @@ func (e *Engine) refreshJob(j *jobState) {
 		return
 	}
 	if g := j.group; g != nil {
-		if g.channel == j.ChannelID && sameReqs(g.reqs, j.reqs) && g.q == j.inQueue {
+		if g.channel == j.ChannelID && sameReqs(g.reqs, j.reqs()) && g.q == j.inQueue {
 			return
 		}
 		e.ungroup(j)
@@ -468,11 +468,11 @@ func (e *Engine) refreshJob(j *jobState) {
 	q := j.inQueue
 	// The signature is built in a scratch buffer: a lookup that finds the group
 	// allocates nothing (the compiler does not copy a string(b) map key).
-	e.sigBuf = appendGroupSig(e.sigBuf[:0], j.ChannelID, j.reqs)
+	e.sigBuf = appendGroupSig(e.sigBuf[:0], j.ChannelID, j.reqs())
 	g := q.groups[string(e.sigBuf)]
 	if g == nil {
 		sig := string(e.sigBuf)
-		g = &jobGroup{q: q, sig: sig, channel: j.ChannelID, reqs: j.reqs, jobs: newJobTree()}
+		g = &jobGroup{q: q, sig: sig, channel: j.ChannelID, reqs: j.reqs(), jobs: newJobTree()}
 		if q.groups == nil {
 			q.groups = make(map[string]*jobGroup)
 		}

@@ -97,9 +97,9 @@ func TestIndexedChoiceEqualsBruteForce(t *testing.T) {
 				}
 				// What the rule picks for this job if it were queued now, with the
 				// same state: computed on a probe job in place of the real one.
-				probe := &jobState{ID: j.ID, QueueID: "q", ChannelID: voice, Labels: j.Labels,
-					RequestedWorkerSelectors: j.RequestedWorkerSelectors, Priority: DefaultPriority}
-				probe.reqs = activeReqs(probe)
+				probe := &jobState{ID: j.ID, QueueID: "q", ChannelID: voice, Labels: j.Labels, Priority: DefaultPriority}
+				probe.setRequested(j.RequestedWorkerSelectors)
+				probe.setReqs(activeReqs(probe))
 				probe.inQueue = f.e.queues["q"]
 				want := bruteForcePick(f.e, probe)
 				f.job(j)

@@ -208,7 +208,7 @@ func (e *Engine) AcceptOffer(now time.Time, workerID, offerID string) (jobID, as
 	e.recordService(now, j.QueueID) // the queue's service rate, for wait estimates
 	e.unqueue(j)
 	e.cancelWaitTimes(j) // the wait in queue is over
-	j.Status = JobAssigned
+	j.st = stAssigned
 	e.emit(now, ev)
 	e.revokeJobOffers(now, j, "accepted by another worker")
 	e.match(now)

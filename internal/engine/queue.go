@@ -116,7 +116,7 @@ func (e *Engine) DeleteQueue(now time.Time, id string) error {
 		return conflict("queue", id, "worker "+quote(w.ID)+" listens on it")
 	}
 	for _, jid := range sortedKeys(e.jobs) {
-		if j := e.jobs[jid]; j.QueueID == id && !j.Status.Terminal() {
+		if j := e.jobs[jid]; j.QueueID == id && !j.st.terminal() {
 			return conflict("queue", id, "active job "+quote(jid)+" is in it")
 		}
 	}

@@ -89,7 +89,7 @@ func runStress(t *testing.T, seed uint64, steps int) {
 func (s *stress) invariants() error {
 	for _, id := range sortedKeys(s.e.jobs) {
 		j := s.e.jobs[id]
-		if j.Status != JobQueued {
+		if j.st != stQueued {
 			continue
 		}
 		if j.queuedIn() != j.QueueID {
@@ -98,8 +98,8 @@ func (s *stress) invariants() error {
 		if j.cold().MatchingMode.Kind != QueueAndMatch {
 			return fmt.Errorf("job %s: queued with matching mode %v", id, j.cold().MatchingMode.Kind)
 		}
-		if j.key.Priority != int(j.Priority) || !j.key.EnqueuedAt.Equal(j.EnqueuedAt) || j.key.Expedite != expedite(j) {
-			return fmt.Errorf("job %s: stale queue-order key %+v (priority %d, expedite %v)", id, j.key, j.Priority, expedite(j))
+		if j.keyPriority != j.Priority || j.keyExpedite != expedite(j) {
+			return fmt.Errorf("job %s: stale queue-order key %+v (priority %d, expedite %v)", id, j.orderKey(), j.Priority, expedite(j))
 		}
 	}
 	return nil
@@ -388,7 +388,7 @@ func (s *stress) step() {
 		})
 	case n < 95:
 		js, ok := s.someJob()
-		if ok && js.Status.Terminal() {
+		if ok && js.st.terminal() {
 			s.do("DeleteJob "+js.ID, func() error { return e.DeleteJob(s.now, js.ID) })
 		}
 	default:

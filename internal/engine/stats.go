@@ -174,7 +174,7 @@ func (e *Engine) QueueStatistics(now time.Time, queueID string) (QueueStatistics
 			st.EstimatedWaitTime[prio] = 0
 			present = append(present, prio)
 		}
-		if j.key.Expedite {
+		if j.keyExpedite {
 			expedited++
 		} else {
 			byPrio[prio]++
@@ -214,8 +214,8 @@ func (e *Engine) QueuePosition(now time.Time, jobID string) (JobPosition, error)
 	if !ok {
 		return JobPosition{}, notFound("job", jobID)
 	}
-	notQueued := conflict("job", jobID, "the job is not in a queue; it is "+string(j.Status))
-	if j.Status != JobQueued {
+	notQueued := conflict("job", jobID, "the job is not in a queue; it is "+string(j.Status()))
+	if j.st != stQueued {
 		return JobPosition{}, notQueued
 	}
 	pos := JobPosition{JobID: jobID, QueueID: j.QueueID}

@@ -33,6 +33,48 @@ const (
 // Terminal reports whether s is closed or cancelled.
 func (s JobStatus) Terminal() bool { return s == JobClosed || s == JobCancelled }
 
+// statusCode is a JobStatus in one byte, as a job record keeps it (jobState.st):
+// its index in jobStatuses. A string header would take 16 bytes of every job (B4).
+type statusCode uint8
+
+// The status codes, in jobStatuses' order.
+const (
+	stCreated statusCode = iota
+	stPendingClassification
+	stQueued
+	stAssigned
+	stCompleted
+	stClosed
+	stCancelled
+	stClassificationFailed
+	stPendingSchedule
+	stScheduled
+	stScheduleFailed
+	stWaitingForActivation
+)
+
+// jobStatuses maps a statusCode to its JobStatus.
+var jobStatuses = [...]JobStatus{
+	stCreated:               JobCreated,
+	stPendingClassification: JobPendingClassification,
+	stQueued:                JobQueued,
+	stAssigned:              JobAssigned,
+	stCompleted:             JobCompleted,
+	stClosed:                JobClosed,
+	stCancelled:             JobCancelled,
+	stClassificationFailed:  JobClassificationFailed,
+	stPendingSchedule:       JobPendingSchedule,
+	stScheduled:             JobScheduled,
+	stScheduleFailed:        JobScheduleFailed,
+	stWaitingForActivation:  JobWaitingForActivation,
+}
+
+// status returns the JobStatus c stands for. O(1).
+func (c statusCode) status() JobStatus { return jobStatuses[c] }
+
+// terminal reports whether c is closed or cancelled.
+func (c statusCode) terminal() bool { return c == stClosed || c == stCancelled }
+
 // WorkerState values equal the public ones.
 type WorkerState string
 
