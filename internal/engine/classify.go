@@ -146,16 +146,15 @@ func (e *Engine) ListClassificationPolicies(pg Page) []ClassificationPolicy {
 }
 
 // DeleteClassificationPolicy deletes a policy that no active job uses (nor an
-// exception policy's reclassify action). Errors: CodeNotFound, CodeConflict. O(jobs).
+// exception policy's reclassify action). Errors: CodeNotFound, CodeConflict.
+// O(active jobs): closed and cancelled ones are not visited.
 func (e *Engine) DeleteClassificationPolicy(now time.Time, id string) error {
 	e.at(now)
 	if _, ok := e.classPolicies[id]; !ok {
 		return notFound("classification policy", id)
 	}
-	for _, jid := range sortedKeys(e.jobs) {
-		if j := e.jobs[jid]; j.cold().ClassificationPolicyID == id && !j.st.terminal() {
-			return conflict("classification policy", id, "used by active job "+quote(jid))
-		}
+	if j := e.firstActiveJob(func(j *jobState) bool { return j.cold().ClassificationPolicyID == id }); j != nil {
+		return conflict("classification policy", id, "used by active job "+quote(j.ID))
 	}
 	for _, pid := range sortedKeys(e.excPolicies) {
 		for _, r := range e.excPolicies[pid].Rules {

@@ -155,3 +155,16 @@ func ascendMerged(a, b *jobIndex, after string, fn func(j *jobState) bool) {
 		nb, more = next()
 	}
 }
+
+// firstActiveJob returns the active job with the lowest ID that passes f, or nil.
+// O(active jobs).
+func (e *Engine) firstActiveJob(f func(j *jobState) bool) *jobState {
+	var found *jobState
+	e.activeIDs.ascendAfter("", func(j *jobState) bool {
+		if f(j) {
+			found = j
+		}
+		return found == nil
+	})
+	return found
+}

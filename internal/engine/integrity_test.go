@@ -146,3 +146,31 @@ func TestIntegrity_UnknownReferencesAreNotFound(t *testing.T) {
 		})
 	}
 }
+
+// A classification policy (or a queue) that an active job uses cannot be deleted:
+// the conflict names the active job with the lowest ID, and closed or cancelled
+// jobs, which are not visited, do not block it.
+func TestIntegrity_DeletingWhatAnActiveJobUsesNamesTheFirstActiveJob(t *testing.T) {
+	f := newFixture(t)
+	f.basic()
+	f.classified(ClassificationPolicy{ID: "cp", FallbackQueueID: "q2"})
+	for _, id := range []string{"a", "b", "c", "d"} {
+		f.job(Job{ID: id, ChannelID: voice, ClassificationPolicyID: "cp"})
+	}
+	require.NoError(t, f.e.CancelJob(f.now, "a", "", ""))
+	err := f.e.DeleteClassificationPolicy(f.now, "cp")
+	requireCode(t, err, CodeConflict)
+	require.ErrorContains(t, err, `used by active job "b"`)
+	err = f.e.DeleteQueue(f.now, "q2")
+	requireCode(t, err, CodeConflict)
+	require.ErrorContains(t, err, `active job "b" is in it`)
+
+	require.NoError(t, f.e.CancelJob(f.now, "b", "", ""))
+	require.NoError(t, f.e.CancelJob(f.now, "d", "", ""))
+	require.ErrorContains(t, f.e.DeleteClassificationPolicy(f.now, "cp"), `used by active job "c"`)
+	require.ErrorContains(t, f.e.DeleteQueue(f.now, "q2"), `active job "c" is in it`)
+
+	require.NoError(t, f.e.CancelJob(f.now, "c", "", ""))
+	require.NoError(t, f.e.DeleteClassificationPolicy(f.now, "cp"))
+	require.NoError(t, f.e.DeleteQueue(f.now, "q2"))
+}

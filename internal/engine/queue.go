@@ -105,7 +105,8 @@ func (e *Engine) ListQueues(pg Page) []Queue {
 }
 
 // DeleteQueue deletes a queue that no active job uses and no worker listens on.
-// Errors: CodeNotFound, CodeConflict. O(jobs).
+// Errors: CodeNotFound, CodeConflict. O(active jobs): closed and cancelled ones are
+// not visited.
 func (e *Engine) DeleteQueue(now time.Time, id string) error {
 	e.at(now)
 	q, ok := e.queues[id]
@@ -115,10 +116,8 @@ func (e *Engine) DeleteQueue(now time.Time, id string) error {
 	if w, ok := q.workers.Min(); ok {
 		return conflict("queue", id, "worker "+quote(w.ID)+" listens on it")
 	}
-	for _, jid := range sortedKeys(e.jobs) {
-		if j := e.jobs[jid]; j.QueueID == id && !j.st.terminal() {
-			return conflict("queue", id, "active job "+quote(jid)+" is in it")
-		}
+	if j := e.firstActiveJob(func(j *jobState) bool { return j.QueueID == id }); j != nil {
+		return conflict("queue", id, "active job "+quote(j.ID)+" is in it")
 	}
 	for _, pid := range sortedKeys(e.classPolicies) {
 		if e.classPolicies[pid].FallbackQueueID == id {
