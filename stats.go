@@ -76,8 +76,9 @@ type JobPosition struct {
 // wait of a new job at each priority present in it (see "Wait estimates" above).
 //
 // Errors: ErrNotFound when there is no such queue; ErrClosed after Close.
-// Complexity: O(queued jobs, in every queue): queue order is one sequence across the
-// router, which the call scans.
+// Complexity: O(levels × log² n) for n jobs queued in the queue, where levels counts
+// the distinct (expedited, priority) pairs among them: each queue keeps its jobs in
+// a counted B-tree, which the call searches without walking the line.
 func (r *Router) GetQueueStatistics(ctx context.Context, queueID string) (QueueStatistics, error) {
 	var out QueueStatistics
 	err := r.do(ctx, "get queue statistics", func(now time.Time) error {
@@ -102,8 +103,8 @@ func (r *Router) GetQueueStatistics(ctx context.Context, queueID string) (QueueS
 //
 // Errors: ErrNotFound when there is no such job; ErrConflict when the job is not
 // queued (it is assigned, scheduled, suspended, closed...); ErrClosed after Close.
-// Complexity: O(queued jobs ahead of it, in every queue): queue order is one sequence
-// across the router, which the call scans up to the job.
+// Complexity: O(log² n) for n jobs queued in its queue: a binary search of the
+// queue's counted B-tree, not a walk up to the job.
 func (r *Router) GetQueuePosition(ctx context.Context, jobID string) (JobPosition, error) {
 	var out JobPosition
 	err := r.do(ctx, "get queue position", func(now time.Time) error {

@@ -151,7 +151,7 @@ func (e *Engine) CheckIndexes() error {
 		hungry := 0
 		var err error
 		var prev *jobState
-		q.order.Ascend(func(j *jobState) bool {
+		q.order.ascend(func(j *jobState) bool {
 			if j.inQueue != q {
 				err = fmt.Errorf("job %q: in the order of queue %q but inQueue %q", j.ID, qid, j.queuedIn())
 				return false
@@ -191,8 +191,8 @@ func (e *Engine) CheckIndexes() error {
 		if grouped != hungry {
 			return fmt.Errorf("queue %q: %d jobs in groups, %d hungry", qid, grouped, hungry)
 		}
-		if q.order.Len() != q.length {
-			return fmt.Errorf("queue %q: %d jobs in order, length %d", qid, q.order.Len(), q.length)
+		if q.order.len() != q.length {
+			return fmt.Errorf("queue %q: %d jobs in order, length %d", qid, q.order.len(), q.length)
 		}
 	}
 	active := 0
@@ -214,7 +214,7 @@ func (e *Engine) CheckIndexes() error {
 		if q := j.inQueue; q != nil {
 			if e.queues[q.ID] != q {
 				return fmt.Errorf("job %q: queued in a missing queue %q", id, q.ID)
-			} else if _, ok := q.order.Get(j); !ok {
+			} else if !q.order.has(j) {
 				return fmt.Errorf("job %q: inQueue %q but not in its order", id, q.ID)
 			}
 		} else if j.group != nil {

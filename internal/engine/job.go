@@ -500,7 +500,7 @@ func (e *Engine) requeue(j *jobState) {
 	e.unqueue(j)
 	j.keyPriority, j.keyExpedite = j.Priority, expedite(j)
 	q := e.queues[j.QueueID]
-	q.order.ReplaceOrInsert(j)
+	q.order.insert(j)
 	j.inQueue = q
 	q.length++
 	e.gainJob(j)
@@ -510,7 +510,7 @@ func (e *Engine) requeue(j *jobState) {
 func (e *Engine) unqueue(j *jobState) {
 	e.ungroup(j)
 	if q := j.inQueue; q != nil {
-		q.order.Delete(j)
+		q.order.remove(j)
 		q.length--
 	}
 	j.inQueue = nil

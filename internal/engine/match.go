@@ -83,7 +83,7 @@ func (e *Engine) fullPass(now time.Time) {
 func (e *Engine) queuedJobs() []*jobState {
 	var all []*jobState
 	for _, qid := range sortedKeys(e.queues) {
-		e.queues[qid].order.Ascend(func(j *jobState) bool {
+		e.queues[qid].order.ascend(func(j *jobState) bool {
 			all = append(all, j)
 			return true
 		})

@@ -545,7 +545,7 @@ func sameReqs(a, b []match.Requirement) bool {
 // after a change of q's distribution policy or of the policy itself, and asks for a
 // full matching pass. O(jobs queued in q × log n + classes × groups).
 func (e *Engine) rebuildQueue(q *queueState) {
-	q.order.Ascend(func(j *jobState) bool {
+	q.order.ascend(func(j *jobState) bool {
 		e.refreshJob(j)
 		return true
 	})

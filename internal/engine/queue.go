@@ -17,7 +17,7 @@ type queueState struct {
 	length  int                         // jobs queued in it now
 
 	// Matching indexes (matchindex.go).
-	order       *btree.BTreeG[*jobState]    // queued jobs, in queue order
+	order       queueOrder                  // queued jobs, in queue order (counted)
 	free        *btree.BTreeG[*workerState] // offerable listeners, LongestIdle order
 	freeByID    *btree.BTreeG[*workerState] // offerable listeners, by ID; RoundRobin only (syncByID)
 	classes     map[classSig]*workerClass   // worker classes by signature
@@ -57,7 +57,7 @@ func (e *Engine) UpsertQueue(now time.Time, q Queue) (Queue, error) {
 		syncByID(qs)
 		e.rebuildQueue(qs)
 	} else {
-		qs := &queueState{Queue: q, pol: e.policies[q.DistributionPolicyID], order: newJobTree(),
+		qs := &queueState{Queue: q, pol: e.policies[q.DistributionPolicyID], order: newQueueOrder(),
 			workers: btree.NewG(matchDegree, lessID), free: btree.NewG(matchDegree, lessIdle)}
 		syncByID(qs)
 		e.queues[q.ID] = qs

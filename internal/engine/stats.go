@@ -150,7 +150,8 @@ func (e *Engine) readTime(now time.Time) time.Time {
 // QueueStatistics returns the queue's length, its longest wait and the estimated wait
 // of a new job at each priority present in it. It changes nothing.
 // Errors: CodeNotFound.
-// O(jobs queued in the queue).
+// O(levels × log² n) for n jobs queued in it, where levels counts the distinct
+// (expedited, priority) pairs among them: the line is not walked (queueOrder).
 func (e *Engine) QueueStatistics(now time.Time, queueID string) (QueueStatistics, error) {
 	now = e.readTime(now)
 	q, ok := e.queues[queueID]
@@ -164,22 +165,21 @@ func (e *Engine) QueueStatistics(now time.Time, queueID string) (QueueStatistics
 		byPrio    = map[int]int{} // queued jobs that are not expedited, by priority
 		present   []int           // every priority held by a queued job
 	)
-	q.order.Ascend(func(j *jobState) bool {
-		st.Length++
-		if earliest.IsZero() || j.EnqueuedAt.Before(earliest) {
-			earliest = j.EnqueuedAt
+	st.Length = q.order.len()
+	q.order.levels(func(l level, first *jobState, count int) {
+		if earliest.IsZero() || first.EnqueuedAt.Before(earliest) {
+			earliest = first.EnqueuedAt
 		}
-		prio := int(j.Priority)
+		prio := int(l.priority)
 		if _, ok := st.EstimatedWaitTime[prio]; !ok {
 			st.EstimatedWaitTime[prio] = 0
 			present = append(present, prio)
 		}
-		if j.keyExpedite {
-			expedited++
+		if l.expedite {
+			expedited += count
 		} else {
-			byPrio[prio]++
+			byPrio[prio] += count
 		}
-		return true
 	})
 	if st.Length > 0 && now.After(earliest) {
 		st.LongestJobWaitTime = now.Sub(earliest)
@@ -207,7 +207,7 @@ func (e *Engine) QueueStatistics(now time.Time, queueID string) (QueueStatistics
 // creation order), the queue's length and the job's estimated wait. It changes
 // nothing.
 // Errors: CodeNotFound (job), CodeConflict (the job is not queued).
-// O(jobs ahead of it in its queue).
+// O(log² n) for n jobs queued in its queue (queueOrder).
 func (e *Engine) QueuePosition(now time.Time, jobID string) (JobPosition, error) {
 	now = e.readTime(now)
 	j, ok := e.jobs[jobID]
@@ -223,15 +223,11 @@ func (e *Engine) QueuePosition(now time.Time, jobID string) (JobPosition, error)
 	if q == nil {
 		return JobPosition{}, notQueued
 	}
-	found := false
-	q.order.Ascend(func(x *jobState) bool {
-		pos.Position++
-		found = x == j
-		return !found
-	})
+	i, found := q.order.rank(j)
 	if !found {
 		return JobPosition{}, notQueued
 	}
+	pos.Position = i + 1
 	pos.QueueLength = q.length
 	if k, span, ok := e.serviceRate(now, q); ok {
 		pos.EstimateAvailable = true

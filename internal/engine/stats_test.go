@@ -3,6 +3,7 @@ package engine
 import (
 	"fmt"
 	"math"
+	"math/rand/v2"
 	"testing"
 	"time"
 
@@ -292,4 +293,110 @@ func TestWaitFor(t *testing.T) {
 	require.Equal(t, time.Duration(math.MaxInt64), waitFor(math.MaxInt, 2, time.Hour))
 	// p*span overflows 64 bits; the quotient does not.
 	require.Equal(t, 1_000_000*time.Hour, waitFor(10_000_000, 11, time.Hour))
+}
+
+// QueuePosition and QueueStatistics search the counted queue order instead of
+// walking it; on random queues (priorities, expedited jobs, enqueue times, jobs
+// leaving) they equal the walk: each job's place is one more than the jobs ahead of
+// it, the longest wait is from the earliest EnqueuedAt, and each priority's estimate
+// counts every expedited job and every job of that priority or higher.
+func TestQueueInsightEqualsAWalkOfTheLine(t *testing.T) {
+	for seed := range uint64(40) {
+		t.Run(fmt.Sprint(seed), func(t *testing.T) {
+			r := rand.New(rand.NewPCG(seed, 7))
+			f := newFixture(t)
+			f.basic()
+			f.history("q", 0, time.Second)
+			levels := 1 + r.IntN(6) // how many priorities are in play
+			n := 1 + r.IntN(120)
+			for i := range n {
+				j := Job{ID: fmt.Sprintf("j%03d", i), QueueID: "q", ChannelID: voice, Priority: r.IntN(levels) - levels/2}
+				if j.Priority == 0 {
+					j.Priority = -100 // 0 means the default
+				}
+				if r.IntN(5) == 0 {
+					j.RequestedWorkerSelectors = []Selector{{Key: "x", Op: "equal", Value: "y", Expedite: true}}
+				}
+				f.job(j)
+				if r.IntN(3) == 0 {
+					f.advance(time.Duration(1+r.IntN(3)) * time.Second)
+				}
+			}
+			f.advance(time.Minute)
+			for i := range n {
+				if r.IntN(4) == 0 {
+					require.NoError(t, f.e.CancelJob(f.now, fmt.Sprintf("j%03d", i), "", ""))
+				}
+			}
+
+			// The walk.
+			q := f.e.queues["q"]
+			var line []*jobState
+			q.order.ascend(func(j *jobState) bool { line = append(line, j); return true })
+			want := QueueStatistics{QueueID: "q", Length: len(line), EstimatedWaitTime: map[int]time.Duration{}, EstimateAvailable: true}
+			var earliest time.Time
+			for _, j := range line {
+				if earliest.IsZero() || j.EnqueuedAt.Before(earliest) {
+					earliest = j.EnqueuedAt
+				}
+			}
+			for p := -100; p <= 100; p++ {
+				ahead, present := 0, false
+				for _, x := range line {
+					present = present || int(x.Priority) == p
+					if x.keyExpedite || int(x.Priority) >= p {
+						ahead++
+					}
+				}
+				if present {
+					k, span, _ := f.e.serviceRate(f.now, q)
+					want.EstimatedWaitTime[p] = waitFor(ahead+1, k, span)
+				}
+			}
+			if len(line) > 0 {
+				want.LongestJobWaitTime = f.now.Sub(earliest)
+			}
+			require.Equal(t, want, f.stats("q"))
+			for i, j := range line {
+				p := f.position(j.ID)
+				require.Equal(t, i+1, p.Position, j.ID)
+				require.Equal(t, len(line), p.QueueLength)
+			}
+		})
+	}
+}
+
+// BenchmarkQueueInsight reads a position and the statistics of a queue of 200,000
+// jobs over four priorities, a tenth of them expedited: a search of the counted
+// order, not a walk of the line.
+func BenchmarkQueueInsight(b *testing.B) {
+	e := New(Config{Emit: func(*Event) {}})
+	now := t0
+	_, _ = e.UpsertDistributionPolicy(now, DistributionPolicy{ID: "p", OfferExpiresAfter: time.Minute, Mode: Mode{Kind: LongestIdle}})
+	_, _ = e.UpsertQueue(now, Queue{ID: "q", DistributionPolicyID: "p"})
+	const n = 200_000
+	for i := range n {
+		j := call(fmt.Sprintf("j%06d", i), "q")
+		j.Priority = 1 + i%4
+		if i%10 == 0 {
+			j.RequestedWorkerSelectors = []Selector{{Key: "x", Op: "equal", Value: "y", Expedite: true}}
+		}
+		if _, err := e.CreateJob(now, j); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.Run("position", func(b *testing.B) {
+		for b.Loop() {
+			if p, err := e.QueuePosition(now, "j150001"); err != nil || p.QueueLength != n {
+				b.Fatal(p, err)
+			}
+		}
+	})
+	b.Run("statistics", func(b *testing.B) {
+		for b.Loop() {
+			if st, err := e.QueueStatistics(now, "q"); err != nil || st.Length != n {
+				b.Fatal(st, err)
+			}
+		}
+	})
 }
