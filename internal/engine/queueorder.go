@@ -1,6 +1,8 @@
 package engine
 
 import (
+	"math"
+
 	tbtree "github.com/tidwall/btree"
 )
 
@@ -11,17 +13,29 @@ import (
 // ahead. QueuePosition and QueueStatistics read it so; a queue of a million jobs
 // costs them microseconds, not a walk of the line.
 //
+// The tree always holds orderHead first, so that it is never empty: tidwall/btree
+// frees its root node when its last item goes and allocates another for the next,
+// two allocations per job in a queue that empties after each (B1). Places here
+// leave orderHead out: index 0 is the first job.
+//
 // The zero value is not usable; newQueueOrder makes one.
 type queueOrder struct {
 	t *tbtree.BTreeG[*jobState]
 }
+
+// orderHead is in every queue order before every job: its key is expedited, of
+// priority 127 (a job's is -100..100), at the zero time, creation number 0. It is
+// never written to.
+var orderHead = &jobState{keyExpedite: true, keyPriority: math.MaxInt8}
 
 // queueOrderDegree is the counted tree's degree: nodes of up to 2*32-1 jobs, as the
 // ID indexes (a queue can hold a million jobs).
 const queueOrderDegree = 32
 
 func newQueueOrder() queueOrder {
-	return queueOrder{tbtree.NewBTreeGOptions(lessJob, tbtree.Options{Degree: queueOrderDegree, NoLocks: true})}
+	o := queueOrder{tbtree.NewBTreeGOptions(lessJob, tbtree.Options{Degree: queueOrderDegree, NoLocks: true})}
+	o.t.Set(orderHead)
+	return o
 }
 
 // insert adds j. O(log n).
@@ -37,15 +51,17 @@ func (o queueOrder) has(j *jobState) bool {
 }
 
 // len returns the number of jobs. O(1).
-func (o queueOrder) len() int { return o.t.Len() }
+func (o queueOrder) len() int { return o.t.Len() - 1 }
 
 // ascend calls fn with each job in queue order until fn returns false.
 // O(jobs visited).
-func (o queueOrder) ascend(fn func(j *jobState) bool) { o.t.Scan(fn) }
+func (o queueOrder) ascend(fn func(j *jobState) bool) {
+	o.t.Scan(func(j *jobState) bool { return j == orderHead || fn(j) })
+}
 
 // at returns the job at index i (0-based) in queue order. O(log n).
 func (o queueOrder) at(i int) *jobState {
-	j, _ := o.t.GetAt(i)
+	j, _ := o.t.GetAt(i + 1)
 	return j
 }
 
