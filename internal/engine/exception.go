@@ -321,7 +321,7 @@ func (e *Engine) runActions(now time.Time, j *jobState, ruleID string, actions [
 			}
 			j.setReqs(activeReqs(j))
 			e.armSelectorExpiry(j)
-			e.enqueue(now, j, j.EnqueuedAt)
+			e.enqueue(now, j, j.EnqueuedAt())
 		case ActionReclassify:
 			if len(a.LabelsToUpsert) > 0 {
 				l := make(Labels, len(j.Labels)+len(a.LabelsToUpsert))

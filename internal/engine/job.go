@@ -22,14 +22,15 @@ const DefaultPriority = 1
 //
 // Why: a router may hold a million queued jobs, most of which are never classified,
 // never hit an exception, are never scheduled, declined or closed late; a job's
-// memory is mostly what it could need (issue 4, B4). The inline part (224 bytes, a
+// memory is mostly what it could need (issue 4, B4). The inline part (208 bytes, a
 // size class) holds what routing a queued job reads: its ID, queue, channel,
 // priority, labels, status, times and matching state; its worker selectors are one
 // pointer away (jobSelectors), as most jobs have none. Exported fields keep the
 // names of the public Job's; the status is a byte (Status()), the priority too
 // (-100..100), and the queue-order key is read in place (orderKey) rather than
-// copied. view assembles a Job from the parts. Times stay time.Time: they are
-// handed back as given (location and monotonic reading included).
+// copied. view assembles a Job from the parts. CreatedAt stays a time.Time, handed
+// back as given (location and monotonic reading included); EnqueuedAt is kept as
+// the distance from it (EnqueuedAt()).
 //
 // Most jobs a long-running router holds are closed ones, kept until deleted: such a
 // job needs its assignments and disposition code and nothing of the jobExtra, so the
@@ -40,9 +41,10 @@ type jobState struct {
 	QueueID   string
 	Labels    Labels
 	CreatedAt time.Time
-	// EnqueuedAt changes only while the job is out of queue order (enqueue), so the
-	// order's B-trees read it in place (orderKey).
-	EnqueuedAt time.Time
+	// enqDelta is EnqueuedAt() - CreatedAt (valid once enqueues > 0): 8 bytes, where a
+	// time.Time takes 24. It changes only while the job is out of queue order
+	// (enqueue), so the order's B-trees read it in place (orderKey).
+	enqDelta time.Duration
 
 	seq     uint64        // creation number, set once: queue order's last tie-break
 	inQueue *queueState   // the queue whose order holds the job (nil when not queued)
@@ -52,8 +54,9 @@ type jobState struct {
 	sel     *jobSelectors // its worker selectors; nil while it has none
 	offers  []*offerState // open offers, in issue order
 
-	// enqueues bumps at each enqueue: an exception rule's actions compare it to know
-	// whether they queued the job again (exception.go). Only equality matters.
+	// enqueues bumps at each enqueue, skipping 0: an exception rule's actions compare
+	// it to know whether they queued the job again (exception.go); 0 means never
+	// enqueued (EnqueuedAt() is zero). Only equality matters.
 	enqueues uint32
 	// Priority is -100..100 (validateJob, classification, exception actions).
 	Priority int8
@@ -237,7 +240,7 @@ func (j *jobState) dropEmptySel() {
 
 // orderKey returns the job's place in queue order. O(1).
 func (j *jobState) orderKey() match.JobKey {
-	return match.JobKey{Expedite: j.keyExpedite, Priority: int(j.keyPriority), EnqueuedAt: j.EnqueuedAt, Seq: j.seq}
+	return match.JobKey{Expedite: j.keyExpedite, Priority: int(j.keyPriority), EnqueuedAt: j.EnqueuedAt(), Seq: j.seq}
 }
 
 type deferred struct {
@@ -261,7 +264,7 @@ func (j *jobState) view() Job {
 		ClassificationPolicyID: x.ClassificationPolicyID, Priority: int(j.Priority),
 		RequestedWorkerSelectors: slices.Clone(j.requested()), Labels: j.Labels, Tags: x.Tags,
 		Notes: slices.Clone(x.Notes), MatchingMode: x.MatchingMode, Status: j.Status(), CreatedAt: j.CreatedAt,
-		EnqueuedAt: j.EnqueuedAt, ScheduledAt: x.ScheduledAt, AttachedWorkerSelectors: slices.Clone(x.AttachedWorkerSelectors),
+		EnqueuedAt: j.EnqueuedAt(), ScheduledAt: x.ScheduledAt, AttachedWorkerSelectors: slices.Clone(x.AttachedWorkerSelectors),
 		DispositionCode: j.asg().DispositionCode, UnassignmentCount: x.UnassignmentCount,
 	}
 	if as := j.asg().assigns; len(as) > 0 {
@@ -405,7 +408,7 @@ func (e *Engine) CreateJob(now time.Time, in Job) (Job, error) {
 func (e *Engine) route(now time.Time, j *jobState, prior JobStatus) {
 	switch j.cold().MatchingMode.Kind {
 	case QueueAndMatch:
-		enq := j.EnqueuedAt
+		enq := j.EnqueuedAt()
 		if enq.IsZero() {
 			enq = now
 		}
@@ -427,10 +430,12 @@ func (e *Engine) route(now time.Time, j *jobState, prior JobStatus) {
 
 // enqueue puts j in queue order with the given EnqueuedAt and announces JobQueued.
 func (e *Engine) enqueue(now time.Time, j *jobState, enqueuedAt time.Time) {
-	j.enqueues++
+	if j.enqueues++; j.enqueues == 0 {
+		j.enqueues = 1 // 0 means never enqueued
+	}
 	j.st = stQueued
 	e.unqueue(j) // out of queue order before its EnqueuedAt changes (orderKey)
-	j.EnqueuedAt = enqueuedAt
+	j.enqDelta = enqueuedAt.Sub(j.CreatedAt)
 	e.requeue(j)
 	e.emit(now, e.jobEvent(EvJobQueued, j))
 	e.exceptionsOnEnqueue(now, j)
@@ -481,6 +486,16 @@ func (e *Engine) activateSchedule(t time.Time, id string) {
 	e.deadlines.Cancel(scheduleKey(id))
 	j.st = stWaitingForActivation
 	e.emit(t, e.waitingEvent(j))
+}
+
+// EnqueuedAt returns when the job was (last) queued, or the zero time when it never
+// was. It is CreatedAt moved on by the time between the two, so it has CreatedAt's
+// location and, if CreatedAt has one, a monotonic reading (ours: README). O(1).
+func (j *jobState) EnqueuedAt() time.Time {
+	if j.enqueues == 0 {
+		return time.Time{}
+	}
+	return j.CreatedAt.Add(j.enqDelta)
 }
 
 // Status returns the job's status. O(1).
@@ -631,7 +646,7 @@ func (e *Engine) UpdateJob(now time.Time, in Job) (Job, error) {
 		e.deadlines.Cancel(scheduleKey(j.ID))
 		switch j.cold().MatchingMode.Kind {
 		case QueueAndMatch:
-			enq := j.EnqueuedAt
+			enq := j.EnqueuedAt()
 			if enq.IsZero() {
 				enq = now
 			}
@@ -641,7 +656,7 @@ func (e *Engine) UpdateJob(now time.Time, in Job) (Job, error) {
 			case j.queuedIn() != j.QueueID:
 				// Already queued (its mode said otherwise, and it is QueueAndMatch
 				// now), and moved to another queue: queued there afresh.
-				e.enqueue(now, j, j.EnqueuedAt)
+				e.enqueue(now, j, j.EnqueuedAt())
 			case routing:
 				e.requeue(j)
 			}
@@ -657,7 +672,7 @@ func (e *Engine) UpdateJob(now time.Time, in Job) (Job, error) {
 	} else if j.st == stQueued && j.queuedIn() != j.QueueID {
 		// Moved to another queue: queued there afresh (JobQueued, and that queue's
 		// exception rules apply from now), keeping its place in time.
-		e.enqueue(now, j, j.EnqueuedAt)
+		e.enqueue(now, j, j.EnqueuedAt())
 	} else if j.st == stQueued && routing {
 		e.requeue(j)
 	}
@@ -938,7 +953,7 @@ func (e *Engine) UnassignJob(now time.Time, jobID, aid string, suspend bool) (in
 		j.ext().MatchingMode = MatchingMode{Kind: Suspend}
 		e.suspend(now, j)
 	} else {
-		e.enqueue(now, j, j.EnqueuedAt)
+		e.enqueue(now, j, j.EnqueuedAt())
 	}
 	e.match(now)
 	return j.cold().UnassignmentCount, nil

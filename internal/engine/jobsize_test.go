@@ -10,11 +10,11 @@ import (
 
 // TestJobStructsFitTheirSizeClasses: B4's bytes per queued job and
 // B4ClosedJobMemory's bytes per closed job count these structs whole. One more word
-// takes jobState from the 224-byte size class to the 240-byte one, jobAssignments
+// takes jobState from the 208-byte size class to the 224-byte one, jobAssignments
 // from 64 to 80 bytes, jobExtra from 288 to 320, an entry of a job's assignment
 // history from 112 to 128.
 func TestJobStructsFitTheirSizeClasses(t *testing.T) {
-	require.LessOrEqual(t, unsafe.Sizeof(jobState{}), uintptr(224))
+	require.LessOrEqual(t, unsafe.Sizeof(jobState{}), uintptr(208))
 	require.LessOrEqual(t, unsafe.Sizeof(jobAssignments{}), uintptr(64))
 	require.LessOrEqual(t, unsafe.Sizeof(jobExtra{}), uintptr(288))
 	require.LessOrEqual(t, unsafe.Sizeof(assignRec{}), uintptr(112))
@@ -76,14 +76,41 @@ func TestCheckIndexesCatchesAQueueKeyChangedInPlace(t *testing.T) {
 	require.Len(t, f.e.workers["w"].offers, 2)
 	require.NoError(t, f.e.CheckIndexes())
 
-	a, b := f.e.jobs["a"], f.e.jobs["b"]
+	a := f.e.jobs["a"]
 	a.Priority++
 	require.ErrorContains(t, f.e.CheckIndexes(), `job "a": queued with key priority`)
 	a.Priority--
 	require.NoError(t, f.e.CheckIndexes())
 
-	a.EnqueuedAt, b.EnqueuedAt = b.EnqueuedAt, a.EnqueuedAt
+	a.enqDelta = 2 * time.Second // a now enqueued after b, in place
 	require.ErrorContains(t, f.e.CheckIndexes(), `job "b" after "a" against queue order`)
-	a.EnqueuedAt, b.EnqueuedAt = b.EnqueuedAt, a.EnqueuedAt
+	a.enqDelta = 0
 	require.NoError(t, f.e.CheckIndexes())
+}
+
+// A job record keeps EnqueuedAt as an offset from CreatedAt: a job queued later than
+// it was created gives back the instant it was queued, with CreatedAt's location and
+// monotonic reading: the very value a clock returned (== compares all three).
+func TestEnqueuedAtIsGivenBackAsTheClockGaveIt(t *testing.T) {
+	f := newFixture(t)
+	f.basic()
+	loc := time.FixedZone("UTC+5:30", 5*3600+1800)
+	for _, created := range []time.Time{t0.In(loc), time.Now().In(loc)} { // the second has a monotonic reading
+		id := "j" + created.Format("150405.000000000")
+		j := call(id, "q")
+		j.MatchingMode = MatchingMode{Kind: Suspend}
+		_, err := f.e.CreateJob(created, j)
+		require.NoError(t, err)
+		require.True(t, f.getJob(id).EnqueuedAt.IsZero(), "never queued")
+
+		queued := created.Add(90 * time.Second)
+		j.MatchingMode = MatchingMode{Kind: QueueAndMatch}
+		_, err = f.e.UpdateJob(queued, j)
+		require.NoError(t, err)
+		got := f.getJob(id)
+		require.Equal(t, JobQueued, got.Status)
+		require.True(t, got.CreatedAt == created, "CreatedAt %v, want %v", got.CreatedAt, created)
+		require.True(t, got.EnqueuedAt == queued, "EnqueuedAt %v, want %v", got.EnqueuedAt, queued)
+		f.now = queued
+	}
 }

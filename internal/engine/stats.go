@@ -167,8 +167,8 @@ func (e *Engine) QueueStatistics(now time.Time, queueID string) (QueueStatistics
 	)
 	st.Length = q.order.len()
 	q.order.levels(func(l level, first *jobState, count int) {
-		if earliest.IsZero() || first.EnqueuedAt.Before(earliest) {
-			earliest = first.EnqueuedAt
+		if earliest.IsZero() || first.EnqueuedAt().Before(earliest) {
+			earliest = first.EnqueuedAt()
 		}
 		prio := int(l.priority)
 		if _, ok := st.EstimatedWaitTime[prio]; !ok {

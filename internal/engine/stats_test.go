@@ -336,8 +336,8 @@ func TestQueueInsightEqualsAWalkOfTheLine(t *testing.T) {
 			want := QueueStatistics{QueueID: "q", Length: len(line), EstimatedWaitTime: map[int]time.Duration{}, EstimateAvailable: true}
 			var earliest time.Time
 			for _, j := range line {
-				if earliest.IsZero() || j.EnqueuedAt.Before(earliest) {
-					earliest = j.EnqueuedAt
+				if earliest.IsZero() || j.EnqueuedAt().Before(earliest) {
+					earliest = j.EnqueuedAt()
 				}
 			}
 			for p := -100; p <= 100; p++ {
