@@ -86,6 +86,7 @@ type workerSpec struct {
 	id        string
 	queues    []string
 	capacity  int
+	maxJobs   int // the channel's MaxNumberOfJobs; 0: no limit
 	labels    map[string]any
 	available bool
 }

@@ -93,7 +93,7 @@ func (c *naiveCore) upsertWorker(w workerSpec) error {
 		ID:                 w.id,
 		Queues:             slices.Clone(w.queues),
 		Capacity:           w.capacity,
-		Channels:           []engine.ChannelConfig{{ChannelID: channelID, CapacityCostPerJob: 1}},
+		Channels:           []engine.ChannelConfig{{ChannelID: channelID, CapacityCostPerJob: 1, MaxNumberOfJobs: w.maxJobs}},
 		Labels:             maps.Clone(w.labels),
 		AvailableForOffers: w.available,
 	}

@@ -54,7 +54,7 @@ func (c *realCore) upsertWorker(w workerSpec) error {
 		ID:                 w.id,
 		Queues:             w.queues,
 		Capacity:           w.capacity,
-		Channels:           []jobrouter.ChannelConfig{{ChannelID: channelID, CapacityCostPerJob: 1}},
+		Channels:           []jobrouter.ChannelConfig{{ChannelID: channelID, CapacityCostPerJob: 1, MaxNumberOfJobs: w.maxJobs}},
 		Labels:             w.labels,
 		AvailableForOffers: w.available,
 	})

@@ -33,6 +33,8 @@ type sizes struct {
 	b6Queues, b6PerQueue, b6NaiveQueues int
 	// B7: the stalled subscriber's backlog limit, and the naive router's.
 	b7Backlog, b7NaiveBacklog int
+	// B8: the bot's jobs (open offers, then assignments), and the naive router's.
+	b8Offers, b8NaiveOffers int
 }
 
 var scales = map[string]sizes{
@@ -43,6 +45,7 @@ var scales = map[string]sizes{
 		b5Workers: 200, b5Jobs: 20,
 		b6Queues: 100, b6PerQueue: 1_000, b6NaiveQueues: 2,
 		b7Backlog: 65_536, b7NaiveBacklog: 4_096,
+		b8Offers: 2_000, b8NaiveOffers: 200,
 	},
 	"default": {
 		b2Workers: 10_000, b2Jobs: 100_000, b2NaiveJobs: 20,
@@ -51,6 +54,7 @@ var scales = map[string]sizes{
 		b5Workers: 1_000, b5Jobs: 100,
 		b6Queues: 1_000, b6PerQueue: 1_000, b6NaiveQueues: 2,
 		b7Backlog: 65_536, b7NaiveBacklog: 4_096,
+		b8Offers: 20_000, b8NaiveOffers: 1_000,
 	},
 	"large": {
 		b2Workers: 100_000, b2Jobs: 1_000_000, b2NaiveJobs: 20,
@@ -59,6 +63,7 @@ var scales = map[string]sizes{
 		b5Workers: 10_000, b5Jobs: 1_000,
 		b6Queues: 1_000, b6PerQueue: 1_000, b6NaiveQueues: 2,
 		b7Backlog: 65_536, b7NaiveBacklog: 4_096,
+		b8Offers: 100_000, b8NaiveOffers: 1_000,
 	},
 }
 

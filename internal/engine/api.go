@@ -29,6 +29,11 @@ type Config struct {
 	// of the state with CheckIndexes, panicking on a violation. For tests only: it
 	// costs O(jobs × workers) per pass.
 	Checks bool
+	// IndexHeldAt is how many open offers and holdings together make a worker's
+	// workerIndex (workerindex.go); it is dropped at half that. Zero means 32. It
+	// changes no outcome, only how what a worker holds is found: the simulator's
+	// small worlds set it low so that they run the indexed path as well.
+	IndexHeldAt int
 }
 
 // JobFilter selects jobs for ListJobs. Zero fields match everything.

@@ -3,6 +3,7 @@ package engine
 import (
 	"errors"
 	"fmt"
+	"maps"
 	"reflect"
 )
 
@@ -42,7 +43,7 @@ func (e *Engine) CheckIndexes() error {
 			return err
 		}
 		holders[w.labels]++
-		if err := e.checkOfferIndex(w); err != nil {
+		if err := e.checkHeld(w); err != nil {
 			return err
 		}
 		if w.offerable() != w.inFree {
@@ -73,15 +74,6 @@ func (e *Engine) CheckIndexes() error {
 				return fmt.Errorf("worker %q: stale LongestIdle key", id)
 			}
 		}
-	}
-	indexed := 0
-	for _, w := range e.workers {
-		if w.offersIndexed {
-			indexed++
-		}
-	}
-	if indexed != len(e.offerIndex) {
-		return fmt.Errorf("%d workers' offers indexed, %d indexes", indexed, len(e.offerIndex))
 	}
 	if free != e.freeWorkers {
 		return fmt.Errorf("%d free workers counted, %d recorded", free, e.freeWorkers)
@@ -250,24 +242,54 @@ func (e *Engine) checkStable(j *jobState, q *queueState) error {
 	return nil
 }
 
-// checkOfferIndex verifies w's offer index (offerIndexAt): present exactly when
-// flagged, holding exactly w's open offers, and present or absent as the number of
-// offers requires.
-func (e *Engine) checkOfferIndex(w *workerState) error {
-	idx, ok := e.offerIndex[w]
-	switch {
-	case ok != w.offersIndexed:
-		return fmt.Errorf("worker %q: offers indexed %v, index present %v", w.ID, w.offersIndexed, ok)
-	case !ok && len(w.offers) >= offerIndexAt:
-		return fmt.Errorf("worker %q: %d open offers and no index", w.ID, len(w.offers))
-	case ok && len(w.offers) <= offerIndexAt/2:
-		return fmt.Errorf("worker %q: an index for %d open offers", w.ID, len(w.offers))
-	case ok && len(idx) != len(w.offers):
-		return fmt.Errorf("worker %q: %d offers indexed, %d open", w.ID, len(idx), len(w.offers))
+// checkHeld verifies what w holds (workerindex.go): its chains of offers and
+// holdings against their links and counts, each offer's worker and pending expiry,
+// its used capacity against their costs, and its workerIndex — present or absent as
+// their number requires, and holding exactly them, counted by channel.
+func (e *Engine) checkHeld(w *workerState) error {
+	if n := w.offers.check(); n != int(w.nOffers) {
+		return fmt.Errorf("worker %q: offer chain of %d (-1: broken links), %d counted", w.ID, n, w.nOffers)
 	}
-	for _, o := range w.offers {
-		if ok && idx[o.ID] != o {
-			return fmt.Errorf("worker %q: offer %q not indexed", w.ID, o.ID)
+	if n := w.holds.check(); n != int(w.nHolds) {
+		return fmt.Errorf("worker %q: holding chain of %d (-1: broken links), %d counted", w.ID, n, w.nHolds)
+	}
+	used := 0
+	onChan := map[string]int{}
+	for o := w.offers.first; o != nil; o = o.next {
+		if o.worker != w || !o.dl.Pending() {
+			return fmt.Errorf("worker %q: offer %q of another worker, or without its expiry", w.ID, o.id)
+		}
+		used += o.cost
+		onChan[o.channelID]++
+	}
+	for h := w.holds.first; h != nil; h = h.next {
+		used += h.cost
+		onChan[h.channelID]++
+	}
+	if used != w.used {
+		return fmt.Errorf("worker %q: capacity used %d, its offers and holdings cost %d", w.ID, w.used, used)
+	}
+	x := w.many
+	switch {
+	case x == nil && w.held() >= e.cfg.IndexHeldAt:
+		return fmt.Errorf("worker %q: %d offers and holdings and no index", w.ID, w.held())
+	case x == nil:
+		return nil
+	case w.held() <= e.cfg.IndexHeldAt/2:
+		return fmt.Errorf("worker %q: an index for %d offers and holdings", w.ID, w.held())
+	case len(x.offers) != int(w.nOffers) || len(x.holds) != int(w.nHolds):
+		return fmt.Errorf("worker %q: %d offers and %d holdings indexed, %d and %d held", w.ID, len(x.offers), len(x.holds), w.nOffers, w.nHolds)
+	case !maps.Equal(x.onChan, onChan):
+		return fmt.Errorf("worker %q: counts by channel %v, want %v", w.ID, x.onChan, onChan)
+	}
+	for o := w.offers.first; o != nil; o = o.next {
+		if x.offers[o.id] != o {
+			return fmt.Errorf("worker %q: offer %q not indexed", w.ID, o.id)
+		}
+	}
+	for h := w.holds.first; h != nil; h = h.next {
+		if x.holds[holdKey{h.jobID, h.assignmentID}] != h {
+			return fmt.Errorf("worker %q: holding of job %q not indexed", w.ID, h.jobID)
 		}
 	}
 	return nil

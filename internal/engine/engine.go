@@ -45,9 +45,7 @@ type Engine struct {
 	workers  map[string]*workerState
 	jobs     map[string]*jobState
 	// Open offers have no table of their own: an offer is always named with its
-	// worker, and found among the worker's open offers (Engine.offerByID), which for
-	// a worker holding many are indexed by ID here too.
-	offerIndex map[*workerState]map[string]*offerState
+	// worker, and found among the worker's open offers (workerState.offerByID).
 
 	// Every job is in one of two ID-ordered indexes, for paged listing (index.go):
 	// a job in both would cost one more tree entry each (B4).
@@ -83,6 +81,9 @@ type Engine struct {
 	cands        []match.Candidate // offerJob's scratch list
 	pivot        workerState       // offerJob's RoundRobin probe (only its ID is set)
 
+	spareHolds  *holding // released holding records, linked by next (newHolding)
+	nSpareHolds int
+
 	fallbackIDs uint64 // IDs made when Config.NewID failed
 }
 
@@ -90,6 +91,9 @@ type Engine struct {
 func New(cfg Config) *Engine {
 	if cfg.MaxIDLength == 0 {
 		cfg.MaxIDLength = 256
+	}
+	if cfg.IndexHeldAt <= 0 {
+		cfg.IndexHeldAt = defaultIndexHeldAt
 	}
 	if cfg.NewID == nil {
 		var n uint64
@@ -104,7 +108,6 @@ func New(cfg Config) *Engine {
 		queues:        make(map[string]*queueState),
 		workers:       make(map[string]*workerState),
 		jobs:          make(map[string]*jobState),
-		offerIndex:    make(map[*workerState]map[string]*offerState),
 		classPolicies: make(map[string]*ClassificationPolicy),
 		excPolicies:   make(map[string]*ExceptionPolicy),
 		rng:           newRand(cfg.Seed),

@@ -461,10 +461,10 @@ func (e *Engine) sources(q *queueState, g *jobGroup) (whole bool, classes []*wor
 // the parts of eligibility that do not depend on the job. A worker that gained but
 // cannot take a job of a group's channel (its MaxNumberOfJobs there reached, say,
 // while another channel is free) does not make the pass walk that group.
-// O(channels + offers + holdings).
+// O(channels).
 func (w *workerState) canTake(channel string) bool {
 	if w.state != phaseActive || !w.AvailableForOffers ||
-		(w.MaxConcurrentOffers > 0 && len(w.offers) >= w.MaxConcurrentOffers) {
+		(w.MaxConcurrentOffers > 0 && int(w.nOffers) >= w.MaxConcurrentOffers) {
 		return false
 	}
 	ch, ok := w.channel(channel)
@@ -474,13 +474,13 @@ func (w *workerState) canTake(channel string) bool {
 
 // eligible is the full eligibility rule of a worker for a queued job (the worker
 // listens on the job's queue: the caller takes it from that queue's classes).
-// O(selectors + the worker's offers and holdings).
+// O(channels + selectors + the job's offers).
 func (e *Engine) eligible(w *workerState, j *jobState, bypass bool) bool {
 	if !w.canTake(j.ChannelID) {
 		return false
 	}
 	for _, o := range j.offers {
-		if o.WorkerID == w.ID {
+		if o.worker == w {
 			return false
 		}
 	}

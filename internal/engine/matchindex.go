@@ -274,10 +274,10 @@ func (e *Engine) relink(q *queueState) {
 
 // offerable reports whether w could take any offer now: active, available, below
 // MaxConcurrentOffers, and with capacity left for a job on some channel.
-// O(channels × (offers + holdings)).
+// O(channels).
 func (w *workerState) offerable() bool {
 	return w.state == phaseActive && w.AvailableForOffers &&
-		(w.MaxConcurrentOffers == 0 || len(w.offers) < w.MaxConcurrentOffers) && w.hasCapacity("")
+		(w.MaxConcurrentOffers == 0 || int(w.nOffers) < w.MaxConcurrentOffers) && w.hasCapacity("")
 }
 
 // placeWorker (re)computes w's classes after it was created or its queues, labels

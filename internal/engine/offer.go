@@ -1,71 +1,31 @@
 package engine
 
 import (
-	"slices"
 	"time"
 
 	"github.com/openjobrouter/jobrouter/internal/deadline"
 )
 
-// offerState is an open offer.
+// offerState is an open offer: 128 bytes, a size class of its own (B6 holds a
+// million). It does not embed Offer: the job's and the worker's IDs are theirs
+// (offer returns the Offer).
 type offerState struct {
-	Offer
-	channelID string
-	dl        deadline.Handle // the expiry deadline
+	links[offerState] // its place among its worker's open offers (workerindex.go)
+	id                string
+	cost              int
+	offeredAt         time.Time
+	expiresAt         time.Time
+	channelID         string
+	dl                deadline.Handle // the expiry deadline
 	// The offer's job and worker: both exist while the offer is open (a worker is
 	// deleted, and a job becomes deletable, only after its offers end).
 	job    *jobState
 	worker *workerState
 }
 
-// A worker's open offers are found by a scan while it holds few of them, and
-// through Engine.offerIndex once it holds offerIndexAt or more (a bot with a large
-// capacity, say), until it is down to offerIndexAt/2 again, so that issuing and
-// accepting stay O(1) however many it holds.
-const offerIndexAt = 32
-
-// offerByID returns w's open offer with that ID, or nil. O(1): a scan of fewer than
-// offerIndexAt offers, or a map lookup.
-func (e *Engine) offerByID(w *workerState, id string) *offerState {
-	if w.offersIndexed {
-		return e.offerIndex[w][id]
-	}
-	for _, o := range w.offers {
-		if o.ID == id {
-			return o
-		}
-	}
-	return nil
-}
-
-// indexOffer records o, just appended to w.offers, in w's index if it has one, or
-// builds the index when w reaches offerIndexAt open offers. O(1) amortised.
-func (e *Engine) indexOffer(w *workerState, o *offerState) {
-	switch {
-	case w.offersIndexed:
-		e.offerIndex[w][o.ID] = o
-	case len(w.offers) >= offerIndexAt:
-		idx := make(map[string]*offerState, 2*len(w.offers))
-		for _, x := range w.offers {
-			idx[x.ID] = x
-		}
-		e.offerIndex[w] = idx
-		w.offersIndexed = true
-	}
-}
-
-// unindexOffer forgets o, just removed from w.offers, and drops w's index when w is
-// down to offerIndexAt/2 open offers. O(1) amortised.
-func (e *Engine) unindexOffer(w *workerState, o *offerState) {
-	if !w.offersIndexed {
-		return
-	}
-	if len(w.offers) <= offerIndexAt/2 {
-		delete(e.offerIndex, w)
-		w.offersIndexed = false
-		return
-	}
-	delete(e.offerIndex[w], o.ID)
+// offer returns o as an Offer.
+func (o *offerState) offer() Offer {
+	return Offer{ID: o.id, JobID: o.job.ID, WorkerID: o.worker.ID, CapacityCost: o.cost, OfferedAt: o.offeredAt, ExpiresAt: o.expiresAt}
 }
 
 // decline remembers that a worker declined a job.
@@ -82,44 +42,38 @@ func retryKey(jobID, workerID string) deadline.Key {
 
 // issueOffer offers j to w. O(log n).
 func (e *Engine) issueOffer(now time.Time, j *jobState, w *workerState, cost int, expiresAfter time.Duration) {
-	id := e.newID(func(s string) bool { return e.offerByID(w, s) != nil })
-	o := &offerState{
-		Offer:     Offer{ID: id, JobID: j.ID, WorkerID: w.ID, CapacityCost: cost, OfferedAt: now, ExpiresAt: now.Add(expiresAfter)},
-		channelID: j.ChannelID, job: j, worker: w,
-	}
-	w.offers = append(w.offers, o)
-	e.indexOffer(w, o)
+	id := e.newID(func(s string) bool { return w.offerByID(s) != nil })
+	o := &offerState{id: id, cost: cost, offeredAt: now, expiresAt: now.Add(expiresAfter),
+		channelID: j.ChannelID, job: j, worker: w}
+	e.pushOffer(w, o)
 	w.used += cost
 	j.offers = append(j.offers, o)
-	o.dl = e.deadlines.AddRef(offerKey(id), o.ExpiresAt, o)
+	o.dl = e.deadlines.AddRef(offerKey(id), o.expiresAt, o)
 	e.refreshWorker(w)
 	e.refreshJob(j)
 	e.emit(now, Event{Type: EvOfferIssued, WorkerID: w.ID, JobID: j.ID, OfferID: id, QueueID: j.QueueID,
 		ChannelID: j.ChannelID, ChannelReference: j.cold().ChannelReference, JobPriority: int(j.Priority),
-		ExpiresAt: o.ExpiresAt, JobLabels: j.Labels, JobTags: j.cold().Tags,
+		ExpiresAt: o.expiresAt, JobLabels: j.Labels, JobTags: j.cold().Tags,
 		WorkerLabels: &w.labels.Set, WorkerTags: w.Tags})
 }
 
 // endOffer removes an open offer from every index. When release is set its capacity
-// returns to the worker.
+// returns to the worker. O(log n) for the deadline, plus O(the job's offers).
 func (e *Engine) endOffer(o *offerState, release bool) {
 	e.deadlines.Remove(o.dl)
-	if w := o.worker; w != nil {
-		w.offers = removeOffer(w.offers, o)
-		e.unindexOffer(w, o)
-		if release {
-			w.used -= o.CapacityCost
-		}
-		e.gainWorker(w)
+	w, j := o.worker, o.job
+	e.unlinkOffer(w, o)
+	if release {
+		w.used -= o.cost
 	}
-	if j := o.job; j != nil {
-		j.offers = removeOffer(j.offers, o)
-		e.gainJob(j)
-	}
+	e.gainWorker(w)
+	j.offers = removeOffer(j.offers, o)
+	e.gainJob(j)
 }
 
-// removeOffer removes o from s, keeping the order. O(1) for the first offer (offers
-// usually end in the order they were issued), else O(len(s)).
+// removeOffer removes o from a job's offers s, keeping the order. O(1) for the first
+// offer (offers usually end in the order they were issued), else O(len(s)): a job
+// holds at most its policy's MaxConcurrentOffers.
 func removeOffer(s []*offerState, o *offerState) []*offerState {
 	if len(s) > 0 && s[0] == o {
 		s[0] = nil
@@ -139,13 +93,9 @@ func removeOffer(s []*offerState, o *offerState) []*offerState {
 }
 
 func (e *Engine) offerEvent(typ EventType, o *offerState) Event {
-	ev := Event{Type: typ, WorkerID: o.WorkerID, JobID: o.JobID, OfferID: o.ID, ChannelID: o.channelID}
-	if j := o.job; j != nil {
-		ev.QueueID = j.QueueID
-		ev.ChannelReference = j.cold().ChannelReference
-		ev.JobPriority = int(j.Priority)
-	}
-	return ev
+	j := o.job
+	return Event{Type: typ, WorkerID: o.worker.ID, JobID: j.ID, OfferID: o.id, ChannelID: o.channelID,
+		QueueID: j.QueueID, ChannelReference: j.cold().ChannelReference, JobPriority: int(j.Priority)}
 }
 
 // revoke withdraws an open offer: OfferRevoked with the reason.
@@ -156,9 +106,10 @@ func (e *Engine) revoke(now time.Time, o *offerState, reason string) {
 	e.emit(now, ev)
 }
 
+// revokeWorkerOffers revokes w's open offers, in issue order. O(offers × log n).
 func (e *Engine) revokeWorkerOffers(now time.Time, w *workerState, reason string) {
-	for len(w.offers) > 0 {
-		e.revoke(now, w.offers[0], reason)
+	for w.offers.first != nil {
+		e.revoke(now, w.offers.first, reason)
 	}
 }
 
@@ -173,12 +124,12 @@ func (e *Engine) revokeJobOffers(now time.Time, j *jobState, reason string) {
 func (e *Engine) openOffer(now time.Time, workerID, offerID string) (*offerState, error) {
 	var o *offerState
 	if w := e.workers[workerID]; w != nil {
-		o = e.offerByID(w, offerID)
+		o = w.offerByID(offerID)
 	}
 	// An offer is closed from its ExpiresAt on, even when no Advance has fired its
 	// expiry yet: SEMANTICS says that from that instant it can no longer be accepted,
 	// and a command must not depend on whether its caller advanced first.
-	if o == nil || !now.Before(o.ExpiresAt) {
+	if o == nil || !now.Before(o.expiresAt) {
 		return nil, &Error{Code: CodeNotFound, Entity: "offer", ID: offerID, Reason: "no open offer " + quote(offerID) + " for worker " + quote(workerID)}
 	}
 	return o, nil
@@ -201,9 +152,9 @@ func (e *Engine) AcceptOffer(now time.Time, workerID, offerID string) (jobID, as
 	ev.AssignmentID = aid
 	ev.JobLabels, ev.JobTags, ev.WorkerLabels, ev.WorkerTags = j.Labels, j.cold().Tags, &w.labels.Set, w.Tags
 	e.endOffer(o, false) // the capacity moves to the assignment
-	j.asgW().assigns = append(j.asg().assigns, assignRec{ID: aid, WorkerID: w.ID, CapacityCost: o.CapacityCost, AssignedAt: now})
+	j.asgW().assigns = append(j.asg().assigns, assignRec{ID: aid, WorkerID: w.ID, CapacityCost: o.cost, AssignedAt: now})
 	j.asgW().current = aid
-	w.holds = append(w.holds, holding{jobID: j.ID, assignmentID: aid, channelID: o.channelID, cost: o.CapacityCost, assignedAt: now})
+	e.pushHolding(w, e.newHolding(holding{jobID: j.ID, assignmentID: aid, channelID: o.channelID, cost: o.cost, assignedAt: now}))
 	e.refreshWorker(w)
 	e.recordService(now, j.QueueID) // the queue's service rate, for wait estimates
 	e.unqueue(j)
@@ -253,11 +204,11 @@ func (e *Engine) DeclineOffer(now time.Time, workerID, offerID string, retryAt t
 // offer (endOffer) always removes its expiry deadline. With Config.Checks that is
 // verified against the worker's offers.
 func (e *Engine) expireOffer(t time.Time, o *offerState) {
-	if e.cfg.Checks && (o.worker == nil || e.offerByID(o.worker, o.ID) != o) {
-		panic("engine: an offer's expiry deadline outlived the offer " + quote(o.ID))
-	}
 	w := o.worker
-	dereg := w != nil && !e.cfg.KeepWorkersOnOfferExpiry && w.AvailableForOffers
+	if e.cfg.Checks && w.offerByID(o.id) != o {
+		panic("engine: an offer's expiry deadline outlived the offer " + quote(o.id))
+	}
+	dereg := !e.cfg.KeepWorkersOnOfferExpiry && w.AvailableForOffers
 	if dereg {
 		// Deregistered below, so no longer offerable from here on: ending its
 		// offers must not put it in the free trees only for deregister to take it
@@ -269,10 +220,12 @@ func (e *Engine) expireOffer(t time.Time, o *offerState) {
 	e.endExpired(t, o)
 	if dereg {
 		// The worker's other offers due at this same instant have expired too:
-		// announce them as expired before the deregistration revokes the rest, so an
-		// offer's outcome does not depend on the order of equal deadlines.
-		for _, x := range slices.Clone(w.offers) {
-			if !x.ExpiresAt.After(t) {
+		// announce them as expired (in issue order) before the deregistration
+		// revokes the rest, so that an offer's outcome does not depend on the order
+		// of equal deadlines. Ending one ends no other: next is taken first.
+		for x, next := w.offers.first, (*offerState)(nil); x != nil; x = next {
+			next = x.next
+			if !x.expiresAt.After(t) {
 				e.endExpired(t, x)
 			}
 		}

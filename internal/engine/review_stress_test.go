@@ -262,13 +262,15 @@ func (s *stress) someJob() (*jobState, bool) {
 	return s.e.jobs[s.pick(ids)], true
 }
 
-func (s *stress) someOffer() (*offerState, bool) {
-	var open []*offerState
+func (s *stress) someOffer() (Offer, bool) {
+	var open []Offer
 	for _, id := range sortedKeys(s.e.workers) {
-		open = append(open, s.e.workers[id].offers...)
+		for o := s.e.workers[id].offers.first; o != nil; o = o.next {
+			open = append(open, o.offer())
+		}
 	}
 	if len(open) == 0 {
-		return nil, false
+		return Offer{}, false
 	}
 	return open[s.r.IntN(len(open))], true
 }

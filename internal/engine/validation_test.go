@@ -244,15 +244,16 @@ func TestOfferIDs_UniqueAmongTheWorkersOpenOffers(t *testing.T) {
 }
 
 // A worker holding many open offers (a bot with a large capacity) has them indexed
-// by ID past offerIndexAt and down to half that again: IDs stay unique among them,
-// each is found by its ID, and Config.Checks verifies the index after every pass.
+// by ID past Config.IndexHeldAt and down to half that again: IDs stay unique among them, each
+// is found by its ID, and Config.Checks verifies the index after every pass. The
+// index stays while the accepted offers are held, and goes once they are closed.
 func TestOfferIDs_ABotWithManyOffers(t *testing.T) {
 	f := newFixture(t, Config{NewID: func() string { return "x" }})
 	f.basic()
 	bot := agent("bot", "q")
 	bot.Capacity = 100
 	f.worker(bot)
-	const n = 3 * offerIndexAt
+	const n = 3 * defaultIndexHeldAt
 	ids := map[string]string{} // offer ID -> job ID
 	for i := range n {
 		jobID := "j" + itoa(i)
@@ -262,8 +263,9 @@ func TestOfferIDs_ABotWithManyOffers(t *testing.T) {
 		ids[o.ID] = jobID
 	}
 	require.Len(t, f.getWorker("bot").Offers, n)
-	// Accept them all, in an order unlike the issue order, through the index and then,
-	// once few are left, without it.
+	require.NotNil(t, f.e.workers["bot"].many)
+	// Accept them all, in an order unlike the issue order.
+	aids := map[string]string{} // job ID -> assignment ID
 	for k := range n {
 		i := (k*7 + 3) % n
 		jobID := "j" + itoa(i)
@@ -273,14 +275,24 @@ func TestOfferIDs_ABotWithManyOffers(t *testing.T) {
 				offerID = id
 			}
 		}
-		got, _, err := f.e.AcceptOffer(f.now, "bot", offerID)
+		got, aid, err := f.e.AcceptOffer(f.now, "bot", offerID)
 		require.NoError(t, err, "offer %s of %s", offerID, jobID)
 		require.Equal(t, jobID, got)
+		aids[jobID] = aid
 		delete(ids, offerID)
 		_, _, err = f.e.AcceptOffer(f.now, "bot", offerID)
 		requireCode(t, err, CodeNotFound)
 	}
-	require.Empty(t, f.e.offerIndex)
+	require.Len(t, f.getWorker("bot").AssignedJobs, n)
+	require.NotNil(t, f.e.workers["bot"].many, "the holdings keep the index")
+	// Close them in yet another order, through the index and then, once few are
+	// left, without it.
+	for k := range n {
+		jobID := "j" + itoa((k*5+1)%n)
+		require.NoError(t, f.e.CloseJob(f.now, jobID, aids[jobID], "", "", time.Time{}))
+	}
+	require.Empty(t, f.getWorker("bot").AssignedJobs)
+	require.Nil(t, f.e.workers["bot"].many)
 }
 
 // Assignment IDs are unique only within their job: with a repeating NewID a worker

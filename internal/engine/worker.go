@@ -11,9 +11,11 @@ import (
 // fields of Worker, its labels interned (labelset.go: a pointer to a set that
 // workers with equal labels share, without "Id"), and none of Worker's read-only
 // fields, which view computes. Its state is one byte (workerPhase), and fields are
-// ordered so that the struct has no padding: 256 bytes, a size class of its own
+// ordered so that the struct pads only its last 4 bytes: 256 bytes, a size class of its own
 // (344 bytes, in the 352-byte class, when it embedded Worker with its own label map
-// and its State as a string).
+// and its State as a string). Its open offers and holdings, two chains, their two
+// 32-bit counts and the pointer to their index take the 48 bytes that two slices
+// took (TestWorkerStructsFitTheirSizeClasses).
 type workerState struct {
 	ID                  string
 	Queues              []string
@@ -24,9 +26,11 @@ type workerState struct {
 	MaxConcurrentOffers int    // 0: no limit
 	reg                 uint64 // registration number: a new one each time the worker registers
 	idleSince           time.Time
-	offers              []*offerState // open offers, in issue order
-	holds               []holding     // assignments holding capacity, in assignment order
-	used                int           // capacity used by offers and holdings
+	offers              chain[offerState, *offerState] // open offers, in issue order
+	holds               chain[holding, *holding]       // assignments holding capacity, in assignment order
+	nOffers, nHolds     int32                          // their lengths (a worker holds far fewer than 2^31)
+	many                *workerIndex                   // nil unless it holds many (workerindex.go)
+	used                int                            // capacity used by offers and holdings
 
 	// Matching indexes (matchindex.go).
 	classes            []*workerClass // its class in each queue it listens on
@@ -36,7 +40,6 @@ type workerState struct {
 	state              workerPhase // State
 	inFree             bool        // in its classes' free trees, at ikey
 	gone               bool        // deleted: no index may take it back
-	offersIndexed      bool        // its open offers are in Engine.offerIndex too
 }
 
 // workerPhase is a worker's State in a byte.
@@ -60,13 +63,45 @@ func (p workerPhase) State() WorkerState {
 }
 
 // holding is an assignment that holds a worker's capacity: the job is assigned, or
-// completed and not yet closed.
+// completed and not yet closed. 96 bytes.
 type holding struct {
-	jobID        string
-	assignmentID string
-	channelID    string
-	cost         int
-	assignedAt   time.Time
+	links[holding] // its place among its worker's holdings (workerindex.go)
+	jobID          string
+	assignmentID   string
+	channelID      string
+	cost           int
+	assignedAt     time.Time
+}
+
+// maxSpareHolds bounds Engine.spareHolds: enough for the holdings that a busy
+// router releases between two accepts, few enough that a router that once held a
+// million keeps under 100 KB of them.
+const maxSpareHolds = 1024
+
+// newHolding returns a record holding h: a released one when the engine keeps any
+// (Engine.spareHolds), so that an accept allocates none once a router runs
+// (B1 reuses one record per worker), else a new one. O(1).
+func (e *Engine) newHolding(h holding) *holding {
+	x := e.spareHolds
+	if x == nil {
+		x = new(holding)
+	} else {
+		e.spareHolds = x.next
+		e.nSpareHolds--
+	}
+	*x = h
+	return x
+}
+
+// freeHolding keeps h, out of every chain, for newHolding, unless enough are kept.
+func (e *Engine) freeHolding(h *holding) {
+	if e.nSpareHolds >= maxSpareHolds {
+		return
+	}
+	*h = holding{}
+	h.next = e.spareHolds
+	e.spareHolds = h
+	e.nSpareHolds++
 }
 
 func (w *workerState) channel(id string) (ChannelConfig, bool) {
@@ -76,22 +111,6 @@ func (w *workerState) channel(id string) (ChannelConfig, bool) {
 		}
 	}
 	return ChannelConfig{}, false
-}
-
-// onChannel counts the worker's offers and holdings on a channel. O(offers+holdings).
-func (w *workerState) onChannel(id string) int {
-	n := 0
-	for _, o := range w.offers {
-		if o.channelID == id {
-			n++
-		}
-	}
-	for _, h := range w.holds {
-		if h.channelID == id {
-			n++
-		}
-	}
-	return n
 }
 
 func (w *workerState) loadRatio() float64 {
@@ -105,17 +124,23 @@ func (w *workerState) loadRatio() float64 {
 }
 
 // view returns a copy of the worker with its read-only fields filled, and its labels
-// as a new map with "Id". O(labels + offers + holdings).
+// as a new map with "Id": its open offers in issue order and its assigned jobs in
+// assignment order. O(labels + offers + holdings).
 func (w *workerState) view() Worker {
 	v := Worker{ID: w.ID, Queues: slices.Clone(w.Queues), Capacity: w.Capacity,
 		Channels: slices.Clone(w.Channels), Labels: WorkerLabelMap(&w.labels.Set, w.ID), Tags: w.Tags,
 		AvailableForOffers: w.AvailableForOffers, MaxConcurrentOffers: w.MaxConcurrentOffers, State: w.state.State()}
-	for _, o := range w.offers {
-		v.Offers = append(v.Offers, o.Offer)
+	if w.nOffers > 0 {
+		v.Offers = make([]Offer, 0, w.nOffers)
+		for o := w.offers.first; o != nil; o = o.next {
+			v.Offers = append(v.Offers, o.offer())
+		}
 	}
-	v.AssignedJobs = nil
-	for _, h := range w.holds {
-		v.AssignedJobs = append(v.AssignedJobs, AssignedJob{AssignmentID: h.assignmentID, JobID: h.jobID, CapacityCost: h.cost, AssignedAt: h.assignedAt})
+	if w.nHolds > 0 {
+		v.AssignedJobs = make([]AssignedJob, 0, w.nHolds)
+		for h := w.holds.first; h != nil; h = h.next {
+			v.AssignedJobs = append(v.AssignedJobs, AssignedJob{AssignmentID: h.assignmentID, JobID: h.jobID, CapacityCost: h.cost, AssignedAt: h.assignedAt})
+		}
 	}
 	v.LoadRatio = w.loadRatio()
 	return v
@@ -257,7 +282,7 @@ func (e *Engine) deregister(now time.Time, w *workerState) {
 	w.AvailableForOffers = false
 	e.revokeWorkerOffers(now, w, "worker deregistered")
 	w.state = phaseInactive
-	if len(w.holds) > 0 {
+	if w.nHolds > 0 {
 		w.state = phaseDraining
 	}
 	e.emit(now, Event{Type: EvWorkerDeregistered, WorkerID: w.ID})
@@ -390,7 +415,7 @@ func (e *Engine) ListWorkers(f WorkerFilter) []Worker {
 }
 
 // hasCapacity reports whether w could hold one more job on channel (any channel
-// when channel is empty), by capacity and MaxNumberOfJobs.
+// when channel is empty), by capacity and MaxNumberOfJobs. O(channels).
 func (w *workerState) hasCapacity(channel string) bool {
 	for _, c := range w.Channels {
 		if channel != "" && c.ChannelID != channel {
@@ -412,8 +437,8 @@ func (e *Engine) DeleteWorker(now time.Time, id string) error {
 	if !ok {
 		return notFound("worker", id)
 	}
-	if len(w.holds) > 0 {
-		return conflict("worker", id, "it holds the assignment of job "+quote(w.holds[0].jobID))
+	if w.holds.first != nil {
+		return conflict("worker", id, "it holds the assignment of job "+quote(w.holds.first.jobID))
 	}
 	e.revokeWorkerOffers(now, w, "worker deleted")
 	w.gone = true
@@ -431,20 +456,19 @@ func (e *Engine) DeleteWorker(now time.Time, id string) error {
 // and a draining worker with nothing left becomes inactive. A holding is named by
 // its job and assignment: an assignment ID is unique only within its job (a
 // repeated NewID), and a worker may hold two jobs' assignments of the same ID.
+// O(1) (holdingOf), plus the free-tree updates.
 func (e *Engine) release(t time.Time, workerID, jobID, assignmentID string) {
 	w := e.workers[workerID]
 	if w == nil {
 		return
 	}
-	for i, h := range w.holds {
-		if h.jobID == jobID && h.assignmentID == assignmentID {
-			w.used -= h.cost
-			w.holds = slices.Delete(w.holds, i, i+1) // zeroes the vacated entry
-			break
-		}
+	if h := w.holdingOf(jobID, assignmentID); h != nil {
+		w.used -= h.cost
+		e.unlinkHolding(w, h)
+		e.freeHolding(h)
 	}
 	w.idleSince = t
-	if w.state == phaseDraining && len(w.holds) == 0 {
+	if w.state == phaseDraining && w.nHolds == 0 {
 		w.state = phaseInactive
 	}
 	e.gainWorker(w)

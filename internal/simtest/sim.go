@@ -88,6 +88,11 @@ func New(w World, opt Options) *Sim {
 	cfg := w.config()
 	ce := cfg
 	ce.NewID = w.newID()
+	// A worker here holds a few offers and holdings at most: the engine under test
+	// indexes them from three on (and drops the index at one), so that the indexed
+	// path runs as often as the scan; the twin keeps the default (32) and scans, so
+	// that a policy world compares the two.
+	ce.IndexHeldAt = 3
 	s := &Sim{world: w, e: engine.New(ce), now: T0, chk: newChecker(w)}
 	if !w.Policies && !opt.NoOracle {
 		cn := cfg
