@@ -73,7 +73,7 @@ func TestCheckIndexesCatchesAQueueKeyChangedInPlace(t *testing.T) {
 	f.job(call("a", "q"))
 	f.advance(time.Second)
 	f.job(call("b", "q"))
-	require.Len(t, f.e.workers["w"].offers, 2)
+	require.EqualValues(t, 2, f.e.workers["w"].nOffers)
 	require.NoError(t, f.e.CheckIndexes())
 
 	a := f.e.jobs["a"]
