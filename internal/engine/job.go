@@ -41,9 +41,9 @@ type jobState struct {
 	QueueID   string
 	Labels    Labels
 	CreatedAt time.Time
-	// enqDelta is EnqueuedAt() - CreatedAt (valid once enqueues > 0): 8 bytes, where a
-	// time.Time takes 24. It changes only while the job is out of queue order
-	// (enqueue), so the order's B-trees read it in place (orderKey).
+	// enqDelta is EnqueuedAt's wall time minus CreatedAt's (valid once enqueues > 0):
+	// 8 bytes, where a time.Time takes 24. It changes only while the job is out of
+	// queue order (enqueue), so the order's B-trees read it in place (orderKey).
 	enqDelta time.Duration
 
 	seq     uint64        // creation number, set once: queue order's last tie-break
@@ -431,11 +431,16 @@ func (e *Engine) route(now time.Time, j *jobState, prior JobStatus) {
 // enqueue puts j in queue order with the given EnqueuedAt and announces JobQueued.
 func (e *Engine) enqueue(now time.Time, j *jobState, enqueuedAt time.Time) {
 	if j.enqueues++; j.enqueues == 0 {
-		j.enqueues = 1 // 0 means never enqueued
+		j.enqueues = 1 // 0 means never enqueued (defensive: 2^32 enqueues of one job)
 	}
 	j.st = stQueued
-	e.unqueue(j) // out of queue order before its EnqueuedAt changes (orderKey)
-	j.enqDelta = enqueuedAt.Sub(j.CreatedAt)
+	// Out of queue order before its EnqueuedAt changes (orderKey). Callers re-queue a
+	// queued job with its own EnqueuedAt, so this only guards the B-trees against a
+	// future caller that would not.
+	e.unqueue(j)
+	// Wall readings: the monotonic one does not count a system's sleep or a step of
+	// its clock, so a delta of monotonic readings would give back the wrong wall time.
+	j.enqDelta = enqueuedAt.Round(0).Sub(j.CreatedAt.Round(0))
 	e.requeue(j)
 	e.emit(now, e.jobEvent(EvJobQueued, j))
 	e.exceptionsOnEnqueue(now, j)
@@ -489,13 +494,14 @@ func (e *Engine) activateSchedule(t time.Time, id string) {
 }
 
 // EnqueuedAt returns when the job was (last) queued, or the zero time when it never
-// was. It is CreatedAt moved on by the time between the two, so it has CreatedAt's
-// location and, if CreatedAt has one, a monotonic reading (ours: README). O(1).
+// was: the wall time the clock gave, in CreatedAt's location and without a
+// monotonic reading (ours: README), so queue order compares EnqueuedAt's wall times.
+// O(1).
 func (j *jobState) EnqueuedAt() time.Time {
 	if j.enqueues == 0 {
 		return time.Time{}
 	}
-	return j.CreatedAt.Add(j.enqDelta)
+	return j.CreatedAt.Round(0).Add(j.enqDelta)
 }
 
 // Status returns the job's status. O(1).
@@ -517,7 +523,6 @@ func (e *Engine) requeue(j *jobState) {
 	q := e.queues[j.QueueID]
 	q.order.insert(j)
 	j.inQueue = q
-	q.length++
 	e.gainJob(j)
 }
 
@@ -526,7 +531,6 @@ func (e *Engine) unqueue(j *jobState) {
 	e.ungroup(j)
 	if q := j.inQueue; q != nil {
 		q.order.remove(j)
-		q.length--
 	}
 	j.inQueue = nil
 }

@@ -1,6 +1,7 @@
 package engine
 
 import (
+	"fmt"
 	"testing"
 	"time"
 	"unsafe"
@@ -88,29 +89,95 @@ func TestCheckIndexesCatchesAQueueKeyChangedInPlace(t *testing.T) {
 	require.NoError(t, f.e.CheckIndexes())
 }
 
-// A job record keeps EnqueuedAt as an offset from CreatedAt: a job queued later than
-// it was created gives back the instant it was queued, with CreatedAt's location and
-// monotonic reading: the very value a clock returned (== compares all three).
-func TestEnqueuedAtIsGivenBackAsTheClockGaveIt(t *testing.T) {
+// A job record keeps EnqueuedAt as the distance between its wall time and
+// CreatedAt's: a job queued later than it was created gives back the wall time the
+// clock gave, in CreatedAt's location, without a monotonic reading. That holds when
+// the clock's two readings part ways between the two instants (its wall time was
+// stepped, or the system slept, which the monotonic reading does not count): a
+// distance of monotonic readings would give back the wrong wall time.
+func TestEnqueuedAtIsTheWallTimeTheClockGave(t *testing.T) {
 	f := newFixture(t)
 	f.basic()
 	loc := time.FixedZone("UTC+5:30", 5*3600+1800)
-	for _, created := range []time.Time{t0.In(loc), time.Now().In(loc)} { // the second has a monotonic reading
-		id := "j" + created.Format("150405.000000000")
+	plain := t0.In(loc)
+	mono := time.Now() // with a monotonic reading (In would strip it)
+	later := mono.Add(2 * time.Minute)
+	stepped := steppedWall(later.Add(time.Minute), time.Hour)
+	require.Equal(t, time.Minute, stepped.Sub(later), "monotonic readings a minute apart")
+	require.Equal(t, time.Hour+time.Minute, stepped.Round(0).Sub(later.Round(0)), "wall readings an hour more")
+	for i, c := range []struct{ created, queued time.Time }{
+		{plain, plain.Add(90 * time.Second)},
+		{mono, mono.Add(90 * time.Second)},
+		{later, stepped},
+	} {
+		id := fmt.Sprintf("j%d", i)
 		j := call(id, "q")
 		j.MatchingMode = MatchingMode{Kind: Suspend}
-		_, err := f.e.CreateJob(created, j)
+		_, err := f.e.CreateJob(c.created, j)
 		require.NoError(t, err)
 		require.True(t, f.getJob(id).EnqueuedAt.IsZero(), "never queued")
 
-		queued := created.Add(90 * time.Second)
 		j.MatchingMode = MatchingMode{Kind: QueueAndMatch}
-		_, err = f.e.UpdateJob(queued, j)
+		_, err = f.e.UpdateJob(c.queued, j)
 		require.NoError(t, err)
 		got := f.getJob(id)
 		require.Equal(t, JobQueued, got.Status)
-		require.True(t, got.CreatedAt == created, "CreatedAt %v, want %v", got.CreatedAt, created)
-		require.True(t, got.EnqueuedAt == queued, "EnqueuedAt %v, want %v", got.EnqueuedAt, queued)
-		f.now = queued
+		require.True(t, got.CreatedAt == c.created, "CreatedAt %v, want %v", got.CreatedAt, c.created)
+		require.True(t, got.EnqueuedAt == c.queued.Round(0), "case %d: EnqueuedAt %v, want %v", i, got.EnqueuedAt, c.queued.Round(0))
+		f.now = c.queued
 	}
+}
+
+// steppedWall returns t with its wall reading moved on by d (whole seconds) and its
+// monotonic reading kept, as a clock reads after its wall time was stepped or the
+// system slept. It writes time.Time's fields (wall: a monotonic flag, 33 bits of
+// seconds since 1885, 30 of nanoseconds); the test above checks that the result
+// reads as intended, so a change of that layout fails there, not silently.
+func steppedWall(t time.Time, d time.Duration) time.Time {
+	type layout struct {
+		wall uint64
+		ext  int64
+		loc  *time.Location
+	}
+	p := (*layout)(unsafe.Pointer(&t))
+	p.wall += uint64(d/time.Second) << 30
+	return t
+}
+
+// enqueue takes a job out of queue order before its EnqueuedAt changes (the trees
+// read it in place): re-queueing a queued job with a new EnqueuedAt leaves the
+// order intact and moves the job. No caller does that today; the guard is for one
+// that would.
+func TestEnqueueWithANewTimeKeepsTheQueueOrderIntact(t *testing.T) {
+	f := newFixture(t)
+	f.basic()
+	f.job(call("a", "q"))
+	f.advance(time.Second)
+	f.job(call("b", "q"))
+	f.advance(time.Second)
+	f.job(call("c", "q"))
+	f.e.enqueue(f.now, f.e.jobs["a"], f.now.Add(time.Minute)) // a now queued last
+	require.NoError(t, f.e.CheckIndexes())
+	require.Equal(t, 3, f.position("a").Position)
+	require.Equal(t, 1, f.position("b").Position)
+}
+
+// A job's selectors record goes when it has no selector left: a job without
+// selectors pays one nil pointer for them (B4).
+func TestSelectorsRecordIsDroppedWhenEmpty(t *testing.T) {
+	f := newFixture(t)
+	f.basic()
+	j := call("j", "q")
+	j.RequestedWorkerSelectors = []Selector{{Key: "x", Op: "equal", Value: "y"}}
+	f.job(j)
+	require.NotNil(t, f.e.jobs["j"].sel)
+	j.RequestedWorkerSelectors = nil
+	_, err := f.e.UpdateJob(f.now, j)
+	require.NoError(t, err)
+	require.Nil(t, f.e.jobs["j"].sel)
+	require.NoError(t, f.e.CancelJob(f.now, "j", "", ""))
+	require.Nil(t, f.e.jobs["j"].sel)
+
+	f.job(call("plain", "q"))
+	require.Nil(t, f.e.jobs["plain"].sel)
 }
