@@ -183,9 +183,6 @@ func (e *Engine) CheckIndexes() error {
 		if grouped != hungry {
 			return fmt.Errorf("queue %q: %d jobs in groups, %d hungry", qid, grouped, hungry)
 		}
-		if q.order.len() != q.length {
-			return fmt.Errorf("queue %q: %d jobs in order, length %d", qid, q.order.len(), q.length)
-		}
 	}
 	active := 0
 	for _, id := range sortedKeys(e.jobs) {

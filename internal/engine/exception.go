@@ -212,7 +212,7 @@ func (e *Engine) exceptionsOnEnqueue(now time.Time, j *jobState) {
 		}
 	}
 	for _, r := range p.Rules {
-		if r.Trigger.Kind == TriggerQueueLength && q.length > r.Trigger.Threshold {
+		if r.Trigger.Kind == TriggerQueueLength && q.order.len() > r.Trigger.Threshold {
 			if !e.fireRule(now, j, p.ID, r) {
 				return // the job left the queue, or was queued again
 			}

@@ -1,10 +1,6 @@
 package engine
 
-import (
-	"iter"
-
-	"github.com/google/btree"
-)
+import "github.com/google/btree"
 
 // idIndex is an ordered set of IDs: the order in which ListJobs and ListWorkers walk
 // their entities, so that a page costs a seek and a short scan instead of a sort of
@@ -130,30 +126,57 @@ func (x *jobIndex) ascendAfter(after string, fn func(j *jobState) bool) {
 }
 
 // ascendMerged calls fn with each job of a or b (which share none) whose ID is
-// greater than after, in ascending ID order, until fn returns false: the two
-// walks merged. O(log n + jobs visited).
+// greater than after, in ascending ID order, until fn returns false: the two walks
+// merged. It walks a, and, each time b's next job comes first, the run of b's jobs
+// up to a's next one; each switch to b costs a seek. O(log n × switches + jobs
+// visited): a page of k jobs costs O(k log n) at worst. No coroutine or goroutine
+// (iter.Pull would start one), so it allocates nothing of its own.
 func ascendMerged(a, b *jobIndex, after string, fn func(j *jobState) bool) {
-	next, stop := iter.Pull(func(yield func(*jobState) bool) { b.ascendAfter(after, yield) })
-	defer stop()
-	nb, more := next()
-	done := false
-	a.ascendAfter(after, func(na *jobState) bool {
-		for more && nb.ID < na.ID {
-			if !fn(nb) {
-				done = true
+	nb := b.firstAfter(after) // b's next job, or nil when b has no more
+	stopped := false
+	// runOfB calls fn with b's jobs from nb on while their ID is below limit's (to
+	// b's end when limit is nil), and leaves nb at the first job not visited.
+	runOfB := func(limit *jobState) {
+		from := nb
+		nb = nil
+		b.t.AscendGreaterOrEqual(from, func(x *jobState) bool {
+			if limit != nil && x.ID > limit.ID {
+				nb = x
 				return false
 			}
-			nb, more = next()
+			if !fn(x) {
+				stopped = true
+				return false
+			}
+			return true
+		})
+	}
+	a.ascendAfter(after, func(na *jobState) bool {
+		if nb != nil && nb.ID < na.ID {
+			if runOfB(na); stopped {
+				return false
+			}
 		}
 		if !fn(na) {
-			done = true
+			stopped = true
 			return false
 		}
 		return true
 	})
-	for !done && more && fn(nb) {
-		nb, more = next()
+	if !stopped && nb != nil {
+		runOfB(nil)
 	}
+}
+
+// firstAfter returns the job with the lowest ID greater than after, or nil.
+// O(log n).
+func (x *jobIndex) firstAfter(after string) *jobState {
+	var first *jobState
+	x.ascendAfter(after, func(j *jobState) bool {
+		first = j
+		return false
+	})
+	return first
 }
 
 // firstActiveJob returns the active job with the lowest ID that passes f, or nil.

@@ -14,7 +14,6 @@ type queueState struct {
 	workers *btree.BTreeG[*workerState] // workers listening on the queue, by ID
 	rrLast  string                      // RoundRobin: the last worker offered a job from this queue
 	pol     *DistributionPolicy         // e.policies[DistributionPolicyID], kept current
-	length  int                         // jobs queued in it now
 
 	// Matching indexes (matchindex.go).
 	order       queueOrder                  // queued jobs, in queue order (counted)

@@ -228,7 +228,7 @@ func (e *Engine) QueuePosition(now time.Time, jobID string) (JobPosition, error)
 		return JobPosition{}, notQueued
 	}
 	pos.Position = i + 1
-	pos.QueueLength = q.length
+	pos.QueueLength = q.order.len()
 	if k, span, ok := e.serviceRate(now, q); ok {
 		pos.EstimateAvailable = true
 		pos.EstimatedWaitTime = waitFor(pos.Position, k, span)
