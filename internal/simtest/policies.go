@@ -3,6 +3,8 @@ package simtest
 import (
 	"errors"
 	"fmt"
+	"maps"
+	"slices"
 	"strings"
 	"time"
 
@@ -311,9 +313,30 @@ func (s *Sim) queueStats() {
 			return st, err
 		})
 		if s.desc[len(s.desc)-1].err == nil {
-			n := len(s.jobs(func(j engine.Job) bool { return j.Status == engine.JobQueued && j.QueueID == id }))
-			if st.Length != n || st.LongestJobWaitTime < 0 {
-				s.fail("queue statistics", "queue %s: Length %d (%d queued), LongestJobWaitTime %v", id, st.Length, n, st.LongestJobWaitTime)
+			queued := s.jobs(func(j engine.Job) bool { return j.Status == engine.JobQueued && j.QueueID == id })
+			// The longest wait is from the earliest EnqueuedAt; there is an estimate for
+			// exactly the priorities present, and a lower priority never waits less.
+			var earliest time.Time
+			prios := map[int]bool{}
+			for _, j := range queued {
+				if earliest.IsZero() || j.EnqueuedAt.Before(earliest) {
+					earliest = j.EnqueuedAt
+				}
+				prios[j.Priority] = true
+			}
+			var wait time.Duration
+			if len(queued) > 0 && s.now.After(earliest) {
+				wait = s.now.Sub(earliest)
+			}
+			keys := slices.Sorted(maps.Keys(st.EstimatedWaitTime))
+			monotone := true
+			for i := 1; i < len(keys); i++ {
+				monotone = monotone && st.EstimatedWaitTime[keys[i-1]] >= st.EstimatedWaitTime[keys[i]]
+			}
+			if st.Length != len(queued) || st.LongestJobWaitTime != wait ||
+				!slices.Equal(keys, slices.Sorted(maps.Keys(prios))) || !monotone {
+				s.fail("queue statistics", "queue %s: Length %d (%d queued), LongestJobWaitTime %v (want %v), estimates %v for priorities %v",
+					id, st.Length, len(queued), st.LongestJobWaitTime, wait, st.EstimatedWaitTime, slices.Sorted(maps.Keys(prios)))
 			}
 		}
 		return
