@@ -20,8 +20,10 @@ import (
 //   - oldest-first: in the order issued;
 //   - random: a seeded shuffle, the same for every implementation.
 //
-// Every offer must go to the bot, for its job, in creation order, every accept must
-// assign the expected job, and every job must be closed at the end. The naive router
+// Every offer must go to the bot, for its job, in creation order; every accept must
+// succeed, and each job is completed and closed with the assignment ID its offer's
+// accept returned, so an accept that assigned another job fails there; every job
+// must be closed at the end. The naive router
 // gets b8NaiveOffers jobs (its every call scans every open offer and holding).
 func BenchmarkB8Bot(b *testing.B) {
 	sz := scale(b)

@@ -30,9 +30,9 @@ type Config struct {
 	// costs O(jobs × workers) per pass.
 	Checks bool
 	// IndexHeldAt is how many open offers and holdings together make a worker's
-	// workerIndex (workerindex.go); it is dropped at half that. Zero means 32. It
-	// changes no outcome, only how what a worker holds is found: the simulator's
-	// small worlds set it low so that they run the indexed path as well.
+	// workerIndex (workerindex.go); it is dropped at half that. Zero or less means
+	// 32. It changes no outcome, only how what a worker holds is found: the
+	// simulator's small worlds set it low so that they run the indexed path as well.
 	IndexHeldAt int
 }
 

@@ -11,9 +11,9 @@ import (
 // botN is how many offers, then assignments, the bot of these tests holds: far past
 // Config.IndexHeldAt, so that every operation runs on the indexed path and in the
 // middle of long chains. Their speed is BenchmarkB8Bot's (bench/); these tests
-// assert what the bot sees, and (CheckIndexes at each step's end) that what bounds
-// every per-offer and per-holding operation holds: the chains are intact and the
-// index is there, exact, whenever the worker holds many.
+// assert what the bot sees, and (CheckIndexes every 500 steps and at the end of each
+// phase) that what bounds every per-offer and per-holding operation holds: the
+// chains are intact and the index is there, exact, whenever the worker holds many.
 const botN = 3000
 
 // botFixture is an engine, without Config.Checks (a check per pass is O(jobs) here),
@@ -142,11 +142,14 @@ func TestABot_RevokesItsOffersInIssueOrder(t *testing.T) {
 	for _, how := range []string{"deregister", "expiry"} {
 		t.Run(how, func(t *testing.T) {
 			f := botFixture(t, Config{})
-			// Offers issued a millisecond apart, but the first two at one instant.
+			// Offers issued a millisecond apart, but the first three at one instant:
+			// when they expire, the heap fires the first and the bot's deregistration
+			// announces the other two, in issue order, before it revokes the rest.
 			f.job(call("a", "q"))
 			f.job(call("b", "q"))
+			f.job(call("c", "q"))
 			f.advance(time.Millisecond)
-			n := botN - 2 // MaxNumberOfJobs
+			n := botN - 3 // MaxNumberOfJobs
 			offers := f.issue("j", n)
 			f.take()
 			rng := rand.New(rand.NewPCG(3, 4))
@@ -170,12 +173,12 @@ func TestABot_RevokesItsOffersInIssueOrder(t *testing.T) {
 			var want []string
 			switch how {
 			case "deregister":
-				want = []string{"OfferRevoked job=a worker=bot", "OfferRevoked job=b worker=bot"}
+				want = []string{"OfferRevoked job=a worker=bot", "OfferRevoked job=b worker=bot", "OfferRevoked job=c worker=bot"}
 				w := Worker{ID: "bot", Queues: []string{"q"}, Capacity: 2 * botN,
 					Channels: []ChannelConfig{{ChannelID: voice, CapacityCostPerJob: 1, MaxNumberOfJobs: botN}}}
 				f.worker(w)
 			case "expiry":
-				want = []string{"OfferExpired job=a worker=bot", "OfferExpired job=b worker=bot"}
+				want = []string{"OfferExpired job=a worker=bot", "OfferExpired job=b worker=bot", "OfferExpired job=c worker=bot"}
 				f.advanceTo(t0.Add(expiry))
 			}
 			for i := range n {
@@ -193,4 +196,22 @@ func TestABot_RevokesItsOffersInIssueOrder(t *testing.T) {
 			f.check()
 		})
 	}
+}
+
+// A worker's index is built when it holds Config.IndexHeldAt (32) and dropped only
+// when it is down to half that, so that a worker hovering about 32 does not build
+// and drop it over and over.
+func TestABot_DropsItsIndexOnlyAtHalf(t *testing.T) {
+	f := botFixture(t, Config{})
+	offers := f.issue("j", defaultIndexHeldAt-1)
+	require.Nil(t, f.e.workers["bot"].many, "31 held: no index")
+	offers = append(offers, f.issue("k", 1)...)
+	require.NotNil(t, f.e.workers["bot"].many, "32 held: indexed")
+	retry := f.now.Add(time.Hour)
+	for i, id := range offers[:defaultIndexHeldAt/2] {
+		require.NotNil(t, f.e.workers["bot"].many, "%d held: still indexed", defaultIndexHeldAt-i)
+		require.NoError(t, f.e.DeclineOffer(f.now, "bot", id, retry))
+	}
+	require.Nil(t, f.e.workers["bot"].many, "16 held: dropped")
+	f.check()
 }

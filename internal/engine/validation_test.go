@@ -244,9 +244,10 @@ func TestOfferIDs_UniqueAmongTheWorkersOpenOffers(t *testing.T) {
 }
 
 // A worker holding many open offers (a bot with a large capacity) has them indexed
-// by ID past Config.IndexHeldAt and down to half that again: IDs stay unique among them, each
-// is found by its ID, and Config.Checks verifies the index after every pass. The
-// index stays while the accepted offers are held, and goes once they are closed.
+// by ID past Config.IndexHeldAt and down to half that again: IDs stay unique among
+// them, each is found by its ID, and Config.Checks verifies the index after every
+// pass. The index stays while the accepted offers are held, and goes once they are
+// closed.
 func TestOfferIDs_ABotWithManyOffers(t *testing.T) {
 	f := newFixture(t, Config{NewID: func() string { return "x" }})
 	f.basic()

@@ -79,8 +79,8 @@ type holding struct {
 const maxSpareHolds = 1024
 
 // newHolding returns a record holding h: a released one when the engine keeps any
-// (Engine.spareHolds), so that an accept allocates none once a router runs
-// (B1 reuses one record per worker), else a new one. O(1).
+// (Engine.spareHolds), so that an accept that follows a release allocates none
+// (the spare records are the engine's, not a worker's), else a new one. O(1).
 func (e *Engine) newHolding(h holding) *holding {
 	x := e.spareHolds
 	if x == nil {

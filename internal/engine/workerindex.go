@@ -5,13 +5,14 @@ package engine
 // so that the worker's view, its revocations on deregistration and the expiries due
 // at one instant keep that order, and ending one anywhere in the chain is O(1).
 //
-// A worker that holds few is searched by a scan. One that holds
-// Config.IndexHeldAt or more (32 by default: a bot with a large capacity, say) also has a workerIndex: its offers by ID, its
-// holdings by job and assignment, and how many of both it holds on each channel
-// (what MaxNumberOfJobs limits, read by every eligibility check). So accepting,
-// declining, expiring, revoking, issuing, releasing and checking eligibility are
-// each O(1) however many the worker holds, and a worker that holds one or two pays
-// nothing for it.
+// A worker that holds few is searched by a scan. One that holds Config.IndexHeldAt
+// or more (32 by default: a bot with a large capacity, say) also has a
+// workerIndex: its offers by ID, its holdings by job and assignment, and how many of
+// both it holds on each channel (what MaxNumberOfJobs limits, read by every
+// eligibility check). So accepting, declining, expiring, revoking, issuing,
+// releasing and checking eligibility are each O(1) however many the worker holds
+// (issuing: with a NewID that does not repeat, since a repeated ID is made unique
+// by trying suffixes), and a worker that holds one or two pays nothing for it.
 
 // defaultIndexHeldAt is Config.IndexHeldAt's default: how many open offers and
 // holdings together make a worker's workerIndex. It is dropped when the worker is
