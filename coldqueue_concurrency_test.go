@@ -48,18 +48,22 @@ func publishCold(b *bus, from, to uint64) {
 func publishPastFirstTier(t *testing.T, b *bus, s *Subscription, last uint64) {
 	t.Helper()
 	publishCold(b, 1, 1)
-	deadline := time.Now().Add(10 * time.Second)
-	for {
+	waitFor(t, "the goroutine to take event 1", func() bool {
 		s.mu.Lock()
-		held := s.inFlight
-		s.mu.Unlock()
-		if held {
-			break
-		}
-		require.True(t, time.Now().Before(deadline), "the goroutine never took event 1")
+		defer s.mu.Unlock()
+		return s.inFlight
+	})
+	publishCold(b, 2, last)
+}
+
+// waitFor polls cond until it holds, failing the test after a generous delay.
+func waitFor(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for !cond() {
+		require.True(t, time.Now().Before(deadline), "waited in vain for %s", what)
 		time.Sleep(time.Millisecond)
 	}
-	publishCold(b, 2, last)
 }
 
 // requireColdEvent requires ev to be the public form of coldTestEvent(seq).
@@ -234,6 +238,11 @@ func TestColdDecodeAcrossClose(t *testing.T) {
 		s.Close()
 	}()
 	g.publishWhileHeld(t, b, 2001, 3000)
+	waitFor(t, "Close to stop the subscription", func() bool {
+		s.mu.Lock()
+		defer s.mu.Unlock()
+		return s.state == subStopped
+	})
 	g.releaseOne()
 	got := drain(s)
 	<-closed
