@@ -173,10 +173,14 @@ func TestEventQueueTiers(t *testing.T) {
 	}
 }
 
-// uvarintLen must agree with binary.AppendUvarint, or a chunk's room is misjudged.
+// uvarintLen must agree with binary.AppendUvarint, or a chunk's room is misjudged,
+// and zigzag with binary.AppendVarint, which binary.Varint reads back.
 func TestUvarintLen(t *testing.T) {
 	for _, x := range []uint64{0, 1, 127, 128, 16383, 16384, 1<<63 - 1, math.MaxUint64} {
 		require.Len(t, binary.AppendUvarint(nil, x), uvarintLen(x), "%d", x)
+	}
+	for _, x := range []int64{0, 1, -1, 63, -64, 64, -65, math.MaxInt64, math.MinInt64} {
+		require.Equal(t, binary.AppendVarint(nil, x), binary.AppendUvarint(nil, zigzag(x)), "%d", x)
 	}
 }
 
