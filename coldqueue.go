@@ -13,9 +13,19 @@ import (
 // encoded, for a subscriber far behind. Each event's flags, numbers and strings are
 // bytes in a buffer without pointers, which the garbage collector does not scan; its
 // times (which may carry a *time.Location) and its maps and pointers, when it has
-// any, sit in side arrays. Push appends in amortised O(size of the event); decode
-// reads in O(size of the event) and allocates each non-empty string afresh, so that
-// a decoded event holds no reference into the queue. The zero value is empty.
+// any, sit in side arrays. Push appends in amortised O(size of the event). Reading is
+// in two steps, so that a subscription can do the costly one without its lock: take
+// (O(1)) removes the oldest event from the queue as a coldEvent, a handle on its
+// bytes; the handle's decode (O(size of the event)) builds the record, allocating
+// each non-empty string afresh so that it holds no reference into the queue. The
+// zero value is empty.
+//
+// A taken event's bytes are never written again, nor moved, while its handle lives:
+// a chunk's buffer is allocated at its final size and push only writes past the
+// bytes already written (an event that does not fit starts a new chunk); a chunk
+// read to its end is dropped, never reused; and emptying the queue (a subscription
+// stopped or closed) drops its chunks. So decode needs no lock, whatever pushes,
+// takes or resets the queue meanwhile; the handle keeps its buffer alive.
 type coldQueue struct {
 	head, tail *coldChunk
 	read       int // events read from head
@@ -33,11 +43,14 @@ const (
 	coldChunkTimes = 512
 )
 
-// coldChunk is one block of a coldQueue.
+// coldChunk is one block of a coldQueue. Its data and times are allocated at their
+// full length and filled up to w and nt, so that a push stores no slice header
+// (whose pointer the garbage collector's write barrier would record).
 type coldChunk struct {
-	data  []byte      // per event: flags, Seq, JobPriority, then its strings
+	data  []byte      // per event: flags, the length of the rest, then Seq, JobPriority and its strings
 	times []time.Time // per event: Time, then ExpiresAt when it is set
 	refs  []eventRefs // the pointerful fields of the events that have any
+	w, nt int         // bytes of data and times written
 	n     int         // events written
 	next  *coldChunk
 }
@@ -56,15 +69,17 @@ const (
 	coldRefs                     // refs holds its pointerful fields
 )
 
-// push appends an encoded copy of *ev.
+// push appends an encoded copy of *ev. It writes each field in place, in a chunk
+// found to have room for the event's exact size: no slice grows, and no write
+// barrier is paid but for the times and, when the event has any, its maps and
+// pointers.
 func (q *coldQueue) push(ev *engine.Event) {
-	strs := [...]string{string(ev.Type), string(ev.JobStatus), ev.JobID, ev.WorkerID, ev.OfferID,
-		ev.AssignmentID, ev.QueueID, ev.ChannelID, ev.ChannelReference, ev.ClassificationPolicyID,
-		ev.DispositionCode}
-	size := 1 + 2*binary.MaxVarintLen64 // flags, Seq, JobPriority: at most
-	for _, s := range strs[:] {
-		size += uvarintLen(uint64(len(s))) + len(s)
-	}
+	prio := zigzag(int64(ev.JobPriority))
+	body := uvarintLen(ev.Seq) + uvarintLen(prio) + strSize(string(ev.Type)) + strSize(string(ev.JobStatus)) +
+		strSize(ev.JobID) + strSize(ev.WorkerID) + strSize(ev.OfferID) + strSize(ev.AssignmentID) +
+		strSize(ev.QueueID) + strSize(ev.ChannelID) + strSize(ev.ChannelReference) +
+		strSize(ev.ClassificationPolicyID) + strSize(ev.DispositionCode)
+	size := 1 + uvarintLen(uint64(body)) + body
 	var flags byte
 	times := 1
 	if !ev.ExpiresAt.IsZero() {
@@ -77,8 +92,8 @@ func (q *coldQueue) push(ev *engine.Event) {
 	}
 
 	c := q.tail
-	if c == nil || cap(c.data)-len(c.data) < size || cap(c.times)-len(c.times) < times {
-		c = &coldChunk{data: make([]byte, 0, max(coldChunkBytes, size)), times: make([]time.Time, 0, coldChunkTimes)}
+	if c == nil || len(c.data)-c.w < size || len(c.times)-c.nt < times {
+		c = &coldChunk{data: make([]byte, max(coldChunkBytes, size)), times: make([]time.Time, coldChunkTimes)}
 		if q.tail == nil {
 			q.head = c
 		} else {
@@ -86,19 +101,32 @@ func (q *coldQueue) push(ev *engine.Event) {
 		}
 		q.tail = c
 	}
-	b := append(c.data, flags)
-	b = binary.AppendUvarint(b, ev.Seq)
-	b = binary.AppendVarint(b, int64(ev.JobPriority))
-	for _, s := range strs[:] {
-		b = binary.AppendUvarint(b, uint64(len(s)))
-		b = append(b, s...)
-	}
-	c.data = b
-	c.times = append(c.times, ev.Time)
+	b := c.data[c.w : c.w+size]
+	b[0] = flags
+	k := 1 + binary.PutUvarint(b[1:], uint64(body))
+	k += binary.PutUvarint(b[k:], ev.Seq)
+	k += binary.PutUvarint(b[k:], prio)
+	k = putString(b, k, string(ev.Type))
+	k = putString(b, k, string(ev.JobStatus))
+	k = putString(b, k, ev.JobID)
+	k = putString(b, k, ev.WorkerID)
+	k = putString(b, k, ev.OfferID)
+	k = putString(b, k, ev.AssignmentID)
+	k = putString(b, k, ev.QueueID)
+	k = putString(b, k, ev.ChannelID)
+	k = putString(b, k, ev.ChannelReference)
+	k = putString(b, k, ev.ClassificationPolicyID)
+	putString(b, k, ev.DispositionCode)
+	c.w += size
+	c.times[c.nt] = ev.Time
 	if flags&coldExpires != 0 {
-		c.times = append(c.times, ev.ExpiresAt)
+		c.times[c.nt+1] = ev.ExpiresAt
 	}
+	c.nt += times
 	if hasRefs {
+		if c.refs == nil {
+			c.refs = make([]eventRefs, 0, coldChunkRefs)
+		}
 		c.refs = append(c.refs, eventRefs{jobLabels: ev.JobLabels, jobTags: ev.JobTags, workerTags: ev.WorkerTags,
 			workerLabels: ev.WorkerLabels, extra: ev.Extra})
 	}
@@ -106,21 +134,98 @@ func (q *coldQueue) push(ev *engine.Event) {
 	q.n++
 }
 
-// uvarintLen is the length of x's encoding by binary.AppendUvarint.
-func uvarintLen(x uint64) int { return (bits.Len64(x|1) + 6) / 7 }
+// coldChunkRefs is the room a chunk first makes for the pointerful fields of its
+// events, once one has any: in B1's lifecycle two events of six have some, about
+// 85 of the 256 a chunk holds.
+const coldChunkRefs = 128
 
-// pop removes and returns the oldest event; the queue must not be empty.
-func (q *coldQueue) pop() engine.Event {
-	var ev engine.Event
-	q.decode(&ev)
-	return ev
+// strSize is the length of s encoded: its length as a uvarint, then its bytes.
+func strSize(s string) int {
+	if len(s) < 0x80 {
+		return 1 + len(s)
+	}
+	return uvarintLen(uint64(len(s))) + len(s)
 }
 
-// decode removes the oldest event into *ev; the queue must not be empty.
-func (q *coldQueue) decode(ev *engine.Event) {
+// putString writes s encoded into b at k, which has room for it, and returns the
+// index after it.
+func putString(b []byte, k int, s string) int {
+	if len(s) < 0x80 {
+		b[k] = byte(len(s))
+		k++
+	} else {
+		k += binary.PutUvarint(b[k:], uint64(len(s)))
+	}
+	if len(s) > 0 {
+		k += copy(b[k:], s)
+	}
+	return k
+}
+
+// uvarintLen is the length of x's encoding by binary.PutUvarint.
+func uvarintLen(x uint64) int { return (bits.Len64(x|1) + 6) / 7 }
+
+// zigzag is the unsigned form binary.PutVarint encodes x as, which binary.Varint
+// reads back.
+func zigzag(x int64) uint64 { return uint64(x<<1) ^ uint64(x>>63) }
+
+// coldEvent is an encoded event taken off a coldQueue (take), to be decoded (decode)
+// without the queue or its lock: its bytes, still in the queue's buffer, which is
+// never written again (see coldQueue), and its side fields, copied out.
+type coldEvent struct {
+	body  []byte // Seq, JobPriority, the strings
+	flags byte
+	times [2]time.Time // Time, and ExpiresAt when the flags say so
+	refs  eventRefs    // when the flags say so
+}
+
+// take removes the oldest event into *x, without decoding it; the queue must not be
+// empty. O(1): it reads the event's flags and length, and copies its side fields
+// (clearing the chunk's reference to its maps), but not its strings.
+func (q *coldQueue) take(x *coldEvent) {
 	c := q.head
-	r := coldReader{b: c.data[q.d:]}
-	flags := r.byte()
+	r := coldReader{b: c.data[q.d:c.w]}
+	x.flags = r.byte()
+	n := int(r.uvarint())
+	x.body = r.b[:n:n] // the bytes after it may be written meanwhile: never read them
+	q.d = c.w - len(r.b) + n
+	x.times = [2]time.Time{c.times[q.t]}
+	q.t++
+	if x.flags&coldExpires != 0 {
+		x.times[1] = c.times[q.t]
+		q.t++
+	}
+	x.refs = eventRefs{}
+	if x.flags&coldRefs != 0 {
+		x.refs = c.refs[q.p]
+		c.refs[q.p] = eventRefs{} // the maps are the reader's now; the chunk need not keep them
+		q.p++
+	}
+	q.n--
+	if q.read++; q.read == c.n {
+		// Read to its end: the chunk goes (a later push starts a new one), never to be
+		// written again; x.body keeps its buffer alive until decoded.
+		q.head = c.next
+		if q.head == nil {
+			q.tail = nil
+		}
+		q.read, q.d, q.t, q.p = 0, 0, 0, 0
+	}
+}
+
+// testHookColdDecode, when not nil, is called as each encoded event starts being
+// decoded. Tests set it, before starting the goroutines that decode, to check that
+// no lock is held meanwhile; it is nil otherwise.
+var testHookColdDecode func()
+
+// decode builds the event x holds into *ev, with fresh strings: nothing in *ev
+// refers to the queue's buffers. It needs no lock: it reads only x and bytes that
+// are never written again. O(size of the event).
+func (x *coldEvent) decode(ev *engine.Event) {
+	if testHookColdDecode != nil {
+		testHookColdDecode()
+	}
+	r := coldReader{b: x.body}
 	seq := r.uvarint()
 	priority := r.varint()
 	*ev = engine.Event{
@@ -137,29 +242,23 @@ func (q *coldQueue) decode(ev *engine.Event) {
 		ChannelReference:       r.string(),
 		ClassificationPolicyID: r.string(),
 		DispositionCode:        r.string(),
-		Time:                   c.times[q.t],
+		Time:                   x.times[0],
 	}
-	q.d = len(c.data) - len(r.b)
-	q.t++
-	if flags&coldExpires != 0 {
-		ev.ExpiresAt = c.times[q.t]
-		q.t++
+	if x.flags&coldExpires != 0 {
+		ev.ExpiresAt = x.times[1]
 	}
-	if flags&coldRefs != 0 {
-		x := c.refs[q.p]
-		c.refs[q.p] = eventRefs{} // the maps are the reader's now; the chunk need not keep them
-		q.p++
-		ev.JobLabels, ev.JobTags, ev.WorkerTags, ev.WorkerLabels, ev.Extra = x.jobLabels, x.jobTags, x.workerTags, x.workerLabels, x.extra
+	if x.flags&coldRefs != 0 {
+		ev.JobLabels, ev.JobTags, ev.WorkerTags, ev.WorkerLabels, ev.Extra = x.refs.jobLabels, x.refs.jobTags, x.refs.workerTags, x.refs.workerLabels, x.refs.extra
 	}
-	q.n--
-	if q.read++; q.read == c.n {
-		// Read to its end: the chunk goes (a later push starts a new one).
-		q.head = c.next
-		if q.head == nil {
-			q.tail = nil
-		}
-		q.read, q.d, q.t, q.p = 0, 0, 0, 0
-	}
+}
+
+// pop removes and returns the oldest event; the queue must not be empty.
+func (q *coldQueue) pop() engine.Event {
+	var x coldEvent
+	q.take(&x)
+	var ev engine.Event
+	x.decode(&ev)
+	return ev
 }
 
 // coldReader reads an encoded event.

@@ -103,7 +103,7 @@ func TestColdQueueDecodedStringsAreTheirOwn(t *testing.T) {
 	var q coldQueue
 	q.push(&engine.Event{Seq: 1, Type: engine.EvJobQueued, JobID: "job-1", QueueID: "q"})
 	q.push(&engine.Event{Seq: 2, JobID: "job-2"})
-	data := q.head.data
+	data := q.head.data[:q.head.w]
 	ev := q.pop()
 	clear(data) // what a buffer reused or overwritten would do
 	require.Equal(t, "job-1", ev.JobID)
@@ -173,10 +173,14 @@ func TestEventQueueTiers(t *testing.T) {
 	}
 }
 
-// uvarintLen must agree with binary.AppendUvarint, or a chunk's room is misjudged.
+// uvarintLen must agree with binary.AppendUvarint, or a chunk's room is misjudged,
+// and zigzag with binary.AppendVarint, which binary.Varint reads back.
 func TestUvarintLen(t *testing.T) {
 	for _, x := range []uint64{0, 1, 127, 128, 16383, 16384, 1<<63 - 1, math.MaxUint64} {
 		require.Len(t, binary.AppendUvarint(nil, x), uvarintLen(x), "%d", x)
+	}
+	for _, x := range []int64{0, 1, -1, 63, -64, 64, -65, math.MaxInt64, math.MinInt64} {
+		require.Equal(t, binary.AppendVarint(nil, x), binary.AppendUvarint(nil, zigzag(x)), "%d", x)
 	}
 }
 
@@ -273,4 +277,74 @@ func TestEventQueueDrainAllocatesNothingForTheFirstTier(t *testing.T) {
 	})
 	require.Zero(t, allocs)
 	require.Equal(t, 6*101, n)
+}
+
+// b1Events returns the six events of one B1 lifecycle (see bench/), as the engine
+// records them: UUID offer and assignment IDs, the worker's label set on the offer.
+func b1Events() []engine.Event {
+	at := time.Date(2026, 11, 26, 9, 0, 0, 0, time.UTC)
+	set := labels.NewSet(map[string]any{"lang": "en", "tier": 2}, "Id")
+	base := engine.Event{Time: at, JobID: "job-0000123", QueueID: "q", ChannelID: "voice", JobPriority: 1}
+	offer, assignment := "6f1c0a8e-3b4d-4e8f-9a1b-2c3d4e5f6a7b", "0b9e8d7c-6a5b-4c3d-8e2f-1a0b9c8d7e6f"
+	evs := make([]engine.Event, 6)
+	for i, typ := range []engine.EventType{engine.EvJobReceived, engine.EvJobQueued, engine.EvOfferIssued,
+		engine.EvOfferAccepted, engine.EvJobCompleted, engine.EvJobClosed} {
+		ev := base
+		ev.Type = typ
+		switch typ {
+		case engine.EvJobReceived:
+			ev.JobStatus = engine.JobCreated
+		case engine.EvJobQueued:
+			ev.JobStatus = engine.JobQueued
+		case engine.EvOfferIssued:
+			ev.WorkerID, ev.OfferID, ev.WorkerLabels = "worker-0042", offer, set
+			ev.ExpiresAt = at.Add(time.Hour)
+		case engine.EvOfferAccepted:
+			ev.WorkerID, ev.OfferID, ev.AssignmentID, ev.WorkerLabels = "worker-0042", offer, assignment, set
+		default:
+			ev.WorkerID, ev.AssignmentID = "worker-0042", assignment
+		}
+		evs[i] = ev
+	}
+	return evs
+}
+
+// BenchmarkColdQueuePush is the encoded tier's share of a publish to a subscriber far
+// behind (B7): one push of a B1 event, a fresh queue every 65,536 events (the
+// default backlog limit), as a stalled subscription's.
+func BenchmarkColdQueuePush(b *testing.B) {
+	evs := b1Events()
+	var q coldQueue
+	i := 0
+	for b.Loop() {
+		if q.n == 65_536 {
+			q = coldQueue{}
+		}
+		q.push(&evs[i%len(evs)])
+		i++
+	}
+}
+
+// BenchmarkPublishToStalledSubscription is a stalled subscriber's whole share of a
+// publish (B7): its lock, filter and backlog checks and the encoding. One event of a
+// B1 lifecycle is published to a bus whose one subscription never reads; every
+// 65,536 events (the default backlog limit) it is closed and another is made, as B7
+// gives each run a fresh router.
+func BenchmarkPublishToStalledSubscription(b *testing.B) {
+	evs := b1Events()
+	bs := newBus(0)
+	defer bs.close(time.Millisecond)
+	const limit = 65_536
+	s := bs.subscribe(&SubscribeOptions{MaxBacklog: limit})
+	i := 0
+	for b.Loop() {
+		if i%limit == limit-1 {
+			s.Close()
+			s = bs.subscribe(&SubscribeOptions{MaxBacklog: limit})
+		}
+		ev := &evs[i%len(evs)]
+		ev.Seq = uint64(i)
+		bs.publishOne(ev)
+		i++
+	}
 }

@@ -12,8 +12,9 @@ import "github.com/openjobrouter/jobrouter/internal/engine"
 // them bytes without pointers. While the second tier holds any
 // event, new events go to it too, so that every event of the first tier is older
 // than every event of the second. Push is O(1) (amortised for the second tier);
-// pop is O(1) for the first tier and O(size of the event) for the second, whose
-// strings it allocates afresh. The zero value is empty.
+// take is O(1), and leaves an event of the second tier encoded, for its caller to
+// decode (O(size of the event), its strings allocated afresh) after releasing its
+// lock. The zero value is empty.
 type eventQueue struct {
 	hot  chunkQueue
 	cold coldQueue
@@ -35,12 +36,25 @@ func (q *eventQueue) push(ev *engine.Event) {
 	}
 }
 
-// pop removes and returns the oldest event; the queue must not be empty.
+// pop removes and returns the oldest event, decoded; the queue must not be empty.
 func (q *eventQueue) pop() engine.Event {
 	if q.hot.n > 0 {
 		return q.hot.pop()
 	}
 	return q.cold.pop()
+}
+
+// take removes the oldest event, in O(1); the queue must not be empty. An event of
+// the first tier is copied into *ev and take reports false; an encoded one is left
+// encoded in *x, and take reports true: x.decode(ev) then builds it, and needs no
+// lock (see coldQueue), so that a subscription decodes after unlocking.
+func (q *eventQueue) take(ev *engine.Event, x *coldEvent) (encoded bool) {
+	if q.hot.n > 0 {
+		*ev = q.hot.pop()
+		return false
+	}
+	q.cold.take(x)
+	return true
 }
 
 // drain calls f with each event of q in order (f must not keep the pointer) and
@@ -50,8 +64,10 @@ func (q *eventQueue) drain(f func(*engine.Event)) {
 	q.hot.drain(f)
 	if q.cold.n > 0 {
 		ev := new(engine.Event) // allocated only here: f's argument escapes
+		var x coldEvent
 		for q.cold.n > 0 {
-			q.cold.decode(ev)
+			q.cold.take(&x)
+			x.decode(ev)
 			f(ev)
 		}
 	}

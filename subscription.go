@@ -385,12 +385,15 @@ func (s *Subscription) abort() {
 	}
 }
 
-// run is the subscription's goroutine: it pops events in order, converts each to its
-// public form (copying its maps, outside the Router's lock) and hands it to the
-// reader, until the subscription stops or, when finishing, runs dry.
+// run is the subscription's goroutine: it takes events in order, decodes and converts
+// each to its public form (copying its maps) outside both the Router's lock and its
+// own, and hands it to the reader, until the subscription stops or, when finishing,
+// runs dry.
 func (s *Subscription) run() {
 	defer close(s.exited)
 	defer close(s.ch)
+	var ev engine.Event
+	var enc coldEvent
 	for {
 		s.mu.Lock()
 		s.inFlight = false
@@ -413,14 +416,20 @@ func (s *Subscription) run() {
 			s.mu.Unlock()
 			return
 		}
-		// An encoded event (the backlog beyond its first 1,024) is decoded here, under
-		// s.mu, so a publish may wait for its strings' copies: a cost only a
-		// subscription that far behind brings.
-		ev := s.q.pop()
+		// An encoded event (the backlog beyond its first 1,024) is only taken here,
+		// in O(1), and decoded after unlocking: a publish never waits for its
+		// strings' copies. Its bytes stay as they are meanwhile, whatever pushes,
+		// stops or closes the subscription (see coldQueue).
+		encoded := s.q.take(&ev, &enc)
 		s.inFlight = true
 		s.mu.Unlock()
 
+		if encoded {
+			enc.decode(&ev)
+			enc = coldEvent{} // keep no chunk alive while waiting for the reader
+		}
 		pub := toEvent(&ev)
+		ev = engine.Event{} // nor the event's maps
 		if pub == nil {
 			continue // an engine type without a public form: a bug, but not the reader's
 		}
