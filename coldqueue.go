@@ -82,6 +82,9 @@ func (q *coldQueue) push(ev *engine.Event) {
 	size := 1 + uvarintLen(uint64(body)) + body
 	var flags byte
 	times := 1
+	// A zero ExpiresAt is not kept: one at the zero instant but with a location would
+	// come back as time.Time{}. The engine sets ExpiresAt from an offer's time, never
+	// to the zero instant.
 	if !ev.ExpiresAt.IsZero() {
 		flags |= coldExpires
 		times++
@@ -136,8 +139,8 @@ func (q *coldQueue) push(ev *engine.Event) {
 
 // coldChunkRefs is the room a chunk first makes for the pointerful fields of its
 // events, once one has any: in B1's lifecycle two events of six have some, about
-// 85 of the 256 a chunk holds.
-const coldChunkRefs = 128
+// 130–150 of the 390–440 events a chunk holds (its 512 times fill first).
+const coldChunkRefs = 160
 
 // strSize is the length of s encoded: its length as a uvarint, then its bytes.
 func strSize(s string) int {

@@ -150,7 +150,9 @@ func receive(t *testing.T, s *Subscription) Event {
 	t.Helper()
 	select {
 	case ev, ok := <-s.Events():
-		require.True(t, ok, "channel closed early: %v", s.Err())
+		if !ok {
+			t.Fatalf("channel closed early: %v", s.Err())
+		}
 		return ev
 	case <-time.After(10 * time.Second):
 		t.Fatal("no event")
@@ -175,7 +177,7 @@ func TestColdDecodeDoesNotHoldTheLock(t *testing.T) {
 	next, seq := uint64(first+1), uint64(hotLimit+2)
 	for ends := 0; ends < 3; seq++ {
 		g.waitEntered(t)
-		s.mu.Lock()
+		require.True(t, s.mu.TryLock(), "the decode holds the subscription's lock")
 		chunkEnd := s.q.cold.read == 0 // take dropped the chunk: the held event was its last
 		s.mu.Unlock()
 		burst := uint64(10)
@@ -237,12 +239,14 @@ func TestColdDecodeAcrossClose(t *testing.T) {
 		defer close(closed)
 		s.Close()
 	}()
-	g.publishWhileHeld(t, b, 2001, 3000)
+	// Stopped before the publishes, so that other's fresh chunks are made while s's
+	// are dropped: a reuse of s's chunks would show in the held decode.
 	waitFor(t, "Close to stop the subscription", func() bool {
 		s.mu.Lock()
 		defer s.mu.Unlock()
 		return s.state == subStopped
 	})
+	g.publishWhileHeld(t, b, 2001, 3000)
 	g.releaseOne()
 	got := drain(s)
 	<-closed
@@ -274,4 +278,47 @@ func TestColdDecodeConcurrentWithPublish(t *testing.T) {
 		}
 	}
 	require.NoError(t, s.Err())
+}
+
+// A decode held on the last encoded event, while publishes fill the first tier and
+// several encoded chunks behind it: the held event comes out whole, and every event
+// after it in order (a chunk emptied by that take is dropped, never refilled).
+func TestColdDecodeOfTheLastEncodedEventAcrossARefill(t *testing.T) {
+	g, b := newGatedBus(t)
+	s := b.subscribe(&SubscribeOptions{MaxBacklog: 1 << 20})
+	const last = hotLimit + 2
+	publishPastFirstTier(t, b, s, last) // exactly one encoded event
+	for seq := uint64(1); seq <= hotLimit+1; seq++ {
+		requireColdEvent(t, seq, receive(t, s))
+	}
+	g.waitEntered(t)
+	s.mu.Lock()
+	require.Zero(t, s.q.cold.n, "the held event was the last encoded one")
+	s.mu.Unlock()
+	g.publishWhileHeld(t, b, last+1, last+hotLimit+800)
+	g.releaseOne()
+	requireColdEvent(t, last, receive(t, s))
+	g.opened()
+	for seq := uint64(last + 1); seq <= last+hotLimit+800; seq++ {
+		requireColdEvent(t, seq, receive(t, s))
+	}
+}
+
+// The backlog limit counts an encoded event held in decode: exactly the room left
+// can be published, and one more closes the subscription.
+func TestColdDecodeHeldEventCountsInTheBacklog(t *testing.T) {
+	g, b := newGatedBus(t)
+	const limit, published = 2000, 1500
+	s := b.subscribe(&SubscribeOptions{MaxBacklog: limit})
+	publishPastFirstTier(t, b, s, published)
+	for seq := uint64(1); seq <= hotLimit+1; seq++ {
+		requireColdEvent(t, seq, receive(t, s))
+	}
+	g.waitEntered(t) // holds hotLimit+2: that one and the rest queued are the backlog
+	backlog := published - (hotLimit + 1)
+	room := uint64(limit - backlog)
+	g.publishWhileHeld(t, b, published+1, published+room)
+	require.NoError(t, s.Err())
+	g.publishWhileHeld(t, b, published+room+1, published+room+1)
+	require.ErrorIs(t, s.Err(), ErrSlowSubscriber)
 }

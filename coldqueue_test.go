@@ -280,7 +280,8 @@ func TestEventQueueDrainAllocatesNothingForTheFirstTier(t *testing.T) {
 }
 
 // b1Events returns the six events of one B1 lifecycle (see bench/), as the engine
-// records them: UUID offer and assignment IDs, the worker's label set on the offer.
+// records them with the Router's default NewID: UUID offer and assignment IDs (the
+// benchmarks' counter IDs are shorter), the worker's label set on the offer.
 func b1Events() []engine.Event {
 	at := time.Date(2026, 11, 26, 9, 0, 0, 0, time.UTC)
 	set := labels.NewSet(map[string]any{"lang": "en", "tier": 2}, "Id")

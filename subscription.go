@@ -112,7 +112,7 @@ type Subscription struct {
 	state    subState
 	err      error
 	q        eventQueue
-	inFlight bool          // the goroutine holds a popped event it has not handed over
+	inFlight bool          // the goroutine holds an event it took (and may be decoding) and has not handed over
 	taken    uint64        // events the reader has received; Router.Close watches it move
 	waiting  bool          // the goroutine is parked on wake
 	wake     chan struct{} // capacity 1; one token per parking
