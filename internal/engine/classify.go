@@ -383,7 +383,7 @@ func (e *Engine) finishClassification(now time.Time, j *jobState, c classificati
 	old := j.cold().AttachedWorkerSelectors
 	j.ext().AttachedWorkerSelectors = c.workers
 	startSelectorClocks(now, j.cold().AttachedWorkerSelectors, old)
-	j.setReqs(activeReqs(j))
+	j.refreshReqs()
 	e.armSelectorExpiry(j)
 	e.emit(now, e.jobEvent(EvJobClassified, j))
 	e.route(now, j, j.cold().priorStatus)

@@ -319,7 +319,7 @@ func (e *Engine) runActions(now time.Time, j *jobState, ruleID string, actions [
 				j.ext().AttachedWorkerSelectors = append([]Selector(nil), a.WorkerSelectors...)
 				startSelectorClocks(now, j.cold().AttachedWorkerSelectors, old)
 			}
-			j.setReqs(activeReqs(j))
+			j.refreshReqs()
 			e.armSelectorExpiry(j)
 			e.enqueue(now, j, j.EnqueuedAt())
 		case ActionReclassify:

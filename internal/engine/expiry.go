@@ -66,7 +66,7 @@ func startSelectorClocks(now time.Time, sels, old []Selector) {
 // selectorsChanged brings a non-terminal job's matching state in line with its
 // selectors: active requirements, queue order and the expiry deadline.
 func (e *Engine) selectorsChanged(j *jobState) {
-	j.setReqs(activeReqs(j))
+	j.refreshReqs()
 	if j.inQueue != nil && j.keyExpedite != expedite(j) {
 		e.requeue(j)
 	}

@@ -196,47 +196,38 @@ type jobSelectors struct {
 	reqs      []match.Requirement // the active ones, requested and attached
 }
 
+// noSelectors is what sels returns for a job without a jobSelectors. Nothing writes
+// to it.
+var noSelectors jobSelectors
+
+// sels returns the job's jobSelectors for reading: the zero one when it has none.
+// O(1).
+func (j *jobState) sels() *jobSelectors { return orZero(j.sel, &noSelectors) }
+
 // requested returns the job's RequestedWorkerSelectors (nil: none). O(1).
-func (j *jobState) requested() []Selector {
-	if j.sel == nil {
-		return nil
-	}
-	return j.sel.requested
-}
+func (j *jobState) requested() []Selector { return j.sels().requested }
 
 // reqs returns the job's active requirements, requested and attached (nil: none).
 // O(1).
-func (j *jobState) reqs() []match.Requirement {
-	if j.sel == nil {
-		return nil
-	}
-	return j.sel.reqs
-}
+func (j *jobState) reqs() []match.Requirement { return j.sels().reqs }
 
-// setRequested sets the job's RequestedWorkerSelectors. O(1).
-func (j *jobState) setRequested(s []Selector) {
-	if j.sel == nil && s == nil {
-		return
-	}
-	alloc(&j.sel).requested = s
-	j.dropEmptySel()
-}
-
-// setReqs sets the job's active requirements. O(1).
-func (j *jobState) setReqs(r []match.Requirement) {
-	if j.sel == nil && r == nil {
-		return
-	}
-	alloc(&j.sel).reqs = r
-	j.dropEmptySel()
-}
-
-// dropEmptySel frees the selectors record once neither list is set.
-func (j *jobState) dropEmptySel() {
-	if j.sel.requested == nil && j.sel.reqs == nil {
+// setSelectors stores the job's requested selectors and active requirements; a job
+// left with neither keeps no record of them. O(1).
+func (j *jobState) setSelectors(requested []Selector, reqs []match.Requirement) {
+	if requested == nil && reqs == nil {
 		j.sel = nil
+		return
 	}
+	*alloc(&j.sel) = jobSelectors{requested: requested, reqs: reqs}
 }
+
+// setRequested sets the job's RequestedWorkerSelectors; refreshReqs must follow
+// once its attached selectors are set too. O(1).
+func (j *jobState) setRequested(s []Selector) { j.setSelectors(s, j.reqs()) }
+
+// refreshReqs recomputes the job's active requirements from its requested and
+// attached selectors. O(selectors).
+func (j *jobState) refreshReqs() { j.setSelectors(j.requested(), activeReqs(j)) }
 
 // orderKey returns the job's place in queue order. O(1).
 func (j *jobState) orderKey() match.JobKey {
@@ -382,7 +373,7 @@ func (e *Engine) CreateJob(now time.Time, in Job) (Job, error) {
 	}
 	j.setRequested(in.RequestedWorkerSelectors)
 	j.setWritable(&in)
-	j.setReqs(activeReqs(j))
+	j.refreshReqs()
 	e.jobs[j.ID] = j
 	e.activeIDs.insert(j)
 	e.startJobClocks(now, j)
@@ -434,14 +425,13 @@ func (e *Engine) enqueue(now time.Time, j *jobState, enqueuedAt time.Time) {
 		j.enqueues = 1 // 0 means never enqueued (defensive: 2^32 enqueues of one job)
 	}
 	j.st = stQueued
-	// Out of queue order before its EnqueuedAt changes (orderKey). Callers re-queue a
-	// queued job with its own EnqueuedAt, so this only guards the B-trees against a
-	// future caller that would not.
+	// Out of queue order before its EnqueuedAt changes: the order's B-trees read it
+	// in place (orderKey).
 	e.unqueue(j)
 	// Wall readings: the monotonic one does not count a system's sleep or a step of
 	// its clock, so a delta of monotonic readings would give back the wrong wall time.
 	j.enqDelta = enqueuedAt.Round(0).Sub(j.CreatedAt.Round(0))
-	e.requeue(j)
+	e.putInLine(j)
 	e.emit(now, e.jobEvent(EvJobQueued, j))
 	e.exceptionsOnEnqueue(now, j)
 }
@@ -519,6 +509,12 @@ func (j *jobState) queuedIn() string {
 // requirements, and marks it for matching. O(log n).
 func (e *Engine) requeue(j *jobState) {
 	e.unqueue(j)
+	e.putInLine(j)
+}
+
+// putInLine inserts j, out of queue order, in its queue's order with its key as it
+// is now, and marks it for matching. O(log n).
+func (e *Engine) putInLine(j *jobState) {
 	j.keyPriority, j.keyExpedite = j.Priority, expedite(j)
 	q := e.queues[j.QueueID]
 	q.order.insert(j)
@@ -637,7 +633,7 @@ func (e *Engine) UpdateJob(now time.Time, in Job) (Job, error) {
 	j.setWritable(&in)
 	startSelectorClocks(now, in.RequestedWorkerSelectors, j.requested())
 	j.setRequested(in.RequestedWorkerSelectors)
-	j.setReqs(activeReqs(j))
+	j.refreshReqs()
 	e.armSelectorExpiry(j)
 	if reclass {
 		if modeChanged {
@@ -873,7 +869,7 @@ func (e *Engine) finish(j *jobState) {
 		}
 		j.x.declines = nil
 	}
-	j.setReqs(nil)
+	j.setSelectors(j.requested(), nil)
 	j.offers = nil // none is open (a terminal job's were ended); drops the capacity removeOffer kept
 }
 

@@ -146,8 +146,8 @@ func steppedWall(t time.Time, d time.Duration) time.Time {
 
 // enqueue takes a job out of queue order before its EnqueuedAt changes (the trees
 // read it in place): re-queueing a queued job with a new EnqueuedAt leaves the
-// order intact and moves the job. No caller does that today; the guard is for one
-// that would.
+// order intact and moves the job. No caller does that today (a queued job is
+// re-queued with its own EnqueuedAt), but one could.
 func TestEnqueueWithANewTimeKeepsTheQueueOrderIntact(t *testing.T) {
 	f := newFixture(t)
 	f.basic()

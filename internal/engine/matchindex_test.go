@@ -99,7 +99,7 @@ func TestIndexedChoiceEqualsBruteForce(t *testing.T) {
 				// same state: computed on a probe job in place of the real one.
 				probe := &jobState{ID: j.ID, QueueID: "q", ChannelID: voice, Labels: j.Labels, Priority: DefaultPriority}
 				probe.setRequested(j.RequestedWorkerSelectors)
-				probe.setReqs(activeReqs(probe))
+				probe.refreshReqs()
 				probe.inQueue = f.e.queues["q"]
 				want := bruteForcePick(f.e, probe)
 				f.job(j)
