@@ -150,7 +150,7 @@ func TestAgeList_AnEarlierWallInstantGoesToTheHeap(t *testing.T) {
 	// Simulate the stepped-back wall clock: give a new job an earlier CreatedAt than
 	// b's, as Engine.at would have let through.
 	j := &jobState{seq: 99}
-	j.ID, j.QueueID, j.ChannelID, j.st = "x", "q", voice, stWaitingForActivation
+	j.ID, j.queue, j.channel, j.st = "x", intern("q"), intern(voice), stWaitingForActivation
 	j.CreatedAt = t0.Add(30 * time.Second)
 	f.e.jobs[j.ID] = j
 	f.e.activeIDs.insert(j)

@@ -170,7 +170,7 @@ func (e *Engine) CheckIndexes() error {
 			}
 			hungry++
 			if _, ok := j.group.jobs.Get(j); !ok || j.group.q != q || q.groups[j.group.sig] != j.group ||
-				j.group.channel != j.ChannelID || !sameReqs(j.group.reqs, j.reqs()) {
+				j.group.channel != j.ChannelID() || !sameReqs(j.group.reqs, j.reqs()) {
 				err = fmt.Errorf("job %q: wrong job group", j.ID)
 				return false
 			}
@@ -200,6 +200,9 @@ func (e *Engine) CheckIndexes() error {
 		if !j.st.terminal() {
 			active++
 		}
+		if err := checkJobOffers(j); err != nil {
+			return err
+		}
 		if q := j.inQueue; q != nil {
 			if e.queues[q.ID] != q {
 				return fmt.Errorf("job %q: queued in a missing queue %q", id, q.ID)
@@ -222,6 +225,25 @@ func (e *Engine) CheckIndexes() error {
 	return e.checkAges()
 }
 
+// checkJobOffers verifies j's list of open offers: as long as its count, each of them
+// the job's, open (in its worker's chain, with its expiry pending) and on the job's
+// channel. A terminal job has none.
+func checkJobOffers(j *jobState) error {
+	n := uint32(0)
+	for o := j.offers; o != nil; o = o.jnext {
+		if n++; n > j.nOffers {
+			return fmt.Errorf("job %q: more offers listed than its %d counted", j.ID, j.nOffers)
+		}
+		if o.job != j || o.worker.offerByID(o.id) != o || !o.dl.Pending() || o.channel != j.channel {
+			return fmt.Errorf("job %q: offer %q is another job's, or not open", j.ID, o.id)
+		}
+	}
+	if n != j.nOffers || n > 0 && j.st.terminal() {
+		return fmt.Errorf("job %q (%s): %d offers listed, %d counted", j.ID, j.Status(), n, j.nOffers)
+	}
+	return nil
+}
+
 // checkStable fails when the hungry job j could take an offer: a brute-force count of
 // its eligible workers among the queue's listeners.
 func (e *Engine) checkStable(j *jobState, q *queueState) error {
@@ -233,7 +255,7 @@ func (e *Engine) checkStable(j *jobState, q *queueState) error {
 		}
 		return true
 	})
-	if n > 0 && len(j.offers)+n >= mode.MinConcurrentOffers {
+	if n > 0 && int(j.nOffers)+n >= mode.MinConcurrentOffers {
 		return fmt.Errorf("job %q: %d eligible workers left unoffered (matching missed it)", j.ID, n)
 	}
 	return nil
@@ -256,8 +278,11 @@ func (e *Engine) checkHeld(w *workerState) error {
 		if o.worker != w || !o.dl.Pending() {
 			return fmt.Errorf("worker %q: offer %q of another worker, or without its expiry", w.ID, o.id)
 		}
+		if !o.job.hasOffer(o) {
+			return fmt.Errorf("worker %q: offer %q is not among job %q's offers", w.ID, o.id, o.job.ID)
+		}
 		used += o.cost
-		onChan[o.channelID]++
+		onChan[o.channel.String()]++
 	}
 	for h := w.holds.first; h != nil; h = h.next {
 		used += h.cost

@@ -216,8 +216,8 @@ func (e *Engine) classify(p *ClassificationPolicy, j *jobState, ev *ruleEval) (c
 		return c, true, ""
 	}
 	switch {
-	case j.QueueID != "" && !j.cold().queueByPolicy:
-		c.queueID = j.QueueID
+	case j.QueueID() != "" && !j.cold().queueByPolicy:
+		c.queueID = j.QueueID()
 	case len(qsels) > 0:
 		c.queueID = e.matchQueue(qsels)
 		c.byPolicy = true
@@ -378,7 +378,7 @@ func (e *Engine) finishClassification(now time.Time, j *jobState, c classificati
 		e.emit(now, ev)
 		return
 	}
-	j.QueueID, j.ext().queueByPolicy = c.queueID, c.byPolicy
+	j.queue, j.ext().queueByPolicy = intern(c.queueID), c.byPolicy
 	j.Priority = int8(c.priority) // -100..100 (ruleInt)
 	old := j.cold().AttachedWorkerSelectors
 	j.ext().AttachedWorkerSelectors = c.workers

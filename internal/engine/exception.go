@@ -197,7 +197,7 @@ func (e *Engine) exceptionsOnEnqueue(now time.Time, j *jobState) {
 	if e.excDepth == 0 && j.x != nil && !j.x.byException {
 		j.x.fired = nil
 	}
-	q := e.queues[j.QueueID]
+	q := e.queues[j.QueueID()]
 	if q == nil || q.ExceptionPolicyID == "" || e.excDepth >= maxExceptionDepth {
 		return
 	}
@@ -231,7 +231,7 @@ func (e *Engine) waitTimeReached(t time.Time, id string) {
 		return
 	}
 	j.ext().waits = removeString(j.cold().waits, ruleID)
-	q := e.queues[j.QueueID]
+	q := e.queues[j.QueueID()]
 	if q == nil || q.ExceptionPolicyID == "" {
 		return
 	}
@@ -273,9 +273,9 @@ func (e *Engine) fireRule(now time.Time, j *jobState, policyID string, r Excepti
 	ev := e.jobEvent(EvJobExceptionTriggered, j)
 	ev.Extra = &EventExtra{RuleID: r.ID}
 	e.emit(now, ev)
-	epoch := j.enqueues
+	epoch := j.x.enqueues // ext() above made j.x, so each enqueue from here on counts
 	e.runActions(now, j, r.ID, r.Actions)
-	return j.st == stQueued && j.enqueues == epoch
+	return j.st == stQueued && j.x.enqueues == epoch
 }
 
 // runActions runs exception actions in order. **(ours)** When a reclassify action
@@ -307,7 +307,7 @@ func (e *Engine) runActions(now time.Time, j *jobState, ruleID string, actions [
 			e.unqueue(j)
 			if a.QueueID != "" {
 				if _, ok := e.queues[a.QueueID]; ok {
-					j.QueueID = a.QueueID
+					j.queue = intern(a.QueueID)
 					j.ext().queueByPolicy = false // chosen here, as if by the caller
 				}
 			}

@@ -50,8 +50,8 @@ func naiveJobs(e *Engine, f JobFilter) []string {
 		if id <= f.After && f.After != "" ||
 			f.Status != "" && j.Status() != f.Status ||
 			f.Active && j.st.terminal() ||
-			f.QueueID != "" && j.QueueID != f.QueueID ||
-			f.ChannelID != "" && j.ChannelID != f.ChannelID ||
+			f.QueueID != "" && j.QueueID() != f.QueueID ||
+			f.ChannelID != "" && j.ChannelID() != f.ChannelID ||
 			f.ClassificationPolicyID != "" && j.cold().ClassificationPolicyID != f.ClassificationPolicyID ||
 			!f.ScheduledBefore.IsZero() && (j.cold().ScheduledAt.IsZero() || !j.cold().ScheduledAt.Before(f.ScheduledBefore)) ||
 			!f.ScheduledAfter.IsZero() && (j.cold().ScheduledAt.IsZero() || !j.cold().ScheduledAt.After(f.ScheduledAfter)) {

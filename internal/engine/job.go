@@ -1,6 +1,7 @@
 package engine
 
 import (
+	"math"
 	"slices"
 	"time"
 
@@ -37,13 +38,14 @@ const DefaultPriority = 1
 // two are apart (B4ClosedJobMemory).
 type jobState struct {
 	ID        string
-	ChannelID string
-	QueueID   string
+	channel   name // ChannelID(): interned, as a million jobs share a few channels
+	queue     name // QueueID(): the queue named, whether or not the job is in it
 	Labels    Labels
 	CreatedAt time.Time
-	// enqDelta is EnqueuedAt's wall time minus CreatedAt's (valid once enqueues > 0):
-	// 8 bytes, where a time.Time takes 24. It changes only while the job is out of
-	// queue order (enqueue), so the order's B-trees read it in place (orderKey).
+	// enqDelta is EnqueuedAt's wall time minus CreatedAt's (notEnqueued until the
+	// job is first enqueued): 8 bytes, where a time.Time takes 24. It changes only
+	// while the job is out of queue order (enqueue), so the order's B-trees read it
+	// in place (orderKey).
 	enqDelta time.Duration
 
 	seq     uint64        // creation number, set once: queue order's last tie-break
@@ -52,12 +54,11 @@ type jobState struct {
 	dirty   uint64        // the pass for which it is in Engine.dirtyJobs
 	visit   uint64        // the last pass that visited it
 	sel     *jobSelectors // its worker selectors; nil while it has none
-	offers  []*offerState // open offers, in issue order
-
-	// enqueues bumps at each enqueue, skipping 0: an exception rule's actions compare
-	// it to know whether they queued the job again (exception.go); 0 means never
-	// enqueued (EnqueuedAt() is zero). Only equality matters.
-	enqueues uint32
+	// offers is the first of the job's open offers, in issue order, linked by
+	// offerState.jnext (offer.go): one pointer where a slice took 24 bytes and, once
+	// the job had been offered, an array of its own.
+	offers  *offerState
+	nOffers uint32 // open offers
 	// Priority is -100..100 (validateJob, classification, exception actions).
 	Priority int8
 	st       statusCode // Status()
@@ -92,6 +93,10 @@ type jobExtra struct {
 
 	ageDL    deadline.Handle    // the maximum-age deadline when it is in the heap
 	declines map[string]decline // by worker ID
+	// enqueues bumps at each enqueue once the job has its extra record: an exception
+	// rule's actions compare it to know whether they queued the job again
+	// (exception.go), and allocate the record first. Only equality matters.
+	enqueues uint32
 	// queueByPolicy: the job's QueueID was chosen by classification, not by the
 	// caller, so a reclassification chooses again.
 	queueByPolicy bool
@@ -251,7 +256,7 @@ func scheduleKey(jobID string) deadline.Key { return deadline.Key{Kind: dlSchedu
 func (j *jobState) view() Job {
 	x := j.cold()
 	v := Job{
-		ID: j.ID, ChannelID: j.ChannelID, ChannelReference: x.ChannelReference, QueueID: j.QueueID,
+		ID: j.ID, ChannelID: j.ChannelID(), ChannelReference: x.ChannelReference, QueueID: j.QueueID(),
 		ClassificationPolicyID: x.ClassificationPolicyID, Priority: int(j.Priority),
 		RequestedWorkerSelectors: slices.Clone(j.requested()), Labels: j.Labels, Tags: x.Tags,
 		Notes: slices.Clone(x.Notes), MatchingMode: x.MatchingMode, Status: j.Status(), CreatedAt: j.CreatedAt,
@@ -368,8 +373,8 @@ func (e *Engine) CreateJob(now time.Time, in Job) (Job, error) {
 	}
 	e.jobSeq++
 	j := &jobState{seq: e.jobSeq,
-		ID: in.ID, ChannelID: in.ChannelID, QueueID: in.QueueID, Priority: int8(in.Priority),
-		Labels: in.Labels, st: stCreated, CreatedAt: now,
+		ID: in.ID, channel: intern(in.ChannelID), queue: intern(in.QueueID), Priority: int8(in.Priority),
+		Labels: in.Labels, st: stCreated, CreatedAt: now, enqDelta: notEnqueued,
 	}
 	j.setRequested(in.RequestedWorkerSelectors)
 	j.setWritable(&in)
@@ -421,8 +426,8 @@ func (e *Engine) route(now time.Time, j *jobState, prior JobStatus) {
 
 // enqueue puts j in queue order with the given EnqueuedAt and announces JobQueued.
 func (e *Engine) enqueue(now time.Time, j *jobState, enqueuedAt time.Time) {
-	if j.enqueues++; j.enqueues == 0 {
-		j.enqueues = 1 // 0 means never enqueued (defensive: 2^32 enqueues of one job)
+	if j.x != nil {
+		j.x.enqueues++
 	}
 	j.st = stQueued
 	// Out of queue order before its EnqueuedAt changes: the order's B-trees read it
@@ -483,16 +488,28 @@ func (e *Engine) activateSchedule(t time.Time, id string) {
 	e.emit(t, e.waitingEvent(j))
 }
 
+// notEnqueued is jobState.enqDelta until the job is first enqueued. No enqueue gives
+// it: the engine's time never moves backwards, and time.Time.Sub gives this only for
+// an EnqueuedAt some 292 years before CreatedAt.
+const notEnqueued = time.Duration(math.MinInt64)
+
 // EnqueuedAt returns when the job was (last) queued, or the zero time when it never
 // was: the wall time the clock gave, in CreatedAt's location and without a
 // monotonic reading (ours: README), so queue order compares EnqueuedAt's wall times.
 // O(1).
 func (j *jobState) EnqueuedAt() time.Time {
-	if j.enqueues == 0 {
+	if j.enqDelta == notEnqueued {
 		return time.Time{}
 	}
 	return j.CreatedAt.Round(0).Add(j.enqDelta)
 }
+
+// ChannelID returns the job's channel ID. O(1).
+func (j *jobState) ChannelID() string { return j.channel.String() }
+
+// QueueID returns the ID of the job's queue (the one it is, was or will be queued
+// in; "" while a classification has yet to choose). O(1).
+func (j *jobState) QueueID() string { return j.queue.String() }
 
 // Status returns the job's status. O(1).
 func (j *jobState) Status() JobStatus { return j.st.status() }
@@ -516,7 +533,7 @@ func (e *Engine) requeue(j *jobState) {
 // is now, and marks it for matching. O(log n).
 func (e *Engine) putInLine(j *jobState) {
 	j.keyPriority, j.keyExpedite = j.Priority, expedite(j)
-	q := e.queues[j.QueueID]
+	q := e.queues[j.QueueID()]
 	q.order.insert(j)
 	j.inQueue = q
 	e.gainJob(j)
@@ -558,7 +575,7 @@ func activeReqs(j *jobState) []match.Requirement {
 }
 
 func (e *Engine) jobEvent(typ EventType, j *jobState) Event {
-	return Event{Type: typ, JobID: j.ID, QueueID: j.QueueID, ChannelID: j.ChannelID,
+	return Event{Type: typ, JobID: j.ID, QueueID: j.QueueID(), ChannelID: j.ChannelID(),
 		ChannelReference: j.cold().ChannelReference, ClassificationPolicyID: j.cold().ClassificationPolicyID,
 		JobPriority: int(j.Priority), JobStatus: j.Status(), JobLabels: j.Labels, JobTags: j.cold().Tags}
 }
@@ -603,13 +620,13 @@ func (e *Engine) UpdateJob(now time.Time, in Job) (Job, error) {
 	// change of labels or policy classifies the job again); a job never stores an
 	// empty queue while it is, or may be, queued.
 	if in.QueueID == "" && in.ClassificationPolicyID != "" {
-		in.QueueID = j.QueueID
+		in.QueueID = j.QueueID()
 	}
-	routing := in.QueueID != j.QueueID || in.ChannelID != j.ChannelID || in.Priority != int(j.Priority) ||
+	routing := in.QueueID != j.QueueID() || in.ChannelID != j.ChannelID() || in.Priority != int(j.Priority) ||
 		!sameLabels(in.Labels, j.Labels) || !slices.EqualFunc(in.RequestedWorkerSelectors, j.requested(), sameSelector)
 	modeChanged := in.MatchingMode.Kind != j.cold().MatchingMode.Kind || !in.MatchingMode.ScheduleAt.Equal(j.cold().MatchingMode.ScheduleAt)
 	held := j.st == stAssigned || j.st == stCompleted
-	if held && (in.QueueID != j.QueueID || in.ChannelID != j.ChannelID ||
+	if held && (in.QueueID != j.QueueID() || in.ChannelID != j.ChannelID() ||
 		!slices.EqualFunc(in.RequestedWorkerSelectors, j.requested(), sameSelector) || modeChanged) {
 		return Job{}, conflict("job", j.ID, "an "+string(j.Status())+" job may change only labels, tags, notes, priority and channel reference")
 	}
@@ -622,13 +639,13 @@ func (e *Engine) UpdateJob(now time.Time, in Job) (Job, error) {
 	// A job without a valid classification (failed, or waiting for a webhook) is not
 	// routed by a change of mode: its next classification routes it by the new mode.
 	unclassified := j.st == stClassificationFailed || j.st == stPendingClassification
-	if in.QueueID != j.QueueID && j.x != nil {
+	if in.QueueID != j.QueueID() && j.x != nil {
 		j.x.queueByPolicy = false // the caller chose the queue
 	}
 	if routing && j.st == stQueued {
 		e.revokeJobOffers(now, j, "job updated")
 	}
-	j.QueueID, j.ChannelID, j.Priority = in.QueueID, in.ChannelID, int8(in.Priority)
+	j.queue, j.channel, j.Priority = intern(in.QueueID), intern(in.ChannelID), int8(in.Priority)
 	j.Labels = in.Labels
 	j.setWritable(&in)
 	startSelectorClocks(now, in.RequestedWorkerSelectors, j.requested())
@@ -653,7 +670,7 @@ func (e *Engine) UpdateJob(now time.Time, in Job) (Job, error) {
 			switch {
 			case j.st != stQueued:
 				e.enqueue(now, j, enq)
-			case j.queuedIn() != j.QueueID:
+			case j.queuedIn() != j.QueueID():
 				// Already queued (its mode said otherwise, and it is QueueAndMatch
 				// now), and moved to another queue: queued there afresh.
 				e.enqueue(now, j, j.EnqueuedAt())
@@ -669,7 +686,7 @@ func (e *Engine) UpdateJob(now time.Time, in Job) (Job, error) {
 			e.revokeJobOffers(now, j, "job scheduled")
 			e.schedule(now, j)
 		}
-	} else if j.st == stQueued && j.queuedIn() != j.QueueID {
+	} else if j.st == stQueued && j.queuedIn() != j.QueueID() {
 		// Moved to another queue: queued there afresh (JobQueued, and that queue's
 		// exception rules apply from now), keeping its place in time.
 		e.enqueue(now, j, j.EnqueuedAt())
@@ -707,8 +724,8 @@ func (e *Engine) ListJobs(f JobFilter) []Job {
 		switch {
 		case f.Status != "" && j.Status() != f.Status,
 			f.Active && j.st.terminal(),
-			f.QueueID != "" && j.QueueID != f.QueueID,
-			f.ChannelID != "" && j.ChannelID != f.ChannelID,
+			f.QueueID != "" && j.QueueID() != f.QueueID,
+			f.ChannelID != "" && j.ChannelID() != f.ChannelID,
 			f.ClassificationPolicyID != "" && j.cold().ClassificationPolicyID != f.ClassificationPolicyID,
 			!f.ScheduledBefore.IsZero() && (j.cold().ScheduledAt.IsZero() || !j.cold().ScheduledAt.Before(f.ScheduledBefore)),
 			!f.ScheduledAfter.IsZero() && (j.cold().ScheduledAt.IsZero() || !j.cold().ScheduledAt.After(f.ScheduledAfter)):
@@ -741,7 +758,7 @@ func (e *Engine) DeleteJob(now time.Time, id string) error {
 	}
 	delete(e.jobs, id)
 	e.doneIDs.remove(j)
-	e.emit(now, Event{Type: EvJobDeleted, JobID: id, QueueID: j.QueueID, ChannelID: j.ChannelID, ChannelReference: j.cold().ChannelReference})
+	e.emit(now, Event{Type: EvJobDeleted, JobID: id, QueueID: j.QueueID(), ChannelID: j.ChannelID(), ChannelReference: j.cold().ChannelReference})
 	return nil
 }
 
@@ -870,7 +887,6 @@ func (e *Engine) finish(j *jobState) {
 		j.x.declines = nil
 	}
 	j.setSelectors(j.requested(), nil)
-	j.offers = nil // none is open (a terminal job's were ended); drops the capacity removeOffer kept
 }
 
 // CancelJob cancels a job in any non-terminal status: its offers are revoked, an

@@ -245,8 +245,8 @@ func (e *Engine) offerJob(now time.Time, j *jobState) {
 	q := j.inQueue
 	pol := q.pol
 	mode := pol.Mode
-	want := mode.MaxConcurrentOffers - len(j.offers)
-	need := max(1, mode.MinConcurrentOffers-len(j.offers))
+	want := mode.MaxConcurrentOffers - int(j.nOffers)
+	need := max(1, mode.MinConcurrentOffers-int(j.nOffers))
 	if want <= 0 {
 		return
 	}
@@ -357,7 +357,7 @@ func (e *Engine) offerJob(now time.Time, j *jobState) {
 	q.rrLast = picked[len(picked)-1].ID
 	for _, c := range picked {
 		w := e.workers[c.ID]
-		ch, _ := w.channel(j.ChannelID)
+		ch, _ := w.channel(j.ChannelID())
 		e.issueOffer(now, j, w, ch.CapacityCostPerJob, pol.OfferExpiresAfter)
 	}
 }
@@ -476,10 +476,10 @@ func (w *workerState) canTake(channel string) bool {
 // listens on the job's queue: the caller takes it from that queue's classes).
 // O(channels + selectors + the job's offers).
 func (e *Engine) eligible(w *workerState, j *jobState, bypass bool) bool {
-	if !w.canTake(j.ChannelID) {
+	if !w.canTake(j.ChannelID()) {
 		return false
 	}
-	for _, o := range j.offers {
+	for o := j.offers; o != nil; o = o.jnext {
 		if o.worker == w {
 			return false
 		}

@@ -453,7 +453,7 @@ func (e *Engine) hungry(j *jobState) bool {
 		return false
 	}
 	q := j.inQueue
-	return q.pol != nil && len(j.offers) < q.pol.Mode.MaxConcurrentOffers
+	return q.pol != nil && int(j.nOffers) < q.pol.Mode.MaxConcurrentOffers
 }
 
 // refreshJob puts j in or out of its job group after any change of its status,
@@ -466,7 +466,7 @@ func (e *Engine) refreshJob(j *jobState) {
 		return
 	}
 	if g := j.group; g != nil {
-		if g.channel == j.ChannelID && sameReqs(g.reqs, j.reqs()) && g.q == j.inQueue {
+		if g.channel == j.ChannelID() && sameReqs(g.reqs, j.reqs()) && g.q == j.inQueue {
 			return
 		}
 		e.ungroup(j)
@@ -474,11 +474,11 @@ func (e *Engine) refreshJob(j *jobState) {
 	q := j.inQueue
 	// The signature is built in a scratch buffer: a lookup that finds the group
 	// allocates nothing (the compiler does not copy a string(b) map key).
-	e.sigBuf = appendGroupSig(e.sigBuf[:0], j.ChannelID, j.reqs())
+	e.sigBuf = appendGroupSig(e.sigBuf[:0], j.ChannelID(), j.reqs())
 	g := q.groups[string(e.sigBuf)]
 	if g == nil {
 		sig := string(e.sigBuf)
-		g = &jobGroup{q: q, sig: sig, channel: j.ChannelID, reqs: j.reqs(), jobs: newJobTree()}
+		g = &jobGroup{q: q, sig: sig, channel: j.ChannelID(), reqs: j.reqs(), jobs: newJobTree()}
 		if q.groups == nil {
 			q.groups = make(map[string]*jobGroup)
 		}

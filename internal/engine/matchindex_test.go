@@ -21,7 +21,7 @@ import (
 func bruteForcePick(e *Engine, j *jobState) []string {
 	q := j.inQueue
 	mode := e.policies[q.DistributionPolicyID].Mode
-	want := mode.MaxConcurrentOffers - len(j.offers)
+	want := mode.MaxConcurrentOffers - int(j.nOffers)
 	var cands []match.Candidate
 	q.eachListener(func(w *workerState) bool {
 		if e.eligible(w, j, mode.BypassSelectors) {
@@ -30,7 +30,7 @@ func bruteForcePick(e *Engine, j *jobState) []string {
 		}
 		return true
 	})
-	if want <= 0 || len(cands) == 0 || len(j.offers)+len(cands) < mode.MinConcurrentOffers {
+	if want <= 0 || len(cands) == 0 || int(j.nOffers)+len(cands) < mode.MinConcurrentOffers {
 		return nil
 	}
 	var picked []match.Candidate
@@ -97,7 +97,7 @@ func TestIndexedChoiceEqualsBruteForce(t *testing.T) {
 				}
 				// What the rule picks for this job if it were queued now, with the
 				// same state: computed on a probe job in place of the real one.
-				probe := &jobState{ID: j.ID, QueueID: "q", ChannelID: voice, Labels: j.Labels, Priority: DefaultPriority}
+				probe := &jobState{ID: j.ID, queue: intern("q"), channel: intern(voice), Labels: j.Labels, Priority: DefaultPriority}
 				probe.setRequested(j.RequestedWorkerSelectors)
 				probe.refreshReqs()
 				probe.inQueue = f.e.queues["q"]

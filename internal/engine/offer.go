@@ -10,12 +10,13 @@ import (
 // million). It does not embed Offer: the job's and the worker's IDs are theirs
 // (offer returns the Offer).
 type offerState struct {
-	links[offerState] // its place among its worker's open offers (workerindex.go)
+	links[offerState]             // its place among its worker's open offers (workerindex.go)
+	jnext             *offerState // the job's next open offer (jobState.offers)
 	id                string
 	cost              int
 	offeredAt         time.Time
 	expiresAt         time.Time
-	channelID         string
+	channel           name            // the job's ChannelID when it was offered
 	dl                deadline.Handle // the expiry deadline
 	// The offer's job and worker: both exist while the offer is open (a worker is
 	// deleted, and a job becomes deletable, only after its offers end).
@@ -44,21 +45,22 @@ func retryKey(jobID, workerID string) deadline.Key {
 func (e *Engine) issueOffer(now time.Time, j *jobState, w *workerState, cost int, expiresAfter time.Duration) {
 	id := e.newID(func(s string) bool { return w.offerByID(s) != nil })
 	o := &offerState{id: id, cost: cost, offeredAt: now, expiresAt: now.Add(expiresAfter),
-		channelID: j.ChannelID, job: j, worker: w}
+		channel: j.channel, job: j, worker: w}
 	e.pushOffer(w, o)
 	w.used += cost
-	j.offers = append(j.offers, o)
+	j.addOffer(o)
 	o.dl = e.deadlines.AddRef(offerKey(id), o.expiresAt, o)
 	e.refreshWorker(w)
 	e.refreshJob(j)
-	e.emit(now, Event{Type: EvOfferIssued, WorkerID: w.ID, JobID: j.ID, OfferID: id, QueueID: j.QueueID,
-		ChannelID: j.ChannelID, ChannelReference: j.cold().ChannelReference, JobPriority: int(j.Priority),
+	e.emit(now, Event{Type: EvOfferIssued, WorkerID: w.ID, JobID: j.ID, OfferID: id, QueueID: j.QueueID(),
+		ChannelID: j.ChannelID(), ChannelReference: j.cold().ChannelReference, JobPriority: int(j.Priority),
 		ExpiresAt: o.expiresAt, JobLabels: j.Labels, JobTags: j.cold().Tags,
 		WorkerLabels: &w.labels.Set, WorkerTags: w.Tags})
 }
 
 // endOffer removes an open offer from every index. When release is set its capacity
-// returns to the worker. O(log n) for the deadline, plus O(the job's offers).
+// returns to the worker. O(log n) for the deadline, plus O(the job's offers) (O(1)
+// when o is the job's first, as offers usually end in the order they were issued).
 func (e *Engine) endOffer(o *offerState, release bool) {
 	e.deadlines.Remove(o.dl)
 	w, j := o.worker, o.job
@@ -67,35 +69,14 @@ func (e *Engine) endOffer(o *offerState, release bool) {
 		w.used -= o.cost
 	}
 	e.gainWorker(w)
-	j.offers = removeOffer(j.offers, o)
+	j.removeOffer(o)
 	e.gainJob(j)
-}
-
-// removeOffer removes o from a job's offers s, keeping the order. O(1) for the first
-// offer (offers usually end in the order they were issued), else O(len(s)): a job
-// holds at most its policy's MaxConcurrentOffers.
-func removeOffer(s []*offerState, o *offerState) []*offerState {
-	if len(s) > 0 && s[0] == o {
-		s[0] = nil
-		if len(s) == 1 {
-			return s[:0] // keeps the capacity for the next offer
-		}
-		return s[1:]
-	}
-	for i, x := range s {
-		if x == o {
-			copy(s[i:], s[i+1:])
-			s[len(s)-1] = nil
-			return s[:len(s)-1]
-		}
-	}
-	return s
 }
 
 func (e *Engine) offerEvent(typ EventType, o *offerState) Event {
 	j := o.job
-	return Event{Type: typ, WorkerID: o.worker.ID, JobID: j.ID, OfferID: o.id, ChannelID: o.channelID,
-		QueueID: j.QueueID, ChannelReference: j.cold().ChannelReference, JobPriority: int(j.Priority)}
+	return Event{Type: typ, WorkerID: o.worker.ID, JobID: j.ID, OfferID: o.id, ChannelID: o.channel.String(),
+		QueueID: j.QueueID(), ChannelReference: j.cold().ChannelReference, JobPriority: int(j.Priority)}
 }
 
 // revoke withdraws an open offer: OfferRevoked with the reason.
@@ -113,9 +94,43 @@ func (e *Engine) revokeWorkerOffers(now time.Time, w *workerState, reason string
 	}
 }
 
+// addOffer appends o to j's open offers. O(the job's offers): a job holds at most its
+// policy's MaxConcurrentOffers, one by default.
+func (j *jobState) addOffer(o *offerState) {
+	o.jnext = nil
+	p := &j.offers
+	for *p != nil {
+		p = &(*p).jnext
+	}
+	*p = o
+	j.nOffers++
+}
+
+// removeOffer takes o, which must be open, out of j's open offers. O(1) when o is the
+// first, else O(the job's offers).
+func (j *jobState) removeOffer(o *offerState) {
+	p := &j.offers
+	for *p != o {
+		p = &(*p).jnext
+	}
+	*p, o.jnext = o.jnext, nil
+	j.nOffers--
+}
+
+// hasOffer reports whether o is among j's open offers. O(the job's offers).
+func (j *jobState) hasOffer(o *offerState) bool {
+	for x := j.offers; x != nil; x = x.jnext {
+		if x == o {
+			return true
+		}
+	}
+	return false
+}
+
+// revokeJobOffers revokes j's open offers, in issue order. O(offers × log n).
 func (e *Engine) revokeJobOffers(now time.Time, j *jobState, reason string) {
-	for len(j.offers) > 0 {
-		e.revoke(now, j.offers[0], reason)
+	for j.offers != nil {
+		e.revoke(now, j.offers, reason)
 	}
 }
 
@@ -154,9 +169,9 @@ func (e *Engine) AcceptOffer(now time.Time, workerID, offerID string) (jobID, as
 	e.endOffer(o, false) // the capacity moves to the assignment
 	j.asgW().assigns = append(j.asg().assigns, assignRec{ID: aid, WorkerID: w.ID, CapacityCost: o.cost, AssignedAt: now})
 	j.asgW().current = aid
-	e.pushHolding(w, e.newHolding(holding{jobID: j.ID, assignmentID: aid, channelID: o.channelID, cost: o.cost, assignedAt: now}))
+	e.pushHolding(w, e.newHolding(holding{jobID: j.ID, assignmentID: aid, channelID: o.channel.String(), cost: o.cost, assignedAt: now}))
 	e.refreshWorker(w)
-	e.recordService(now, j.QueueID) // the queue's service rate, for wait estimates
+	e.recordService(now, j.QueueID()) // the queue's service rate, for wait estimates
 	e.unqueue(j)
 	e.cancelWaitTimes(j) // the wait in queue is over
 	j.st = stAssigned

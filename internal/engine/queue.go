@@ -115,7 +115,7 @@ func (e *Engine) DeleteQueue(now time.Time, id string) error {
 	if w, ok := q.workers.Min(); ok {
 		return conflict("queue", id, "worker "+quote(w.ID)+" listens on it")
 	}
-	if j := e.firstActiveJob(func(j *jobState) bool { return j.QueueID == id }); j != nil {
+	if j := e.firstActiveJob(func(j *jobState) bool { return j.QueueID() == id }); j != nil {
 		return conflict("queue", id, "active job "+quote(j.ID)+" is in it")
 	}
 	for _, pid := range sortedKeys(e.classPolicies) {

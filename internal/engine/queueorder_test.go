@@ -21,7 +21,7 @@ func TestQueueOrderHeadIsBeforeEveryJobAndNeverCounted(t *testing.T) {
 	require.Zero(t, o.len())
 	o.ascend(func(*jobState) bool { t.Fatal("an empty order walks no job"); return false })
 
-	later := &jobState{ID: "later", seq: 2, keyPriority: -100, CreatedAt: t0.Add(time.Hour), enqueues: 1}
+	later := &jobState{ID: "later", seq: 2, keyPriority: -100, CreatedAt: t0.Add(time.Hour), enqDelta: 0}
 	o.insert(later)
 	o.insert(first)
 	require.Equal(t, 2, o.len())

@@ -92,8 +92,8 @@ func (s *stress) invariants() error {
 		if j.st != stQueued {
 			continue
 		}
-		if j.queuedIn() != j.QueueID {
-			return fmt.Errorf("job %s: queued in %q but QueueID %q", id, j.queuedIn(), j.QueueID)
+		if j.queuedIn() != j.QueueID() {
+			return fmt.Errorf("job %s: queued in %q but QueueID %q", id, j.queuedIn(), j.QueueID())
 		}
 		if j.cold().MatchingMode.Kind != QueueAndMatch {
 			return fmt.Errorf("job %s: queued with matching mode %v", id, j.cold().MatchingMode.Kind)

@@ -218,7 +218,7 @@ func (e *Engine) QueuePosition(now time.Time, jobID string) (JobPosition, error)
 	if j.st != stQueued {
 		return JobPosition{}, notQueued
 	}
-	pos := JobPosition{JobID: jobID, QueueID: j.QueueID}
+	pos := JobPosition{JobID: jobID, QueueID: j.QueueID()}
 	q := j.inQueue
 	if q == nil {
 		return JobPosition{}, notQueued

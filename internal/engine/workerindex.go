@@ -42,7 +42,7 @@ func (e *Engine) pushOffer(w *workerState, o *offerState) {
 	w.nOffers++
 	if x := w.many; x != nil {
 		x.offers[o.id] = o
-		x.onChan[o.channelID]++
+		x.onChan[o.channel.String()]++
 	} else if w.held() >= e.cfg.IndexHeldAt {
 		w.buildIndex()
 	}
@@ -54,7 +54,7 @@ func (e *Engine) unlinkOffer(w *workerState, o *offerState) {
 	w.nOffers--
 	if x := w.many; x != nil {
 		delete(x.offers, o.id)
-		x.uncount(o.channelID)
+		x.uncount(o.channel.String())
 		e.dropIndexIfFew(w)
 	}
 }
@@ -99,7 +99,7 @@ func (w *workerState) buildIndex() {
 	}
 	for o := w.offers.first; o != nil; o = o.next {
 		x.offers[o.id] = o
-		x.onChan[o.channelID]++
+		x.onChan[o.channel.String()]++
 	}
 	for h := w.holds.first; h != nil; h = h.next {
 		x.holds[holdKey{h.jobID, h.assignmentID}] = h
@@ -150,7 +150,7 @@ func (w *workerState) onChannel(id string) int {
 	}
 	n := 0
 	for o := w.offers.first; o != nil; o = o.next {
-		if o.channelID == id {
+		if o.channel.String() == id {
 			n++
 		}
 	}
