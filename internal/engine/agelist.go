@@ -19,9 +19,10 @@ import (
 // head cost O(1) and no allocation, where a heap entry cost a 64-byte item, a 32-byte
 // slot and O(log n) sifting for every job, most of which never expire.
 //
-// Ties with the heap's deadlines: each listed job takes, when created, the heap's next
-// push sequence number (deadline.Heap.Reserve), exactly as adding its deadline to the
-// heap did, and the engine merges the list's head with the heap's by deadline.Before.
+// Ties with the heap's deadlines: each job takes, when created, the heap's next push
+// sequence number (deadline.Heap.Reserve), exactly as adding its deadline to the heap
+// did, as its creation number (jobState.seq), and the engine merges the list's head
+// with the heap's by deadline.Before.
 // So deadlines pop in the same order as when they all lived in the heap, ties at one
 // instant included.
 //
@@ -35,10 +36,10 @@ type ageList struct {
 	head, tail *jobState
 }
 
-// startMaxAge puts the maximum-age deadline of j, just created at j.CreatedAt, at the
-// tail of the list (or, when its wall instant is earlier than the tail's, in the
-// heap). Nothing when jobs never expire (negative Config.MaxJobAge). O(1) (O(log n)
-// in the heap case).
+// startMaxAge puts the maximum-age deadline of j, just created at j.CreatedAt with
+// its creation number reserved (startJobClocks), at the tail of the list (or, when
+// its wall instant is earlier than the tail's, in the heap). Nothing when jobs never
+// expire (negative Config.MaxJobAge). O(1) (O(log n) in the heap case).
 func (e *Engine) startMaxAge(j *jobState) {
 	age := e.maxJobAge()
 	if age < 0 {
@@ -50,7 +51,6 @@ func (e *Engine) startMaxAge(j *jobState) {
 		j.ext().ageDL = e.deadlines.Add(maxAgeKey(j.ID), when)
 		return
 	}
-	j.ageSeq = e.deadlines.Reserve()
 	j.agePrev = l.tail
 	if l.tail != nil {
 		l.tail.ageNext = j
@@ -63,7 +63,7 @@ func (e *Engine) startMaxAge(j *jobState) {
 // stopMaxAge forgets the maximum-age deadline of j (terminal, or expiring now), if it
 // has one. O(1) (O(log n) in the heap case).
 func (e *Engine) stopMaxAge(j *jobState) {
-	if j.ageSeq == 0 {
+	if !e.ages.has(j) {
 		if j.x != nil {
 			e.deadlines.Remove(j.x.ageDL)
 			j.x.ageDL = deadline.Handle{}
@@ -81,12 +81,15 @@ func (e *Engine) stopMaxAge(j *jobState) {
 	} else {
 		l.tail = j.agePrev
 	}
-	j.ageNext, j.agePrev, j.ageSeq = nil, nil, 0
+	j.ageNext, j.agePrev = nil, nil
 }
+
+// has reports whether j is in the list. O(1).
+func (l *ageList) has(j *jobState) bool { return j.agePrev != nil || l.head == j }
 
 // ageDeadline is j's listed maximum-age deadline as the heap would hold it.
 func (e *Engine) ageDeadline(j *jobState) deadline.Deadline {
-	return deadline.Outside(maxAgeKey(j.ID), j.CreatedAt.Add(e.maxJobAge()), j.ageSeq)
+	return deadline.Outside(maxAgeKey(j.ID), j.CreatedAt.Add(e.maxJobAge()), j.seq)
 }
 
 // peekDeadline returns the earliest pending deadline, the heap's and the age list's
@@ -146,7 +149,7 @@ func (e *Engine) checkAges() error {
 			return fmt.Errorf("age list: job %q is %s", j.ID, j.Status())
 		case j.agePrev != prev:
 			return fmt.Errorf("age list: job %q has a wrong back link", j.ID)
-		case j.ageSeq == 0:
+		case j.seq == 0:
 			return fmt.Errorf("age list: job %q has no sequence number", j.ID)
 		case prev != nil && !e.ageDeadline(prev).Before(e.ageDeadline(j)):
 			return fmt.Errorf("age list: job %q is out of order", j.ID)
@@ -161,19 +164,19 @@ func (e *Engine) checkAges() error {
 	for _, id := range sortedKeys(e.jobs) {
 		j := e.jobs[id]
 		heap := j.cold().ageDL.Pending()
-		if j.ageSeq != 0 && heap {
+		if e.ages.has(j) && heap {
 			return fmt.Errorf("job %q: maximum age both listed and in the heap", j.ID)
 		}
 		if j.st.terminal() {
-			if j.ageSeq != 0 || heap {
+			if e.ages.has(j) || heap {
 				return fmt.Errorf("job %q: %s but its maximum age is pending", j.ID, j.Status())
 			}
 			continue
 		}
-		if e.maxJobAge() >= 0 && j.ageSeq == 0 && !heap {
+		if e.maxJobAge() >= 0 && !e.ages.has(j) && !heap {
 			return fmt.Errorf("job %q: no maximum-age deadline", j.ID)
 		}
-		if j.ageSeq != 0 {
+		if e.ages.has(j) {
 			want++
 		}
 	}

@@ -155,7 +155,7 @@ func TestAgeList_AnEarlierWallInstantGoesToTheHeap(t *testing.T) {
 	f.e.jobs[j.ID] = j
 	f.e.activeIDs.insert(j)
 	f.e.startMaxAge(j)
-	require.Zero(t, j.ageSeq, "not listed")
+	require.False(t, f.e.ages.has(j), "not listed")
 	require.True(t, j.cold().ageDL.Pending(), "in the heap")
 	require.NoError(t, f.e.checkAges())
 	require.Equal(t, []PendingDeadline{

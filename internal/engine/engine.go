@@ -37,7 +37,6 @@ type Engine struct {
 	now time.Time // the latest time seen; time never moves backwards inside the engine
 
 	seq    uint64 // last event sequence number
-	jobSeq uint64 // last job creation number
 	regSeq uint64 // last worker registration number
 
 	policies map[string]*DistributionPolicy

@@ -19,10 +19,14 @@ func maxAgeKey(jobID string) deadline.Key   { return deadline.Key{Kind: dlMaxAge
 
 // startJobClocks starts the clocks of a job just created: each requested selector
 // with an ExpiresAfter expires at now + ExpiresAfter, and the job itself expires at
-// CreatedAt + the maximum age.
+// CreatedAt + the maximum age. It gives the job its creation number (jobState.seq):
+// the heap's next push sequence number, reserved where the maximum age's deadline
+// was once added to the heap, after the selectors', so that deadlines due at one
+// instant still fire in that order.
 func (e *Engine) startJobClocks(now time.Time, j *jobState) {
 	startSelectorClocks(now, j.requested(), nil)
 	e.armSelectorExpiry(j)
+	j.seq = e.deadlines.Reserve()
 	e.startMaxAge(j)
 }
 

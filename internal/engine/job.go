@@ -48,10 +48,13 @@ type jobState struct {
 	// in place (orderKey).
 	enqDelta time.Duration
 
-	seq     uint64        // creation number, set once: queue order's last tie-break
+	// seq is the job's creation number, set once (startJobClocks): the deadline
+	// heap's push sequence number it reserved when created, so that it is both queue
+	// order's last tie-break (it grows with creation) and its listed maximum age's
+	// place among the heap's deadlines (agelist.go): one word where two were.
+	seq     uint64
 	inQueue *queueState   // the queue whose order holds the job (nil when not queued)
 	group   *jobGroup     // the job group holding it while hungry (matchindex.go)
-	dirty   uint64        // the pass for which it is in Engine.dirtyJobs
 	visit   uint64        // the last pass that visited it
 	sel     *jobSelectors // its worker selectors; nil while it has none
 	// offers is the first of the job's open offers, in issue order, linked by
@@ -68,10 +71,9 @@ type jobState struct {
 	keyPriority int8
 	keyExpedite bool
 
-	// The maximum-age deadline (agelist.go): a place in Engine.ages with the heap
-	// sequence number it took (0: not listed), or, rarely, a heap entry (x.ageDL).
+	// The maximum-age deadline (agelist.go): a place in Engine.ages, ordered against
+	// the heap's deadlines by seq, or, rarely, a heap entry (x.ageDL).
 	ageNext, agePrev *jobState
-	ageSeq           uint64
 
 	x  *jobExtra       // nil until a field of it is first set
 	as *jobAssignments // nil until the job is first assigned or given a disposition code
@@ -371,8 +373,7 @@ func (e *Engine) CreateJob(now time.Time, in Job) (Job, error) {
 	} else if _, ok := e.jobs[in.ID]; ok {
 		return Job{}, conflict("job", in.ID, "a job with this ID exists")
 	}
-	e.jobSeq++
-	j := &jobState{seq: e.jobSeq,
+	j := &jobState{
 		ID: in.ID, channel: intern(in.ChannelID), queue: intern(in.QueueID), Priority: int8(in.Priority),
 		Labels: in.Labels, st: stCreated, CreatedAt: now, enqDelta: notEnqueued,
 	}

@@ -139,11 +139,15 @@ func (e *Engine) incrementalPass(now time.Time, dirtyJobs []*jobState, dirtyWork
 			}
 		}
 		slices.SortFunc(js, func(a, b *jobState) int {
-			if lessJob(a, b) {
+			switch {
+			case a == b:
+				return 0
+			case lessJob(a, b):
 				return -1
 			}
 			return 1
 		})
+		js = slices.Compact(js) // a job that gained twice is listed twice (gainJob)
 		if len(js) > 0 {
 			streams = append(streams, stream{jobs: js})
 			streams[len(streams)-1].next()

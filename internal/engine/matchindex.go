@@ -437,13 +437,13 @@ func (e *Engine) gainWorker(w *workerState) {
 }
 
 // gainJob marks j as possibly eligible for more workers than before: the next
-// matching pass looks for workers for it.
+// matching pass looks for workers for it. A job that gains twice before that pass is
+// listed twice (the pass drops the repeats when it sorts the list): a mark of the
+// pass it was listed for would cost every job a word (B4), and a job gains a bounded
+// number of times in one call.
 func (e *Engine) gainJob(j *jobState) {
 	e.refreshJob(j)
-	if j.dirty != e.pass+1 {
-		j.dirty = e.pass + 1
-		e.dirtyJobs = append(e.dirtyJobs, j)
-	}
+	e.dirtyJobs = append(e.dirtyJobs, j)
 }
 
 // hungry reports whether j is queued with room for more offers under its queue's
