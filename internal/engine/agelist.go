@@ -139,8 +139,9 @@ func (e *Engine) checkAges() error {
 	listed := 0
 	var prev *jobState
 	for j := e.ages.head; j != nil; j = j.ageNext {
+		stored, _ := e.jobs.get(j.ID)
 		switch {
-		case e.jobs[j.ID] != j:
+		case stored != j:
 			return fmt.Errorf("age list: job %q is not stored", j.ID)
 		case j.st.terminal():
 			return fmt.Errorf("age list: job %q is %s", j.ID, j.Status())
@@ -158,8 +159,7 @@ func (e *Engine) checkAges() error {
 		return fmt.Errorf("age list: wrong tail")
 	}
 	want := 0
-	for _, id := range sortedKeys(e.jobs) {
-		j := e.jobs[id]
+	for _, j := range e.jobs.sorted() {
 		heap := j.cold().ageDL.Pending()
 		if j.ageSeq != 0 && heap {
 			return fmt.Errorf("job %q: maximum age both listed and in the heap", j.ID)
