@@ -109,7 +109,7 @@ func (t *jobTable) get(id string) (*jobState, bool) {
 // it also moves up to migrateStep old slots. It allocates only when it starts a
 // migration (grow).
 func (t *jobTable) put(j *jobState) {
-	if t.cur.jobs == nil {
+	if t.seed == (maphash.Seed{}) {
 		t.seed = maphash.MakeSeed()
 	}
 	h := maphash.String(t.seed, j.ID)
