@@ -142,8 +142,9 @@ func (e *Engine) checkAges() error {
 	listed := 0
 	var prev *jobState
 	for j := e.ages.head; j != nil; j = j.ageNext {
+		stored, _ := e.jobs.get(j.ID)
 		switch {
-		case e.jobs[j.ID] != j:
+		case stored != j:
 			return fmt.Errorf("age list: job %q is not stored", j.ID)
 		case j.st.terminal():
 			return fmt.Errorf("age list: job %q is %s", j.ID, j.Status())
@@ -161,8 +162,7 @@ func (e *Engine) checkAges() error {
 		return fmt.Errorf("age list: wrong tail")
 	}
 	want := 0
-	for _, id := range sortedKeys(e.jobs) {
-		j := e.jobs[id]
+	for _, j := range e.jobs.sorted() {
 		heap := j.cold().ageDL.Pending()
 		if e.ages.has(j) && heap {
 			return fmt.Errorf("job %q: maximum age both listed and in the heap", j.ID)

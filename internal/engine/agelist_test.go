@@ -83,7 +83,7 @@ func TestAgeList_OneAdvanceAcrossManyAgesFiresEachInCreationOrder(t *testing.T) 
 	var got []string
 	for _, ev := range only(f.take(), EvJobCancelled) {
 		got = append(got, brief(ev))
-		require.Equal(t, f.e.jobs[ev.JobID].CreatedAt.Add(age), ev.Time, "job %s expires at its own age", ev.JobID)
+		require.Equal(t, f.e.storedJob(ev.JobID).CreatedAt.Add(age), ev.Time, "job %s expires at its own age", ev.JobID)
 	}
 	// A job offered to w when the one before it expired is named with the worker.
 	for i := range got {
@@ -114,8 +114,8 @@ func TestAgeList_TerminalAndDeletedJobsLeaveTheList(t *testing.T) {
 		require.NoError(t, f.e.CancelJob(f.now, id, "", ""))
 	}
 	require.NoError(t, f.e.DeleteJob(f.now, "c"))
-	require.Same(t, f.e.jobs["b"], f.e.ages.head)
-	require.Same(t, f.e.jobs["b"], f.e.ages.tail)
+	require.Same(t, f.e.storedJob("b"), f.e.ages.head)
+	require.Same(t, f.e.storedJob("b"), f.e.ages.tail)
 	require.Equal(t, []PendingDeadline{{Kind: DeadlineMaxAge, ID: "b", When: t0.Add(time.Hour)}}, f.e.Deadlines())
 	require.NoError(t, f.e.checkAges())
 	f.take()
@@ -152,7 +152,7 @@ func TestAgeList_AnEarlierWallInstantGoesToTheHeap(t *testing.T) {
 	j := &jobState{seq: 99}
 	j.ID, j.queue, j.channel, j.st = "x", intern("q"), intern(voice), stWaitingForActivation
 	j.CreatedAt = t0.Add(30 * time.Second)
-	f.e.jobs[j.ID] = j
+	f.e.jobs.put(j)
 	f.e.activeIDs.insert(j)
 	f.e.startMaxAge(j)
 	require.False(t, f.e.ages.has(j), "not listed")

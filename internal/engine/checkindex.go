@@ -184,9 +184,12 @@ func (e *Engine) CheckIndexes() error {
 			return fmt.Errorf("queue %q: %d jobs in groups, %d hungry", qid, grouped, hungry)
 		}
 	}
+	if err := e.jobs.check(); err != nil {
+		return err
+	}
 	active := 0
-	for _, id := range sortedKeys(e.jobs) {
-		j := e.jobs[id]
+	for _, j := range e.jobs.sorted() {
+		id := j.ID
 		in, out := &e.activeIDs, &e.doneIDs
 		if j.st.terminal() {
 			in, out = out, in
@@ -213,8 +216,8 @@ func (e *Engine) CheckIndexes() error {
 			return errors.New("job " + quote(id) + ": grouped but not queued")
 		}
 	}
-	if e.activeIDs.len() != active || e.doneIDs.len() != len(e.jobs)-active {
-		return fmt.Errorf("job indexes hold %d active and %d terminal jobs, want %d and %d", e.activeIDs.len(), e.doneIDs.len(), active, len(e.jobs)-active)
+	if e.activeIDs.len() != active || e.doneIDs.len() != e.jobs.len()-active {
+		return fmt.Errorf("job indexes hold %d active and %d terminal jobs, want %d and %d", e.activeIDs.len(), e.doneIDs.len(), active, e.jobs.len()-active)
 	}
 	if !reflect.ValueOf(noExtra).IsZero() {
 		return errors.New("the shared zero jobExtra was written to")

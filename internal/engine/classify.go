@@ -428,7 +428,7 @@ func (e *Engine) reclassify(now time.Time, j *jobState, byException bool) {
 // Errors: CodeNotFound, CodeConflict (no policy, or wrong status).
 func (e *Engine) ReclassifyJob(now time.Time, jobID string) error {
 	now = e.at(now)
-	j, ok := e.jobs[jobID]
+	j, ok := e.jobs.get(jobID)
 	if !ok {
 		return notFound("job", jobID)
 	}
@@ -463,7 +463,7 @@ func (e *Engine) TakeRuleRequests() []RuleRequest {
 // the token differs) is ignored. Errors: none; a stale answer is not an error.
 func (e *Engine) ApplyRuleResults(now time.Time, jobID string, token uint64, results []RuleResult) {
 	now = e.at(now)
-	j, ok := e.jobs[jobID]
+	j, ok := e.jobs.get(jobID)
 	if !ok || j.st != stPendingClassification || j.cold().classToken != token || len(results) != len(j.cold().pendingRules) {
 		return
 	}

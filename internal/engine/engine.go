@@ -42,7 +42,7 @@ type Engine struct {
 	policies map[string]*DistributionPolicy
 	queues   map[string]*queueState
 	workers  map[string]*workerState
-	jobs     map[string]*jobState
+	jobs     jobTable // by ID, keyed by the record's own ID field (jobtable.go)
 	// Open offers have no table of their own: an offer is always named with its
 	// worker, and found among the worker's open offers (workerState.offerByID).
 
@@ -106,7 +106,6 @@ func New(cfg Config) *Engine {
 		policies:      make(map[string]*DistributionPolicy),
 		queues:        make(map[string]*queueState),
 		workers:       make(map[string]*workerState),
-		jobs:          make(map[string]*jobState),
 		classPolicies: make(map[string]*ClassificationPolicy),
 		excPolicies:   make(map[string]*ExceptionPolicy),
 		rng:           newRand(cfg.Seed),
@@ -191,7 +190,7 @@ func (e *Engine) fire(d deadline.Deadline) {
 	case dlRetryOffer:
 		// The decliner is eligible again; matching decides.
 		jobID, workerID, _ := strings.Cut(d.ID, "\x00")
-		if j := e.jobs[jobID]; j != nil {
+		if j, _ := e.jobs.get(jobID); j != nil {
 			// Only a decline whose own RetryOfferAt has come lapses: the worker may
 			// have declined again since (after registering again), without a
 			// RetryOfferAt, and that decline holds for good.
@@ -202,7 +201,7 @@ func (e *Engine) fire(d deadline.Deadline) {
 			e.gainJob(j)
 		}
 	case dlCloseAt:
-		if j := e.jobs[d.ID]; j != nil && j.asg().closing != nil {
+		if j, _ := e.jobs.get(d.ID); j != nil && j.asg().closing != nil {
 			e.closeNow(d.When, j, j.asg().closing.code)
 		}
 	case dlSchedule:

@@ -226,7 +226,7 @@ func firedKey(policyID, ruleID string) string { return policyID + "\x00" + ruleI
 // set for.
 func (e *Engine) waitTimeReached(t time.Time, id string) {
 	jobID, ruleID, _ := strings.Cut(id, "\x00")
-	j := e.jobs[jobID]
+	j, _ := e.jobs.get(jobID)
 	if j == nil || j.st != stQueued {
 		return
 	}

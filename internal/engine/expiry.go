@@ -118,7 +118,7 @@ func earliestExpiry(j *jobState) (time.Time, bool) {
 // JobWorkerSelectorsExpired names them (requested and attached apart). Matching runs
 // again. The deadline moves to the next selector to expire.
 func (e *Engine) expireSelectors(t time.Time, jobID string) {
-	j := e.jobs[jobID]
+	j, _ := e.jobs.get(jobID)
 	if j == nil || j.st.terminal() {
 		return
 	}
@@ -157,7 +157,7 @@ func expireDue(t time.Time, list []Selector) (out, expired []Selector) {
 // expireJob cancels, at t, a job that reached its maximum age, exactly as CancelJob
 // does, with disposition code "Expired" **(ours: Config.MaxJobAge)**.
 func (e *Engine) expireJob(t time.Time, jobID string) {
-	j := e.jobs[jobID]
+	j, _ := e.jobs.get(jobID)
 	if j == nil || j.st.terminal() {
 		return
 	}

@@ -229,7 +229,7 @@ func TestSelectorExpiry_AttachedSelectorsExpireFromWhenTheyWereAttached(t *testi
 	f.basic()
 	f.job(withSelectors("j", "q", excluding("x", 30*time.Second)))
 	f.advance(5 * time.Second)
-	j := f.e.jobs["j"]
+	j := f.e.storedJob("j")
 	f.attach(j, excluding("y", 10*time.Second), excluding("z", 0))
 	got := f.getJob("j")
 	require.Equal(t, t0.Add(15*time.Second), got.AttachedWorkerSelectors[0].ExpiresAt)
@@ -429,7 +429,7 @@ func TestSelectorExpiry_ClocksRunWhileTheJobIsNotQueued(t *testing.T) {
 		_, err := f.e.UnassignJob(f.now, "j", aid, false)
 		require.NoError(t, err)
 		require.Equal(t, []string{"w1"}, f.offeredTo("j"), "w1 has been idle longest")
-		require.False(t, f.e.jobs["j"].keyExpedite)
+		require.False(t, f.e.storedJob("j").keyExpedite)
 	})
 	t.Run("suspended", func(t *testing.T) {
 		f := newFixture(t)

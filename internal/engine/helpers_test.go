@@ -264,3 +264,9 @@ func (f *fixture) requireUnchanged(before digest) {
 	require.Empty(f.t, f.take(), "a failed command recorded events")
 	require.Equal(f.t, before, f.digest(), "a failed command changed the state")
 }
+
+// storedJob returns the job stored under id, or nil.
+func (e *Engine) storedJob(id string) *jobState {
+	j, _ := e.jobs.get(id)
+	return j
+}

@@ -39,14 +39,9 @@ func TestIDIndex(t *testing.T) {
 
 // naiveJobs is the reference ListJobs: sort every ID, filter, page.
 func naiveJobs(e *Engine, f JobFilter) []string {
-	ids := make([]string, 0, len(e.jobs))
-	for id := range e.jobs {
-		ids = append(ids, id)
-	}
-	sort.Strings(ids)
 	var out []string
-	for _, id := range ids {
-		j := e.jobs[id]
+	for _, j := range e.jobs.sorted() {
+		id := j.ID
 		if id <= f.After && f.After != "" ||
 			f.Status != "" && j.Status() != f.Status ||
 			f.Active && j.st.terminal() ||
@@ -204,7 +199,7 @@ func TestList_IndexMatchesNaiveReference(t *testing.T) {
 						wf.After = got[len(got)-1]
 					}
 				}
-				require.Equal(t, len(f.e.jobs), f.e.activeIDs.len()+f.e.doneIDs.len(), "the job indexes hold every job")
+				require.Equal(t, f.e.jobs.len(), f.e.activeIDs.len()+f.e.doneIDs.len(), "the job indexes hold every job")
 				require.Equal(t, len(f.e.workers), f.e.workerIDs.len(), "the worker index holds every worker")
 			}
 		})

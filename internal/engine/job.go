@@ -366,11 +366,11 @@ func (e *Engine) CreateJob(now time.Time, in Job) (Job, error) {
 		return Job{}, err
 	}
 	if generated {
-		in.ID = e.newID(func(s string) bool { _, ok := e.jobs[s]; return ok })
+		in.ID = e.newID(func(s string) bool { _, ok := e.jobs.get(s); return ok })
 		if err := e.validID("job", in.ID); err != nil {
 			return Job{}, err
 		}
-	} else if _, ok := e.jobs[in.ID]; ok {
+	} else if _, ok := e.jobs.get(in.ID); ok {
 		return Job{}, conflict("job", in.ID, "a job with this ID exists")
 	}
 	j := &jobState{
@@ -380,7 +380,7 @@ func (e *Engine) CreateJob(now time.Time, in Job) (Job, error) {
 	j.setRequested(in.RequestedWorkerSelectors)
 	j.setWritable(&in)
 	j.refreshReqs()
-	e.jobs[j.ID] = j
+	e.jobs.put(j)
 	e.activeIDs.insert(j)
 	e.startJobClocks(now, j)
 	e.emit(now, e.jobEvent(EvJobReceived, j))
@@ -480,7 +480,7 @@ func (e *Engine) schedule(now time.Time, j *jobState) {
 }
 
 func (e *Engine) activateSchedule(t time.Time, id string) {
-	j := e.jobs[id]
+	j, _ := e.jobs.get(id)
 	if j == nil || j.st != stScheduled {
 		return
 	}
@@ -606,7 +606,7 @@ func (e *Engine) assignmentEvent(typ EventType, j *jobState, aid string) Event {
 // status does not allow).
 func (e *Engine) UpdateJob(now time.Time, in Job) (Job, error) {
 	now = e.at(now)
-	j, ok := e.jobs[in.ID]
+	j, ok := e.jobs.get(in.ID)
 	if !ok {
 		return Job{}, notFound("job", in.ID)
 	}
@@ -706,7 +706,7 @@ func sameSelector(a, b Selector) bool {
 
 // GetJob returns a job. Errors: CodeNotFound.
 func (e *Engine) GetJob(id string) (Job, error) {
-	j, ok := e.jobs[id]
+	j, ok := e.jobs.get(id)
 	if !ok {
 		return Job{}, notFound("job", id)
 	}
@@ -750,14 +750,14 @@ func (e *Engine) ListJobs(f JobFilter) []Job {
 // Errors: CodeNotFound, CodeConflict (not terminal).
 func (e *Engine) DeleteJob(now time.Time, id string) error {
 	now = e.at(now)
-	j, ok := e.jobs[id]
+	j, ok := e.jobs.get(id)
 	if !ok {
 		return notFound("job", id)
 	}
 	if !j.st.terminal() {
 		return conflict("job", id, "only a closed or cancelled job can be deleted; it is "+string(j.Status()))
 	}
-	delete(e.jobs, id)
+	e.jobs.del(id)
 	e.doneIDs.remove(j)
 	e.emit(now, Event{Type: EvJobDeleted, JobID: id, QueueID: j.QueueID(), ChannelID: j.ChannelID(), ChannelReference: j.cold().ChannelReference})
 	return nil
@@ -796,7 +796,7 @@ func (j *jobState) addNote(now time.Time, note string) {
 // current assignment).
 func (e *Engine) CompleteJob(now time.Time, jobID, aid, note string) error {
 	now = e.at(now)
-	j, ok := e.jobs[jobID]
+	j, ok := e.jobs.get(jobID)
 	if !ok {
 		return notFound("job", jobID)
 	}
@@ -824,7 +824,7 @@ func (e *Engine) complete(now time.Time, j *jobState, note string) {
 // current assignment, or a close already scheduled).
 func (e *Engine) CloseJob(now time.Time, jobID, aid, code, note string, closeAt time.Time) error {
 	now = e.at(now)
-	j, ok := e.jobs[jobID]
+	j, ok := e.jobs.get(jobID)
 	if !ok {
 		return notFound("job", jobID)
 	}
@@ -896,7 +896,7 @@ func (e *Engine) finish(j *jobState) {
 // Errors: CodeNotFound, CodeConflict (already terminal).
 func (e *Engine) CancelJob(now time.Time, jobID, code, note string) error {
 	now = e.at(now)
-	j, ok := e.jobs[jobID]
+	j, ok := e.jobs.get(jobID)
 	if !ok {
 		return notFound("job", jobID)
 	}
@@ -946,7 +946,7 @@ func (e *Engine) cancel(now time.Time, j *jobState, code, note string) {
 // current assignment, or the limit reached).
 func (e *Engine) UnassignJob(now time.Time, jobID, aid string, suspend bool) (int, error) {
 	now = e.at(now)
-	j, ok := e.jobs[jobID]
+	j, ok := e.jobs.get(jobID)
 	if !ok {
 		return 0, notFound("job", jobID)
 	}

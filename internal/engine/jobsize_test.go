@@ -28,7 +28,7 @@ func TestAPlainJobNeedsNoJobExtra(t *testing.T) {
 	f := newFixture(t)
 	f.basic()
 	f.job(call("j", "q"))
-	j := f.e.jobs["j"]
+	j := f.e.storedJob("j")
 	require.Nil(t, j.x)
 	require.Nil(t, j.as)
 
@@ -77,7 +77,7 @@ func TestCheckIndexesCatchesAQueueKeyChangedInPlace(t *testing.T) {
 	require.EqualValues(t, 2, f.e.workers["w"].nOffers)
 	require.NoError(t, f.e.CheckIndexes())
 
-	a := f.e.jobs["a"]
+	a := f.e.storedJob("a")
 	a.Priority++
 	require.ErrorContains(t, f.e.CheckIndexes(), `job "a": queued with key priority`)
 	a.Priority--
@@ -156,7 +156,7 @@ func TestEnqueueWithANewTimeKeepsTheQueueOrderIntact(t *testing.T) {
 	f.job(call("b", "q"))
 	f.advance(time.Second)
 	f.job(call("c", "q"))
-	f.e.enqueue(f.now, f.e.jobs["a"], f.now.Add(time.Minute)) // a now queued last
+	f.e.enqueue(f.now, f.e.storedJob("a"), f.now.Add(time.Minute)) // a now queued last
 	require.NoError(t, f.e.CheckIndexes())
 	require.Equal(t, 3, f.position("a").Position)
 	require.Equal(t, 1, f.position("b").Position)
@@ -170,14 +170,14 @@ func TestSelectorsRecordIsDroppedWhenEmpty(t *testing.T) {
 	j := call("j", "q")
 	j.RequestedWorkerSelectors = []Selector{{Key: "x", Op: "equal", Value: "y"}}
 	f.job(j)
-	require.NotNil(t, f.e.jobs["j"].sel)
+	require.NotNil(t, f.e.storedJob("j").sel)
 	j.RequestedWorkerSelectors = nil
 	_, err := f.e.UpdateJob(f.now, j)
 	require.NoError(t, err)
-	require.Nil(t, f.e.jobs["j"].sel)
+	require.Nil(t, f.e.storedJob("j").sel)
 	require.NoError(t, f.e.CancelJob(f.now, "j", "", ""))
-	require.Nil(t, f.e.jobs["j"].sel)
+	require.Nil(t, f.e.storedJob("j").sel)
 
 	f.job(call("plain", "q"))
-	require.Nil(t, f.e.jobs["plain"].sel)
+	require.Nil(t, f.e.storedJob("plain").sel)
 }

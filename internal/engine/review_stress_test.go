@@ -87,19 +87,18 @@ func runStress(t *testing.T, seed uint64, steps int) {
 // invariants checks what CheckIndexes does not: a queued job is queued where its
 // QueueID says, by QueueAndMatch, at the key its fields give.
 func (s *stress) invariants() error {
-	for _, id := range sortedKeys(s.e.jobs) {
-		j := s.e.jobs[id]
+	for _, j := range s.e.jobs.sorted() {
 		if j.st != stQueued {
 			continue
 		}
 		if j.queuedIn() != j.QueueID() {
-			return fmt.Errorf("job %s: queued in %q but QueueID %q", id, j.queuedIn(), j.QueueID())
+			return fmt.Errorf("job %s: queued in %q but QueueID %q", j.ID, j.queuedIn(), j.QueueID())
 		}
 		if j.cold().MatchingMode.Kind != QueueAndMatch {
-			return fmt.Errorf("job %s: queued with matching mode %v", id, j.cold().MatchingMode.Kind)
+			return fmt.Errorf("job %s: queued with matching mode %v", j.ID, j.cold().MatchingMode.Kind)
 		}
 		if j.keyPriority != j.Priority || j.keyExpedite != expedite(j) {
-			return fmt.Errorf("job %s: stale queue-order key %+v (priority %d, expedite %v)", id, j.orderKey(), j.Priority, expedite(j))
+			return fmt.Errorf("job %s: stale queue-order key %+v (priority %d, expedite %v)", j.ID, j.orderKey(), j.Priority, expedite(j))
 		}
 	}
 	return nil
@@ -255,11 +254,11 @@ func (s *stress) mm() MatchingMode {
 }
 
 func (s *stress) someJob() (*jobState, bool) {
-	ids := sortedKeys(s.e.jobs)
-	if len(ids) == 0 {
+	js := s.e.jobs.sorted()
+	if len(js) == 0 {
 		return nil, false
 	}
-	return s.e.jobs[s.pick(ids)], true
+	return js[s.r.IntN(len(js))], true
 }
 
 func (s *stress) someOffer() (Offer, bool) {

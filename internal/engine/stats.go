@@ -210,7 +210,7 @@ func (e *Engine) QueueStatistics(now time.Time, queueID string) (QueueStatistics
 // O(log² n) for n jobs queued in its queue (queueOrder).
 func (e *Engine) QueuePosition(now time.Time, jobID string) (JobPosition, error) {
 	now = e.readTime(now)
-	j, ok := e.jobs[jobID]
+	j, ok := e.jobs.get(jobID)
 	if !ok {
 		return JobPosition{}, notFound("job", jobID)
 	}

@@ -1,0 +1,423 @@
+package engine
+
+import (
+	"encoding/binary"
+	"fmt"
+	"hash/maphash"
+	"math/rand/v2"
+	"slices"
+	"strconv"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+)
+
+// tableModel drives a jobTable and a Go map, the reference, with the same
+// operations, and compares them.
+type tableModel struct {
+	t    testing.TB
+	tab  jobTable
+	ref  map[string]*jobState
+	maxN int // most live jobs at once
+
+	// Migration bookkeeping: every call moves at most migrateStep slots, and a
+	// migration ends in the put or del that moves its last slot.
+	migrations, sameSize int
+	// movedAt and oldSize are the move counter when the migration running
+	// began and the size it moves from: it ends having moved every slot.
+	movedAt, oldSize int
+	// checkEdges runs check after every call that begins or ends a migration.
+	checkEdges bool
+}
+
+// newTableModel returns an empty model whose table has its seed drawn already,
+// so that tests can pick IDs by their hashes.
+func newTableModel(t testing.TB) *tableModel {
+	return &tableModel{t: t, ref: map[string]*jobState{}, tab: jobTable{seed: maphash.MakeSeed()}}
+}
+
+// call runs op on the table, checking the per-call migration bound and counting
+// the migrations begun.
+func (m *tableModel) call(op func()) {
+	m.t.Helper()
+	moved, size, migrating := m.tab.moved, len(m.tab.cur.jobs), m.tab.old.jobs != nil
+	op()
+	require.LessOrEqual(m.t, m.tab.moved-moved, migrateStep, "one call moved more than migrateStep slots")
+	if m.tab.old.jobs != nil && !migrating || len(m.tab.cur.jobs) != size && size != 0 {
+		require.False(m.t, migrating, "a migration began before the last one ended")
+		m.migrations++
+		if len(m.tab.cur.jobs) == size {
+			m.sameSize++
+		}
+		m.movedAt, m.oldSize = moved, len(m.tab.old.jobs)
+	}
+	if migrating && m.tab.old.jobs == nil {
+		require.Equal(m.t, m.oldSize, m.tab.moved-m.movedAt, "a migration ended without moving every slot")
+	}
+	if m.checkEdges && migrating != (m.tab.old.jobs != nil) {
+		require.NoError(m.t, m.tab.check())
+	}
+}
+
+func (m *tableModel) put(id string) {
+	m.t.Helper()
+	if m.ref[id] != nil {
+		return // put's precondition: the ID is not in the table
+	}
+	j := &jobState{ID: id}
+	m.call(func() { m.tab.put(j) })
+	m.ref[id] = j
+	m.maxN = max(m.maxN, len(m.ref))
+	m.requireGet(id)
+}
+
+func (m *tableModel) del(id string) {
+	m.t.Helper()
+	var ok bool
+	m.call(func() { ok = m.tab.del(id) })
+	require.Equal(m.t, m.ref[id] != nil, ok, "del(%q)", id)
+	delete(m.ref, id)
+	m.requireGet(id)
+}
+
+func (m *tableModel) requireGet(id string) {
+	m.t.Helper()
+	j, ok := m.tab.get(id)
+	require.Equal(m.t, m.ref[id] != nil, ok, "get(%q) found", id)
+	require.Same(m.t, m.ref[id], j, "get(%q)", id)
+	require.Equal(m.t, len(m.ref), m.tab.len())
+}
+
+// requireSame compares everything: the invariants, every entry both ways, and
+// the iteration's contents.
+func (m *tableModel) requireSame() {
+	m.t.Helper()
+	require.NoError(m.t, m.tab.check())
+	for id := range m.ref {
+		m.requireGet(id)
+	}
+	var got, want []string
+	for j := range m.tab.all() {
+		require.Same(m.t, m.ref[j.ID], j)
+		got = append(got, j.ID)
+	}
+	for id := range m.ref {
+		want = append(want, id)
+	}
+	slices.Sort(got)
+	slices.Sort(want)
+	require.Equal(m.t, want, got, "the jobs iterated")
+	for i, j := range m.tab.sorted() {
+		require.Equal(m.t, want[i], j.ID, "sorted")
+	}
+}
+
+// tagTwins returns n IDs whose hashes under seed share their tag and top bits
+// (so the same home slot in every table of up to 2^homeBits slots).
+func tagTwins(seed maphash.Seed, prefix string, n int, homeBits uint) []string {
+	var out []string
+	want := uint64(0)
+	for i := 0; len(out) < n; i++ {
+		id := prefix + strconv.Itoa(i)
+		h := maphash.String(seed, id)
+		key := h>>(64-homeBits)<<7 | h&0x7f
+		if len(out) == 0 {
+			want = key
+		}
+		if key == want {
+			out = append(out, id)
+		}
+	}
+	return out
+}
+
+// TestJobTableDifferential runs random puts, gets and dels against a Go map
+// through growth to a few thousand jobs, shrinking (tombstone sweeps) and
+// regrowth, with IDs reinserted after deletion and IDs whose tags and home slots
+// are equal, checking every step and, periodically, everything.
+func TestJobTableDifferential(t *testing.T) {
+	for seed := range uint64(4) {
+		t.Run(fmt.Sprint("seed=", seed), func(t *testing.T) {
+			r := rand.New(rand.NewPCG(seed, 7))
+			m := newTableModel(t)
+			// A pool where a third of the IDs collide on tag and home (up to 64
+			// slots), so that chains of equal tags are common while small.
+			pool := tagTwins(m.tab.seed, "twin", 300, 6)
+			for i := len(pool); i < 900; i++ {
+				pool = append(pool, fmt.Sprintf("job-%d", i))
+			}
+			fresh := 0
+			// Phases: a target size to move towards, through growth, mass
+			// deletion (tombstones, then a same-size migration) and regrowth.
+			for _, target := range []int{40, 5, 700, 20, 3000, 100, 1500} {
+				for steps := 0; steps < 4*max(target, 200); steps++ {
+					id := pool[r.IntN(len(pool))]
+					if r.IntN(4) == 0 {
+						fresh++
+						id = "new-" + strconv.Itoa(fresh) // never seen before
+					}
+					switch grow := len(m.ref) < target; {
+					case r.IntN(10) == 0:
+						m.requireGet(id)
+					case grow && r.IntN(4) != 0 || !grow && r.IntN(4) == 0:
+						m.put(id)
+					default:
+						// Delete a present job mostly; sometimes an absent one.
+						if len(m.ref) > 0 && r.IntN(8) != 0 {
+							id = m.anyID(r)
+						}
+						m.del(id)
+					}
+					if steps%97 == 0 || m.tab.old.jobs != nil && m.tab.next == 0 {
+						m.requireSame()
+					}
+				}
+				m.requireSame()
+			}
+			require.Greater(t, m.migrations, 8)
+			require.Positive(t, m.sameSize, "no tombstone sweep happened")
+			require.LessOrEqual(t, len(m.tab.cur.jobs), 8192, "the table outgrew its most jobs (%d)", m.maxN)
+		})
+	}
+}
+
+// anyID returns a present ID, picked by r among the sorted IDs (map order is not
+// used, so a failure replays).
+func (m *tableModel) anyID(r *rand.Rand) string {
+	js := m.tab.sorted()
+	return js[r.IntN(len(js))].ID
+}
+
+// TestJobTableEqualTags stores IDs that share tag and home slot in every table
+// size the test reaches, so every probe meets tag matches of other jobs, and
+// deletes and reinserts them while tables migrate.
+func TestJobTableEqualTags(t *testing.T) {
+	m := newTableModel(t)
+	twins := tagTwins(m.tab.seed, "t", 40, 8) // one home in tables of up to 256 slots
+	for _, id := range twins {
+		m.put(id)
+		require.NoError(t, m.tab.check())
+	}
+	for i, id := range twins {
+		if i%3 == 0 {
+			m.del(id)
+			require.NoError(t, m.tab.check())
+		}
+	}
+	for _, id := range twins {
+		m.put(id) // the deleted ones come back into tombstones
+		m.requireSame()
+	}
+	for _, id := range twins {
+		m.del(id)
+		m.requireSame()
+	}
+	require.Zero(t, m.tab.len())
+}
+
+// TestJobTableMigrationBound grows a table to 200,000 jobs with one deletion
+// for every three puts, then churns at a steady size: no call moves more than
+// migrateStep slots, each migration ends before the next begins, the invariant
+// that proves it holds at every migration's start and end, and churn at a
+// steady size sweeps tombstones, growing only while the jobs fill more than
+// 7/16 of the slots.
+func TestJobTableMigrationBound(t *testing.T) {
+	if testing.Short() {
+		t.Skip("200,000 jobs")
+	}
+	m := newTableModel(t)
+	m.checkEdges = true
+	n := 0
+	for len(m.ref) < 200_000 {
+		n++
+		m.put("j" + strconv.Itoa(n))
+		if n%3 == 0 {
+			m.del("j" + strconv.Itoa(n/2))
+		}
+	}
+	require.GreaterOrEqual(t, m.migrations, 14)
+	m.requireSame()
+
+	size, grown := len(m.tab.cur.jobs), m.migrations
+	oldest := 0 // churn deletes the oldest job left
+	for i := 0; i < 3*size; i++ {
+		n++
+		m.put("j" + strconv.Itoa(n))
+		for m.ref["j"+strconv.Itoa(oldest)] == nil {
+			oldest++
+		}
+		m.del("j" + strconv.Itoa(oldest))
+	}
+	// 200,000 jobs are more than 7/16 of 2^18 slots, so the first sweep doubles;
+	// in 2^19 slots they are fewer, and the table stays.
+	require.Equal(t, 2*size, len(m.tab.cur.jobs), "churn at a steady size grew the table twice")
+	require.Greater(t, m.sameSize, 0, "churn left tombstones unswept")
+	require.Greater(t, m.migrations, grown)
+	m.requireSame()
+}
+
+// TestJobTableSameSizeWorstCase starts a same-size migration (a tombstone sweep)
+// with as many live jobs as allows one, 7/16 of the slots less one, and then
+// only puts: the proof's tightest case, which a step of 2 would fail.
+func TestJobTableSameSizeWorstCase(t *testing.T) {
+	m := newTableModel(t)
+	m.checkEdges = true
+	n, oldest := 0, 0
+	put := func() { n++; m.put("w" + strconv.Itoa(n)) }
+	del := func() {
+		for m.ref["w"+strconv.Itoa(oldest)] == nil {
+			oldest++
+		}
+		m.del("w" + strconv.Itoa(oldest))
+	}
+	const size = 1024
+	for len(m.tab.cur.jobs) < size || m.tab.old.jobs != nil {
+		put()
+	}
+	for m.tab.len() > maxUsed(size)/2-1 {
+		del()
+	}
+	for m.tab.old.jobs == nil {
+		put()
+		del()
+	}
+	// The put above began the sweep; the del after it moved migrateStep slots.
+	require.Equal(t, size, len(m.tab.cur.jobs))
+	require.Equal(t, 1, m.sameSize)
+	for m.tab.old.jobs != nil {
+		put()
+		require.NoError(t, m.tab.check())
+	}
+	m.requireSame()
+}
+
+// TestJobTableNoAllocs: get, put and del allocate nothing outside growth.
+func TestJobTableNoAllocs(t *testing.T) {
+	m := newTableModel(t)
+	for i := range 100 {
+		m.put(strconv.Itoa(i))
+	}
+	j := &jobState{ID: "x"}
+	allocs := testing.AllocsPerRun(1000, func() {
+		m.tab.put(j)
+		if got, _ := m.tab.get("x"); got != j {
+			panic("lost")
+		}
+		m.tab.get("absent")
+		m.tab.del("x")
+	})
+	require.Zero(t, allocs)
+}
+
+// FuzzJobTable drives a table and a map with operations read from the input:
+// each two bytes are an operation (put, get, del) and an ID from a small set,
+// many of whose members collide on tag and home slot. Every call is compared
+// with the map; the invariants are checked every 16 calls and at each
+// migration's start and end.
+func FuzzJobTable(f *testing.F) {
+	f.Add([]byte{0, 1, 0, 2, 2, 1, 1, 2, 0, 1})
+	long := make([]byte, 0, 4096)
+	for i := range 1024 {
+		long = append(long, 0, byte(i)) // fill: growth to 256 jobs
+	}
+	for i := range 1024 {
+		long = append(long, byte(2+i%2), byte(i*7)) // churn: tombstones, migrations
+	}
+	f.Add(long)
+	f.Add(binary.LittleEndian.AppendUint64(nil, 0x0200010002000100))
+	// One seed for every input, so that the colliding IDs are found once.
+	seed := maphash.MakeSeed()
+	ids := tagTwins(seed, "f", 64, 6)
+	for i := range 192 {
+		ids = append(ids, "id"+strconv.Itoa(i))
+	}
+	f.Fuzz(func(t *testing.T, ops []byte) {
+		m := newTableModel(t)
+		m.tab.seed = seed
+		m.checkEdges = true
+		for i := 0; i+1 < len(ops); i += 2 {
+			id := ids[ops[i+1]]
+			switch ops[i] % 4 {
+			case 0, 3:
+				m.put(id)
+			case 1:
+				m.requireGet(id)
+			case 2:
+				m.del(id)
+			}
+			if i%32 == 0 { // every 16 calls
+				require.NoError(t, m.tab.check())
+			}
+		}
+		m.requireSame()
+	})
+}
+
+// BenchmarkJobTable compares the table's get, put and del at a million jobs with
+// a Go map's. put fills an empty table to a million (growth included); del empties
+// a full one; get looks up present IDs in random order.
+func BenchmarkJobTable(b *testing.B) {
+	const n = 1 << 20
+	jobs := make([]*jobState, n)
+	for i := range jobs {
+		jobs[i] = &jobState{ID: fmt.Sprintf("job-%08d", i)}
+	}
+	r := rand.New(rand.NewPCG(1, 2))
+	order := r.Perm(n)
+	type impl struct {
+		name string
+		fill func([]*jobState)
+		get  func(string) *jobState
+		put  func(*jobState)
+		del  func(string)
+	}
+	var tab jobTable
+	var ref map[string]*jobState
+	impls := []impl{
+		{"table",
+			func(js []*jobState) {
+				tab = jobTable{}
+				for _, j := range js {
+					tab.put(j)
+				}
+			},
+			func(id string) *jobState { j, _ := tab.get(id); return j },
+			func(j *jobState) { tab.put(j) },
+			func(id string) { tab.del(id) }},
+		{"map",
+			func(js []*jobState) {
+				ref = map[string]*jobState{}
+				for _, j := range js {
+					ref[j.ID] = j
+				}
+			},
+			func(id string) *jobState { return ref[id] },
+			func(j *jobState) { ref[j.ID] = j },
+			func(id string) { delete(ref, id) }},
+	}
+	// run times op on the jobs in random order, refilling the table with start
+	// (nil: empty) before the first and every n-th.
+	run := func(b *testing.B, im impl, start []*jobState, op func(*jobState)) {
+		for i := range b.N {
+			if i%n == 0 {
+				b.StopTimer()
+				im.fill(start)
+				b.StartTimer()
+			}
+			op(jobs[order[i%n]])
+		}
+	}
+	for _, im := range impls {
+		b.Run("op=get/impl="+im.name, func(b *testing.B) {
+			run(b, im, jobs, func(j *jobState) {
+				if im.get(j.ID) != j {
+					b.Fatal("lost")
+				}
+			})
+		})
+		b.Run("op=put/impl="+im.name, func(b *testing.B) { run(b, im, nil, im.put) })
+		b.Run("op=del/impl="+im.name, func(b *testing.B) {
+			run(b, im, jobs, func(j *jobState) { im.del(j.ID) })
+		})
+	}
+}
