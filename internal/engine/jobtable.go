@@ -22,23 +22,30 @@ import (
 //
 // Growth is incremental, never a stop-the-world rehash (B2 measures the latency of
 // single calls with a million jobs). When live entries and tombstones would pass
-// 7/8 of the slots, a table twice the size (or, when at most half of that is live,
+// 3/4 of the slots, a table twice the size (or, when at most half of that is live,
 // one the same size, to sweep the tombstones) becomes current, and each later put
 // and del moves the next migrateStep slots of the old table into it, in index
 // order, before doing its own work. The old table never takes an insert; a moved
 // or deleted entry leaves a tombstone there, so its probe chains stay intact. The
 // table does not shrink (nor does a Go map).
 //
-// Migration always ends before the new table itself reaches 7/8. Let C be the old
+// Why 3/4: a linear probe for an absent ID expects (1 + 1/(1-a)²)/2 slots at a load
+// a: 8.5 at 3/4, 32.5 at 7/8 (tombstones count as load). Why migrateStep is 8:
+// the old table lives only while an eighth of its size in puts and dels go by, a
+// sixth of the time the table grows through; so both tables are allocated less
+// often (at a million jobs, B4's figure, the migration that began at 786,432 has
+// ended), for at most 8 slots moved per call.
+//
+// Migration always ends before the new table itself reaches 3/4. Let C be the old
 // table's size, C' the new one's and L the live entries when migration starts.
 // The new table's used slots (live and tombstones) grow only by the at most L
 // entries moved and by one per put; a del there turns a live slot into a
 // tombstone. The put that starts the migration inserts after it, and every later
-// put and del first moves migrateStep slots, so at most C/4 - 1 more puts insert
-// while it lasts (C is a power of two ≥ 16): the new table uses at most L + C/4
-// slots. Doubling: L ≤ 7C/8 and C' = 2C, and 7C/8 + C/4 < 7C/4 = 7C'/8. Same
-// size: L < 7C/16, and 7C/16 + C/4 < 7C/8 (with a step of 2 it would not be).
-// TestJobTableMigrationBound checks it.
+// put and del first moves migrateStep slots, so at most C/8 - 1 more puts insert
+// while it lasts (C is a power of two ≥ 16): the new table uses at most L + C/8
+// slots. Doubling: L ≤ 3C/4 and C' = 2C, and 3C/4 + C/8 < 3C/2 = 3C'/4. Same
+// size: L < 3C/8, and 3C/8 + C/8 < 3C/4 (with a step of 2, 3C/8 + C/2, it would
+// not be). TestJobTableMigrationBound checks it.
 //
 // The hash seed is random per table, as a Go map's is, so that no choice of IDs
 // can force long probe chains. It decides only where an entry sits, never what a
@@ -76,17 +83,17 @@ const (
 	minJobSlots = 16
 	// migrateStep is how many old slots each put and del moves while migrating;
 	// the proof in jobTable's doc needs at least 3.
-	migrateStep = 4
+	migrateStep = 8
 )
 
-// maxUsed is how many of c slots may be used (live or tombstones): 7/8.
-func maxUsed(c int) int { return c - c>>3 }
+// maxUsed is how many of c slots may be used (live or tombstones): 3/4.
+func maxUsed(c int) int { return c - c>>2 }
 
 // len returns the number of jobs in t. O(1).
 func (t *jobTable) len() int { return t.n }
 
 // get returns the job whose ID is id and whether there is one, as a map's
-// comma-ok lookup does. Expected O(1) probes (at most 7/8 of the slots are used);
+// comma-ok lookup does. Expected O(1) probes (at most 3/4 of the slots are used);
 // it changes nothing and allocates nothing.
 func (t *jobTable) get(id string) (*jobState, bool) {
 	if t.n == 0 {
@@ -190,7 +197,7 @@ func (t *jobTable) step() {
 }
 
 // find returns the slot of the job whose ID is id (with hash h), or -1. s must
-// have an empty slot, which it always has: at most 7/8 are used.
+// have an empty slot, which it always has: at most 3/4 are used.
 func (s *jobSlots) find(id string, h uint64) int {
 	if s.jobs == nil {
 		return -1
@@ -306,7 +313,7 @@ func (t *jobTable) check() error {
 	}
 	calls := (len(t.old.jobs) - t.next + migrateStep - 1) / migrateStep
 	if t.cur.used+oldLive+calls > maxUsed(len(t.cur.jobs)) {
-		return fmt.Errorf("job table: %d used, %d to move in %d calls: past 7/8 of %d slots before the migration ends",
+		return fmt.Errorf("job table: %d used, %d to move in %d calls: past 3/4 of %d slots before the migration ends",
 			t.cur.used, oldLive, calls, len(t.cur.jobs))
 	}
 	return nil

@@ -220,7 +220,7 @@ func TestJobTableEqualTags(t *testing.T) {
 // migrateStep slots, each migration ends before the next begins, the invariant
 // that proves it holds at every migration's start and end, and churn at a
 // steady size sweeps tombstones, growing only while the jobs fill more than
-// 7/16 of the slots.
+// 3/8 of the slots.
 func TestJobTableMigrationBound(t *testing.T) {
 	if testing.Short() {
 		t.Skip("200,000 jobs")
@@ -248,8 +248,8 @@ func TestJobTableMigrationBound(t *testing.T) {
 		}
 		m.del("j" + strconv.Itoa(oldest))
 	}
-	// 200,000 jobs are more than 7/16 of 2^18 slots, so the first sweep doubles;
-	// in 2^19 slots they are fewer, and the table stays.
+	// 200,000 jobs are more than 3/8 of 2^19 slots, so the first sweep doubles;
+	// in 2^20 slots they are fewer, and the table stays.
 	require.Equal(t, 2*size, len(m.tab.cur.jobs), "churn at a steady size grew the table twice")
 	require.Greater(t, m.sameSize, 0, "churn left tombstones unswept")
 	require.Greater(t, m.migrations, grown)
@@ -257,7 +257,7 @@ func TestJobTableMigrationBound(t *testing.T) {
 }
 
 // TestJobTableSameSizeWorstCase starts a same-size migration (a tombstone sweep)
-// with as many live jobs as allows one, 7/16 of the slots less one, and then
+// with as many live jobs as allows one, 3/8 of the slots less one, and then
 // only puts: the proof's tightest case, which a step of 2 would fail.
 func TestJobTableSameSizeWorstCase(t *testing.T) {
 	m := newTableModel(t)
