@@ -181,3 +181,29 @@ func TestSelectorsRecordIsDroppedWhenEmpty(t *testing.T) {
 	f.job(call("plain", "q"))
 	require.Nil(t, f.e.storedJob("plain").sel)
 }
+
+// TestCheckIndexesCatchesABrokenOfferList: a job's open offers are a list through
+// the offers with a count; CheckIndexes reports a count that disagrees with the
+// list and an open offer missing from its job's list.
+func TestCheckIndexesCatchesABrokenOfferList(t *testing.T) {
+	f := newFixture(t)
+	f.basic()
+	f.policy("p2", Mode{Kind: LongestIdle, MaxConcurrentOffers: 2})
+	f.queue("q3", "p2")
+	f.worker(agent("w1", "q3"))
+	f.worker(agent("w2", "q3"))
+	f.job(call("j", "q3"))
+	j := f.e.storedJob("j")
+	require.EqualValues(t, 2, j.nOffers)
+	require.NoError(t, f.e.CheckIndexes())
+
+	j.nOffers++
+	require.ErrorContains(t, f.e.CheckIndexes(), `job "j" (queued): 2 offers listed, 3 counted`)
+	j.nOffers--
+
+	second := j.offers.jnext
+	j.offers.jnext = nil // the second offer is open but off the job's list
+	require.ErrorContains(t, f.e.CheckIndexes(), "is not among job \"j\"'s offers")
+	j.offers.jnext = second
+	require.NoError(t, f.e.CheckIndexes())
+}

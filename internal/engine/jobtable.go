@@ -22,7 +22,7 @@ import (
 //
 // Growth is incremental, never a stop-the-world rehash (B2 measures the latency of
 // single calls with a million jobs). When live entries and tombstones would pass
-// 3/4 of the slots, a table twice the size (or, when at most half of that is live,
+// 3/4 of the slots, a table twice the size (or, when less than half of that is live,
 // one the same size, to sweep the tombstones) becomes current, and each later put
 // and del moves the next migrateStep slots of the old table into it, in index
 // order, before doing its own work. The old table never takes an insert; a moved
@@ -54,10 +54,13 @@ import (
 // The zero jobTable is empty and ready to use. It allocates only when it grows.
 type jobTable struct {
 	seed maphash.Seed
-	cur  jobSlots // takes every put
-	old  jobSlots // being moved into cur; empty when not migrating
-	next int      // old's slots below next have been moved
-	n    int      // live entries in cur and old
+	// testHash, when set (only by tests), replaces the seeded maphash, so that a
+	// table's layout, and a failure, replay from a seed a test can print.
+	testHash func(id string) uint64
+	cur      jobSlots // takes every put
+	old      jobSlots // being moved into cur; empty when not migrating
+	next     int      // old's slots below next have been moved
+	n        int      // live entries in cur and old
 
 	// moved counts the slots migrated, for tests of the per-call bound.
 	moved int
@@ -99,7 +102,7 @@ func (t *jobTable) get(id string) (*jobState, bool) {
 	if t.n == 0 {
 		return nil, false
 	}
-	h := maphash.String(t.seed, id)
+	h := t.hash(id)
 	if i := t.cur.find(id, h); i >= 0 {
 		return t.cur.jobs[i], true
 	}
@@ -119,17 +122,15 @@ func (t *jobTable) put(j *jobState) {
 	if t.seed == (maphash.Seed{}) {
 		t.seed = maphash.MakeSeed()
 	}
-	h := maphash.String(t.seed, j.ID)
+	h := t.hash(j.ID)
 	t.step()
 	if t.old.jobs == nil && t.cur.used >= maxUsed(len(t.cur.jobs)) {
 		t.grow()
 	} else if t.cur.used >= maxUsed(len(t.cur.jobs)) {
-		// Unreachable by the proof in jobTable's doc; finishing the migration in
-		// one call is slow but keeps the table correct if the proof were wrong.
-		for t.old.jobs != nil {
-			t.step()
-		}
-		t.grow()
+		// Unreachable by the proof in jobTable's doc. Should it be wrong, finishing
+		// the migration into cur could fill cur (and a full table's probes never
+		// end): rebuild into one table with room instead, slow but correct.
+		t.rebuild()
 	}
 	t.cur.insert(j, h)
 	t.n++
@@ -143,7 +144,7 @@ func (t *jobTable) del(id string) bool {
 		return false
 	}
 	t.step()
-	h := maphash.String(t.seed, id)
+	h := t.hash(id)
 	s := &t.cur
 	i := s.find(id, h)
 	if i < 0 && t.old.jobs != nil {
@@ -159,7 +160,7 @@ func (t *jobTable) del(id string) bool {
 }
 
 // grow starts a migration to a table twice the size of the current one, or the
-// same size when at most half of its allowed use is live entries (the rest being
+// same size when less than half of its allowed use is live entries (the rest being
 // tombstones). It allocates the new table, 9 B a slot; moving happens in step.
 func (t *jobTable) grow() {
 	size := len(t.cur.jobs) * 2
@@ -176,6 +177,29 @@ func (t *jobTable) grow() {
 	}
 }
 
+// rebuild moves every job of cur and old, in one call, into one new table where
+// they and one more use at most half of the allowed slots, and ends any migration.
+// It is put's fallback should the migration bound ever fail: O(n), allocating.
+func (t *jobTable) rebuild() {
+	size := max(len(t.cur.jobs), minJobSlots)
+	for maxUsed(size)/2 < t.n+1 {
+		size *= 2
+	}
+	s := jobSlots{tags: make([]uint8, size), jobs: make([]*jobState, size), shift: uint(64 - bits.TrailingZeros(uint(size)))}
+	for j := range t.all() {
+		s.insert(j, t.hash(j.ID))
+	}
+	t.cur, t.old, t.next = s, jobSlots{}, 0
+}
+
+// hash is id's hash in t: the seeded maphash, or a test's replacement. O(len(id)).
+func (t *jobTable) hash(id string) uint64 {
+	if t.testHash != nil {
+		return t.testHash(id)
+	}
+	return maphash.String(t.seed, id)
+}
+
 // step moves the next migrateStep slots of the old table, if migrating. O(1).
 func (t *jobTable) step() {
 	if t.old.jobs == nil {
@@ -185,7 +209,7 @@ func (t *jobTable) step() {
 	for i := t.next; i < end; i++ {
 		if t.old.tags[i] >= tagLive {
 			j := t.old.jobs[i]
-			t.cur.insert(j, maphash.String(t.seed, j.ID))
+			t.cur.insert(j, t.hash(j.ID))
 			t.old.tags[i], t.old.jobs[i] = tagDeleted, nil
 		}
 	}
@@ -256,15 +280,15 @@ func (t *jobTable) sorted() []*jobState {
 func (t *jobTable) check() error {
 	live := 0
 	for k, s := range [...]*jobSlots{&t.cur, &t.old} {
-		name := [...]string{"current", "old"}[k]
+		which := [...]string{"current", "old"}[k]
 		size := len(s.jobs)
 		switch {
 		case len(s.tags) != size:
-			return fmt.Errorf("job table: %s has %d tags for %d slots", name, len(s.tags), size)
+			return fmt.Errorf("job table: %s has %d tags for %d slots", which, len(s.tags), size)
 		case size != 0 && (size < minJobSlots || size&(size-1) != 0 || s.shift != uint(64-bits.TrailingZeros(uint(size)))):
-			return fmt.Errorf("job table: %s has %d slots and shift %d", name, size, s.shift)
+			return fmt.Errorf("job table: %s has %d slots and shift %d", which, size, s.shift)
 		case size != 0 && s.used > maxUsed(size):
-			return fmt.Errorf("job table: %s uses %d of %d slots", name, s.used, size)
+			return fmt.Errorf("job table: %s uses %d of %d slots", which, s.used, size)
 		}
 		used := 0
 		for i, tag := range s.tags {
@@ -274,26 +298,26 @@ func (t *jobTable) check() error {
 			}
 			if tag < tagLive {
 				if tag > tagDeleted || j != nil {
-					return fmt.Errorf("job table: %s slot %d has tag %#x and a job", name, i, tag)
+					return fmt.Errorf("job table: %s slot %d has tag %#x and a job", which, i, tag)
 				}
 				continue
 			}
 			live++
 			if j == nil {
-				return fmt.Errorf("job table: %s slot %d is live and empty", name, i)
+				return fmt.Errorf("job table: %s slot %d is live and empty", which, i)
 			}
-			h := maphash.String(t.seed, j.ID)
+			h := t.hash(j.ID)
 			switch {
 			case tag != tagLive|uint8(h):
 				return fmt.Errorf("job table: job %q has tag %#x, want %#x", j.ID, tag, tagLive|uint8(h))
 			case s.find(j.ID, h) != i:
-				return fmt.Errorf("job table: job %q in %s slot %d is not found there", j.ID, name, i)
+				return fmt.Errorf("job table: job %q in %s slot %d is not found there", j.ID, which, i)
 			case s == &t.old && (i < t.next || t.cur.find(j.ID, h) >= 0):
 				return fmt.Errorf("job table: job %q is in the old table's slot %d, moved up to %d, or in both", j.ID, i, t.next)
 			}
 		}
 		if used != s.used {
-			return fmt.Errorf("job table: %s counts %d used slots, has %d", name, s.used, used)
+			return fmt.Errorf("job table: %s counts %d used slots, has %d", which, s.used, used)
 		}
 	}
 	if live != t.n {

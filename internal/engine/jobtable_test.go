@@ -3,7 +3,6 @@ package engine
 import (
 	"encoding/binary"
 	"fmt"
-	"hash/maphash"
 	"math/rand/v2"
 	"slices"
 	"strconv"
@@ -30,10 +29,27 @@ type tableModel struct {
 	checkEdges bool
 }
 
-// newTableModel returns an empty model whose table has its seed drawn already,
-// so that tests can pick IDs by their hashes.
-func newTableModel(t testing.TB) *tableModel {
-	return &tableModel{t: t, ref: map[string]*jobState{}, tab: jobTable{seed: maphash.MakeSeed()}}
+// newTableModel returns an empty model whose table hashes with seededHash(seed),
+// so that its layout, and any failure, replays; tests pick IDs by their hashes.
+func newTableModel(t testing.TB, seed uint64) *tableModel {
+	return &tableModel{t: t, ref: map[string]*jobState{}, tab: jobTable{testHash: seededHash(seed)}}
+}
+
+// seededHash is a reproducible stand-in for the table's seeded maphash: FNV-1a
+// from seed, then splitmix64's finalizer, as the home slot is the hash's top bits.
+func seededHash(seed uint64) func(string) uint64 {
+	return func(s string) uint64 {
+		h := seed ^ 14695981039346656037
+		for i := 0; i < len(s); i++ {
+			h ^= uint64(s[i])
+			h *= 1099511628211
+		}
+		h ^= h >> 30
+		h *= 0xbf58476d1ce4e5b9
+		h ^= h >> 27
+		h *= 0x94d049bb133111eb
+		return h ^ h>>31
+	}
 }
 
 // call runs op on the table, checking the per-call migration bound and counting
@@ -112,14 +128,14 @@ func (m *tableModel) requireSame() {
 	}
 }
 
-// tagTwins returns n IDs whose hashes under seed share their tag and top bits
+// tagTwins returns n IDs whose hashes under hash share their tag and top bits
 // (so the same home slot in every table of up to 2^homeBits slots).
-func tagTwins(seed maphash.Seed, prefix string, n int, homeBits uint) []string {
+func tagTwins(hash func(string) uint64, prefix string, n int, homeBits uint) []string {
 	var out []string
 	want := uint64(0)
 	for i := 0; len(out) < n; i++ {
 		id := prefix + strconv.Itoa(i)
-		h := maphash.String(seed, id)
+		h := hash(id)
 		key := h>>(64-homeBits)<<7 | h&0x7f
 		if len(out) == 0 {
 			want = key
@@ -139,10 +155,10 @@ func TestJobTableDifferential(t *testing.T) {
 	for seed := range uint64(4) {
 		t.Run(fmt.Sprint("seed=", seed), func(t *testing.T) {
 			r := rand.New(rand.NewPCG(seed, 7))
-			m := newTableModel(t)
+			m := newTableModel(t, seed)
 			// A pool where a third of the IDs collide on tag and home (up to 64
 			// slots), so that chains of equal tags are common while small.
-			pool := tagTwins(m.tab.seed, "twin", 300, 6)
+			pool := tagTwins(m.tab.testHash, "twin", 300, 6)
 			for i := len(pool); i < 900; i++ {
 				pool = append(pool, fmt.Sprintf("job-%d", i))
 			}
@@ -182,7 +198,7 @@ func TestJobTableDifferential(t *testing.T) {
 }
 
 // anyID returns a present ID, picked by r among the sorted IDs (map order is not
-// used, so a failure replays).
+// used, and the table hashes with a fixed seed, so a failure replays).
 func (m *tableModel) anyID(r *rand.Rand) string {
 	js := m.tab.sorted()
 	return js[r.IntN(len(js))].ID
@@ -192,8 +208,8 @@ func (m *tableModel) anyID(r *rand.Rand) string {
 // size the test reaches, so every probe meets tag matches of other jobs, and
 // deletes and reinserts them while tables migrate.
 func TestJobTableEqualTags(t *testing.T) {
-	m := newTableModel(t)
-	twins := tagTwins(m.tab.seed, "t", 40, 8) // one home in tables of up to 256 slots
+	m := newTableModel(t, 1)
+	twins := tagTwins(m.tab.testHash, "t", 40, 8) // one home in tables of up to 256 slots
 	for _, id := range twins {
 		m.put(id)
 		require.NoError(t, m.tab.check())
@@ -225,7 +241,7 @@ func TestJobTableMigrationBound(t *testing.T) {
 	if testing.Short() {
 		t.Skip("200,000 jobs")
 	}
-	m := newTableModel(t)
+	m := newTableModel(t, 2)
 	m.checkEdges = true
 	n := 0
 	for len(m.ref) < 200_000 {
@@ -260,7 +276,7 @@ func TestJobTableMigrationBound(t *testing.T) {
 // with as many live jobs as allows one, 3/8 of the slots less one, and then
 // only puts: the proof's tightest case, which a step of 2 would fail.
 func TestJobTableSameSizeWorstCase(t *testing.T) {
-	m := newTableModel(t)
+	m := newTableModel(t, 2)
 	m.checkEdges = true
 	n, oldest := 0, 0
 	put := func() { n++; m.put("w" + strconv.Itoa(n)) }
@@ -293,7 +309,7 @@ func TestJobTableSameSizeWorstCase(t *testing.T) {
 
 // TestJobTableNoAllocs: get, put and del allocate nothing outside growth.
 func TestJobTableNoAllocs(t *testing.T) {
-	m := newTableModel(t)
+	m := newTableModel(t, 2)
 	for i := range 100 {
 		m.put(strconv.Itoa(i))
 	}
@@ -325,15 +341,15 @@ func FuzzJobTable(f *testing.F) {
 	}
 	f.Add(long)
 	f.Add(binary.LittleEndian.AppendUint64(nil, 0x0200010002000100))
-	// One seed for every input, so that the colliding IDs are found once.
-	seed := maphash.MakeSeed()
-	ids := tagTwins(seed, "f", 64, 6)
+	// One hash for every input, so that the colliding IDs are found once, and a
+	// failing input replays.
+	hash := seededHash(3)
+	ids := tagTwins(hash, "f", 64, 6)
 	for i := range 192 {
 		ids = append(ids, "id"+strconv.Itoa(i))
 	}
 	f.Fuzz(func(t *testing.T, ops []byte) {
-		m := newTableModel(t)
-		m.tab.seed = seed
+		m := newTableModel(t, 3)
 		m.checkEdges = true
 		for i := 0; i+1 < len(ops); i += 2 {
 			id := ids[ops[i+1]]
@@ -420,4 +436,87 @@ func BenchmarkJobTable(b *testing.B) {
 			run(b, im, jobs, func(j *jobState) { im.del(j.ID) })
 		})
 	}
+}
+
+// growing puts jobs into m until a migration is under way, and returns the next
+// job number.
+func (m *tableModel) growing(n int) int {
+	m.t.Helper()
+	for m.tab.old.jobs == nil || m.tab.next == 0 {
+		n++
+		m.put("g" + strconv.Itoa(n))
+	}
+	require.NotNil(m.t, m.tab.old.jobs, "a migration under way")
+	return n
+}
+
+// TestJobTableRebuild: put's fallback, should the migration bound ever fail,
+// moves both tables of a migration under way into one with room, losing no job.
+func TestJobTableRebuild(t *testing.T) {
+	m := newTableModel(t, 4)
+	m.growing(0)
+	old := len(m.tab.cur.jobs)
+	m.tab.rebuild()
+	require.Nil(t, m.tab.old.jobs, "the migration ended")
+	require.GreaterOrEqual(t, len(m.tab.cur.jobs), old)
+	require.LessOrEqual(t, 2*(m.tab.len()+1), maxUsed(len(m.tab.cur.jobs)))
+	m.requireSame()
+	m.put("after")
+	m.requireSame()
+}
+
+// TestJobTableDelsFinishAMigration: deletions alone move a migration on, so a
+// table that only shrinks after growing frees its old array.
+func TestJobTableDelsFinishAMigration(t *testing.T) {
+	m := newTableModel(t, 5)
+	m.growing(0)
+	for m.tab.old.jobs != nil {
+		require.NotZero(t, m.tab.len(), "the jobs ran out before the migration ended")
+		m.del(m.tab.sorted()[0].ID)
+	}
+	m.requireSame()
+}
+
+// TestJobTableCheckCatchesCorruption: check, which CheckIndexes runs, reports a
+// wrong tag, a wrong used count, a live slot without a job, a job in both tables
+// and a job left below the migration cursor.
+func TestJobTableCheckCatchesCorruption(t *testing.T) {
+	fresh := func() *tableModel {
+		m := newTableModel(t, 6)
+		m.growing(0)
+		require.NoError(t, m.tab.check())
+		return m
+	}
+	live := func(s *jobSlots) int {
+		for i, tag := range s.tags {
+			if tag >= tagLive {
+				return i
+			}
+		}
+		t.Fatal("no live slot")
+		return -1
+	}
+
+	m := fresh()
+	i := live(&m.tab.cur)
+	m.tab.cur.tags[i] ^= 1
+	require.ErrorContains(t, m.tab.check(), "has tag")
+
+	m = fresh()
+	m.tab.cur.used++
+	require.ErrorContains(t, m.tab.check(), "used slots")
+
+	m = fresh()
+	m.tab.cur.jobs[live(&m.tab.cur)] = nil
+	require.ErrorContains(t, m.tab.check(), "is live and empty")
+
+	m = fresh()
+	j := m.tab.old.jobs[live(&m.tab.old)]
+	m.tab.cur.insert(j, m.tab.hash(j.ID)) // now in both
+	m.tab.n++
+	require.ErrorContains(t, m.tab.check(), "or in both")
+
+	m = fresh()
+	m.tab.next = live(&m.tab.old) + 1 // the cursor passed a live slot
+	require.ErrorContains(t, m.tab.check(), "moved up to")
 }
