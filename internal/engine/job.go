@@ -23,13 +23,14 @@ const DefaultPriority = 1
 //
 // Why: a router may hold a million queued jobs, most of which are never classified,
 // never hit an exception, are never scheduled, declined or closed late; a job's
-// memory is mostly what it could need (issue 4, B4). The inline part (208 bytes, a
+// memory is mostly what it could need (issue 4, B4). The inline part (160 bytes, a
 // size class) holds what routing a queued job reads: its ID, queue, channel,
 // priority, labels, status, times and matching state; its worker selectors are one
 // pointer away (jobSelectors), as most jobs have none. Exported fields keep the
-// names of the public Job's; the status is a byte (Status()), the priority too
-// (-100..100), and the queue-order key is read in place (orderKey) rather than
-// copied. view assembles a Job from the parts. CreatedAt stays a time.Time, handed
+// names of the public Job's; the channel and queue IDs are interned names behind
+// methods of those names (ChannelID(), QueueID()), the status is a byte (Status()),
+// the priority too (-100..100), a job's open offers are a list through the offers,
+// and the queue-order key is read in place (orderKey) rather than copied. view assembles a Job from the parts. CreatedAt stays a time.Time, handed
 // back as given (location and monotonic reading included); EnqueuedAt is kept as
 // the distance from it (EnqueuedAt()).
 //
