@@ -18,6 +18,10 @@ type tableModel struct {
 	tab  jobTable
 	ref  map[string]*jobState
 	maxN int // most live jobs at once
+	// ids are the present IDs, in an order set by the calls alone (at: each one's
+	// index), for anyID to pick from without sorting or map order.
+	ids []string
+	at  map[string]int
 
 	// Migration bookkeeping: every call moves at most migrateStep slots, and a
 	// migration ends in the put or del that moves its last slot.
@@ -32,7 +36,7 @@ type tableModel struct {
 // newTableModel returns an empty model whose table hashes with seededHash(seed),
 // so that its layout, and any failure, replays; tests pick IDs by their hashes.
 func newTableModel(t testing.TB, seed uint64) *tableModel {
-	return &tableModel{t: t, ref: map[string]*jobState{}, tab: jobTable{testHash: seededHash(seed)}}
+	return &tableModel{t: t, ref: map[string]*jobState{}, at: map[string]int{}, tab: jobTable{testHash: seededHash(seed)}}
 }
 
 // seededHash is a reproducible stand-in for the table's seeded maphash: FNV-1a
@@ -53,55 +57,81 @@ func seededHash(seed uint64) func(string) uint64 {
 }
 
 // call runs op on the table, checking the per-call migration bound and counting
-// the migrations begun.
+// the migrations begun. The per-call checks are plain comparisons, and Helper is
+// called only on failure: testify and Helper on every call took more than half of
+// these tests' time.
 func (m *tableModel) call(op func()) {
-	m.t.Helper()
 	moved, size, migrating := m.tab.moved, len(m.tab.cur.jobs), m.tab.old.jobs != nil
 	op()
-	require.LessOrEqual(m.t, m.tab.moved-moved, migrateStep, "one call moved more than migrateStep slots")
+	if n := m.tab.moved - moved; n > migrateStep {
+		m.fail("one call moved %d slots, more than migrateStep", n)
+	}
 	if m.tab.old.jobs != nil && !migrating || len(m.tab.cur.jobs) != size && size != 0 {
-		require.False(m.t, migrating, "a migration began before the last one ended")
+		if migrating {
+			m.fail("a migration began before the last one ended")
+		}
 		m.migrations++
 		if len(m.tab.cur.jobs) == size {
 			m.sameSize++
 		}
 		m.movedAt, m.oldSize = moved, len(m.tab.old.jobs)
 	}
-	if migrating && m.tab.old.jobs == nil {
-		require.Equal(m.t, m.oldSize, m.tab.moved-m.movedAt, "a migration ended without moving every slot")
+	if migrating && m.tab.old.jobs == nil && m.tab.moved-m.movedAt != m.oldSize {
+		m.fail("a migration ended having moved %d of %d slots", m.tab.moved-m.movedAt, m.oldSize)
 	}
 	if m.checkEdges && migrating != (m.tab.old.jobs != nil) {
-		require.NoError(m.t, m.tab.check())
+		if err := m.tab.check(); err != nil {
+			m.fail("%v", err)
+		}
 	}
 }
 
-func (m *tableModel) put(id string) {
+// fail ends the test with a message, reported at the test's line.
+func (m *tableModel) fail(format string, args ...any) {
 	m.t.Helper()
+	m.t.Fatalf(format, args...)
+}
+
+func (m *tableModel) put(id string) {
 	if m.ref[id] != nil {
 		return // put's precondition: the ID is not in the table
 	}
 	j := &jobState{ID: id}
 	m.call(func() { m.tab.put(j) })
 	m.ref[id] = j
+	m.at[id] = len(m.ids)
+	m.ids = append(m.ids, id)
 	m.maxN = max(m.maxN, len(m.ref))
 	m.requireGet(id)
 }
 
 func (m *tableModel) del(id string) {
-	m.t.Helper()
 	var ok bool
 	m.call(func() { ok = m.tab.del(id) })
-	require.Equal(m.t, m.ref[id] != nil, ok, "del(%q)", id)
+	if want := m.ref[id] != nil; ok != want {
+		m.fail("del(%q) = %v, want %v", id, ok, want)
+	}
+	if i, ok := m.at[id]; ok {
+		last := m.ids[len(m.ids)-1]
+		m.ids[i], m.at[last] = last, i
+		m.ids = m.ids[:len(m.ids)-1]
+		delete(m.at, id)
+	}
 	delete(m.ref, id)
 	m.requireGet(id)
 }
 
 func (m *tableModel) requireGet(id string) {
-	m.t.Helper()
 	j, ok := m.tab.get(id)
-	require.Equal(m.t, m.ref[id] != nil, ok, "get(%q) found", id)
-	require.Same(m.t, m.ref[id], j, "get(%q)", id)
-	require.Equal(m.t, len(m.ref), m.tab.len())
+	want := m.ref[id]
+	switch {
+	case ok != (want != nil):
+		m.fail("get(%q) found %v, want %v", id, ok, want != nil)
+	case j != want:
+		m.fail("get(%q) returned another job", id)
+	case m.tab.len() != len(m.ref):
+		m.fail("len() = %d, want %d", m.tab.len(), len(m.ref))
+	}
 }
 
 // requireSame compares everything: the invariants, every entry both ways, and
@@ -197,12 +227,9 @@ func TestJobTableDifferential(t *testing.T) {
 	}
 }
 
-// anyID returns a present ID, picked by r among the sorted IDs (map order is not
-// used, and the table hashes with a fixed seed, so a failure replays).
-func (m *tableModel) anyID(r *rand.Rand) string {
-	js := m.tab.sorted()
-	return js[r.IntN(len(js))].ID
-}
+// anyID returns a present ID picked by r (map order is not used, and the table
+// hashes with a fixed seed, so a failure replays).
+func (m *tableModel) anyID(r *rand.Rand) string { return m.ids[r.IntN(len(m.ids))] }
 
 // TestJobTableEqualTags stores IDs that share tag and home slot in every table
 // size the test reaches, so every probe meets tag matches of other jobs, and
