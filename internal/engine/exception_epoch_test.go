@@ -17,20 +17,31 @@ func firedRules(evs []Event) []string {
 	return ids
 }
 
+// queueLengthRules gives queue "q" an exception policy of rules, each a queue-length
+// rule (threshold 0) with one action, in order, and forgets the events.
+func (f *fixture) queueLengthRules(rules map[string]Action, order ...string) {
+	f.t.Helper()
+	p := ExceptionPolicy{ID: "ex"}
+	for _, id := range order {
+		p.Rules = append(p.Rules, ExceptionRule{ID: id, Trigger: Trigger{Kind: TriggerQueueLength}, Actions: []Action{rules[id]}})
+	}
+	_, err := f.e.UpsertExceptionPolicy(f.now, p)
+	require.NoError(f.t, err)
+	_, err = f.e.UpsertQueue(f.now, Queue{ID: "q", DistributionPolicyID: "p", ExceptionPolicyID: "ex"})
+	require.NoError(f.t, err)
+	f.take()
+}
+
 // TestExceptionRules_ARuleThatLeavesTheJobQueuedWhereItWasLetsTheNextOneFire: two
 // queue-length rules hold at once; the first one's actions change the job's labels
 // but do not queue it again, so the second fires in the same enqueue.
 func TestExceptionRules_ARuleThatLeavesTheJobQueuedWhereItWasLetsTheNextOneFire(t *testing.T) {
 	f := newFixture(t)
 	f.basic()
-	_, err := f.e.UpsertExceptionPolicy(f.now, ExceptionPolicy{ID: "ex", Rules: []ExceptionRule{
-		{ID: "r1", Trigger: Trigger{Kind: TriggerQueueLength}, Actions: []Action{{Kind: ActionReclassify, LabelsToUpsert: Labels{"a": 1}}}},
-		{ID: "r2", Trigger: Trigger{Kind: TriggerQueueLength}, Actions: []Action{{Kind: ActionReclassify, LabelsToUpsert: Labels{"b": 2}}}},
-	}})
-	require.NoError(t, err)
-	_, err = f.e.UpsertQueue(f.now, Queue{ID: "q", DistributionPolicyID: "p", ExceptionPolicyID: "ex"})
-	require.NoError(t, err)
-	f.take()
+	f.queueLengthRules(map[string]Action{
+		"r1": {Kind: ActionReclassify, LabelsToUpsert: Labels{"a": 1}},
+		"r2": {Kind: ActionReclassify, LabelsToUpsert: Labels{"b": 2}},
+	}, "r1", "r2")
 
 	f.job(call("j", "q"))
 	require.Equal(t, []string{"r1", "r2"}, firedRules(f.take()))
@@ -48,14 +59,10 @@ func TestExceptionRules_ARuleThatQueuesTheJobAgainEndsTheEnqueueItFiredIn(t *tes
 	f := newFixture(t)
 	f.basic()
 	f.job(call("before", "q")) // keeps q's length above the rules' threshold 0
-	_, err := f.e.UpsertExceptionPolicy(f.now, ExceptionPolicy{ID: "ex", Rules: []ExceptionRule{
-		{ID: "move", Trigger: Trigger{Kind: TriggerQueueLength}, Actions: []Action{{Kind: ActionManualReclassify, QueueID: "q2"}}},
-		{ID: "label", Trigger: Trigger{Kind: TriggerQueueLength}, Actions: []Action{{Kind: ActionReclassify, LabelsToUpsert: Labels{"b": 2}}}},
-	}})
-	require.NoError(t, err)
-	_, err = f.e.UpsertQueue(f.now, Queue{ID: "q", DistributionPolicyID: "p", ExceptionPolicyID: "ex"})
-	require.NoError(t, err)
-	f.take()
+	f.queueLengthRules(map[string]Action{
+		"move":  {Kind: ActionManualReclassify, QueueID: "q2"},
+		"label": {Kind: ActionReclassify, LabelsToUpsert: Labels{"b": 2}},
+	}, "move", "label")
 
 	f.job(call("j", "q"))
 	require.Equal(t, []string{"move"}, firedRules(f.take()))

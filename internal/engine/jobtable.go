@@ -171,11 +171,19 @@ func (t *jobTable) grow() {
 		size = len(t.cur.jobs)
 	}
 	t.old, t.next = t.cur, 0
-	t.cur = jobSlots{tags: make([]uint8, size), jobs: make([]*jobState, size), shift: uint(64 - bits.TrailingZeros(uint(size)))}
+	t.cur = newJobSlots(size)
 	if t.old.used == 0 {
 		t.old = jobSlots{}
 	}
 }
+
+// newJobSlots returns an empty array of size slots, a power of two: 9 B a slot.
+func newJobSlots(size int) jobSlots {
+	return jobSlots{tags: make([]uint8, size), jobs: make([]*jobState, size), shift: jobShift(size)}
+}
+
+// jobShift is the shift that takes a hash's top bits to a home slot among size.
+func jobShift(size int) uint { return uint(64 - bits.TrailingZeros(uint(size))) }
 
 // rebuild moves every job of cur and old, in one call, into one new table where
 // they and one more use at most half of the allowed slots, and ends any migration.
@@ -185,7 +193,7 @@ func (t *jobTable) rebuild() {
 	for maxUsed(size)/2 < t.n+1 {
 		size *= 2
 	}
-	s := jobSlots{tags: make([]uint8, size), jobs: make([]*jobState, size), shift: uint(64 - bits.TrailingZeros(uint(size)))}
+	s := newJobSlots(size)
 	for j := range t.all() {
 		s.insert(j, t.hash(j.ID))
 	}
@@ -285,7 +293,7 @@ func (t *jobTable) check() error {
 		switch {
 		case len(s.tags) != size:
 			return fmt.Errorf("job table: %s has %d tags for %d slots", which, len(s.tags), size)
-		case size != 0 && (size < minJobSlots || size&(size-1) != 0 || s.shift != uint(64-bits.TrailingZeros(uint(size)))):
+		case size != 0 && (size < minJobSlots || size&(size-1) != 0 || s.shift != jobShift(size)):
 			return fmt.Errorf("job table: %s has %d slots and shift %d", which, size, s.shift)
 		case size != 0 && s.used > maxUsed(size):
 			return fmt.Errorf("job table: %s uses %d of %d slots", which, s.used, size)
