@@ -33,3 +33,36 @@ func calibrationWork(n int) {
 	}
 	calibrationSink += s
 }
+
+// BenchmarkCalibrationWake is BenchmarkCalibration with one channel send in each
+// timed sample that wakes a goroutine parked on the channel, as a Router call that
+// publishes an event wakes its subscription's goroutine (B2's impl=real: the
+// OfferIssued of the timed call). Between samples the woken goroutine answers and
+// parks again, and the same fixed work runs untimed, so that its thread has gone
+// idle by the next sample, as between B2's samples. Its p50 and p99 against
+// Calibration's are what a wake-up costs the waker on this machine: a floor under
+// the Router's B2 figures that the engine's thin shell (whose reader is the
+// benchmark goroutine itself) does not pay.
+func BenchmarkCalibrationWake(b *testing.B) {
+	wake := make(chan struct{}, 1)
+	back := make(chan struct{})
+	go func() {
+		for range wake {
+			back <- struct{}{}
+		}
+	}()
+	defer close(wake)
+	var lat latencies
+	var keep []byte
+	for b.Loop() {
+		t0 := time.Now()
+		calibrationWork(4000)
+		wake <- struct{}{}
+		lat = append(lat, time.Since(t0))
+		<-back
+		keep = make([]byte, 4096)
+		calibrationWork(4000)
+	}
+	_ = keep
+	lat.report(b)
+}
