@@ -10,14 +10,25 @@ import (
 // between samples as a benchmark's own bookkeeping would make. It involves no router:
 // its p99 against its p50 is the machine's own tail (preemption, interrupts, a
 // neighbour's load), the floor under every p99 the other benchmarks report.
-func BenchmarkCalibration(b *testing.B) {
+func BenchmarkCalibration(b *testing.B) { timeCalibration(b, nil, nil) }
+
+// timeCalibration times calibrationWork, then timed (when not nil), in each sample,
+// and runs between (when not nil) untimed after it, with the 4 KiB allocation; it
+// reports the samples' p50 and p99.
+func timeCalibration(b *testing.B, timed, between func()) {
 	var lat latencies
 	var keep []byte
 	for b.Loop() {
 		t0 := time.Now()
 		calibrationWork(4000)
+		if timed != nil {
+			timed()
+		}
 		lat = append(lat, time.Since(t0))
 		keep = make([]byte, 4096)
+		if between != nil {
+			between()
+		}
 	}
 	_ = keep
 	lat.report(b)
@@ -53,17 +64,8 @@ func BenchmarkCalibrationWake(b *testing.B) {
 		}
 	}()
 	defer close(wake)
-	var lat latencies
-	var keep []byte
-	for b.Loop() {
-		t0 := time.Now()
-		calibrationWork(4000)
-		wake <- struct{}{}
-		lat = append(lat, time.Since(t0))
+	timeCalibration(b, func() { wake <- struct{}{} }, func() {
 		<-back
-		keep = make([]byte, 4096)
 		calibrationWork(3 * 4000)
-	}
-	_ = keep
-	lat.report(b)
+	})
 }
