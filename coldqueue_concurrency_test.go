@@ -42,18 +42,28 @@ func publishCold(b *bus, from, to uint64) {
 	}
 }
 
-// publishPastFirstTier publishes the events of Seq 1 to last (beyond hotLimit+1) so
-// that the goroutine of s holds event 1 and the first tier the next hotLimit: the
-// events after hotLimit+1 are encoded.
+// heldEvent is the event the goroutine holds, waiting for room on the channel, once
+// publishPastFirstTier has filled the channel's buffer with the ones before it.
+// firstEncoded is the first event of the encoded tier then: the first tier holds the
+// hotLimit after held.
+const (
+	heldEvent    = eventsBuffer + 1
+	firstEncoded = heldEvent + hotLimit + 1
+)
+
+// publishPastFirstTier publishes the events of Seq 1 to last (at least firstEncoded)
+// so that the channel's buffer holds the first eventsBuffer, the goroutine of s holds
+// the next (heldEvent) and the first tier the next hotLimit: the events from firstEncoded
+// on are encoded.
 func publishPastFirstTier(t *testing.T, b *bus, s *Subscription, last uint64) {
 	t.Helper()
-	publishCold(b, 1, 1)
-	waitFor(t, "the goroutine to take event 1", func() bool {
+	publishCold(b, 1, heldEvent)
+	waitFor(t, "the goroutine to hold an event with the channel's buffer full", func() bool {
 		s.mu.Lock()
 		defer s.mu.Unlock()
-		return s.inFlight
+		return s.inFlight && len(s.ch) == eventsBuffer
 	})
-	publishCold(b, 2, last)
+	publishCold(b, heldEvent+1, last)
 }
 
 // waitFor polls cond until it holds, failing the test after a generous delay.
@@ -169,12 +179,12 @@ func receive(t *testing.T, s *Subscription) Event {
 func TestColdDecodeDoesNotHoldTheLock(t *testing.T) {
 	g, b := newGatedBus(t)
 	s := b.subscribe(&SubscribeOptions{MaxBacklog: 1 << 20})
-	const first = hotLimit + 200
+	const first = firstEncoded + 198
 	publishPastFirstTier(t, b, s, first)
-	for seq := uint64(1); seq <= hotLimit+1; seq++ {
+	for seq := uint64(1); seq < firstEncoded; seq++ {
 		requireColdEvent(t, seq, receive(t, s))
 	}
-	next, seq := uint64(first+1), uint64(hotLimit+2)
+	next, seq := uint64(first+1), uint64(firstEncoded)
 	for ends := 0; ends < 3; seq++ {
 		g.waitEntered(t)
 		require.True(t, s.mu.TryLock(), "the decode holds the subscription's lock")
@@ -206,18 +216,18 @@ func TestColdDecodeAcrossOverflow(t *testing.T) {
 	const limit = 3000
 	s := b.subscribe(&SubscribeOptions{MaxBacklog: limit})
 	publishPastFirstTier(t, b, s, 2000)
-	for seq := uint64(1); seq <= hotLimit+1; seq++ {
+	for seq := uint64(1); seq < firstEncoded; seq++ {
 		requireColdEvent(t, seq, receive(t, s))
 	}
-	g.waitEntered(t) // event hotLimit+2, the first encoded one
-	// The backlog counts the held event: 2000-hotLimit-1 of them wait; this overflows.
+	g.waitEntered(t) // event firstEncoded
+	// The backlog counts the held event: 2000-firstEncoded+1 of them wait; this overflows.
 	g.publishWhileHeld(t, b, 2001, 2001+limit)
 	require.ErrorIs(t, s.Err(), ErrSlowSubscriber)
 	g.releaseOne()
 	got := drain(s)
 	require.LessOrEqual(t, len(got), 1)
 	for _, ev := range got {
-		requireColdEvent(t, hotLimit+2, ev)
+		requireColdEvent(t, firstEncoded, ev)
 	}
 }
 
@@ -230,7 +240,7 @@ func TestColdDecodeAcrossClose(t *testing.T) {
 	s := b.subscribe(&SubscribeOptions{MaxBacklog: 1 << 20})
 	other := b.subscribe(&SubscribeOptions{MaxBacklog: 1 << 20}) // keeps a queue being pushed to
 	publishPastFirstTier(t, b, s, 2000)
-	for seq := uint64(1); seq <= hotLimit+1; seq++ {
+	for seq := uint64(1); seq < firstEncoded; seq++ {
 		requireColdEvent(t, seq, receive(t, s))
 	}
 	g.waitEntered(t)
@@ -252,7 +262,7 @@ func TestColdDecodeAcrossClose(t *testing.T) {
 	<-closed
 	require.LessOrEqual(t, len(got), 1)
 	for _, ev := range got {
-		requireColdEvent(t, hotLimit+2, ev)
+		requireColdEvent(t, firstEncoded, ev)
 	}
 	require.NoError(t, s.Err())
 
@@ -286,9 +296,9 @@ func TestColdDecodeConcurrentWithPublish(t *testing.T) {
 func TestColdDecodeOfTheLastEncodedEventAcrossARefill(t *testing.T) {
 	g, b := newGatedBus(t)
 	s := b.subscribe(&SubscribeOptions{MaxBacklog: 1 << 20})
-	const last = hotLimit + 2
+	const last = firstEncoded
 	publishPastFirstTier(t, b, s, last) // exactly one encoded event
-	for seq := uint64(1); seq <= hotLimit+1; seq++ {
+	for seq := uint64(1); seq < firstEncoded; seq++ {
 		requireColdEvent(t, seq, receive(t, s))
 	}
 	g.waitEntered(t)
@@ -311,11 +321,11 @@ func TestColdDecodeHeldEventCountsInTheBacklog(t *testing.T) {
 	const limit, published = 2000, 1500
 	s := b.subscribe(&SubscribeOptions{MaxBacklog: limit})
 	publishPastFirstTier(t, b, s, published)
-	for seq := uint64(1); seq <= hotLimit+1; seq++ {
+	for seq := uint64(1); seq < firstEncoded; seq++ {
 		requireColdEvent(t, seq, receive(t, s))
 	}
-	g.waitEntered(t) // holds hotLimit+2: that one and the rest queued are the backlog
-	backlog := published - (hotLimit + 1)
+	g.waitEntered(t) // holds firstEncoded: that one and the rest queued are the backlog
+	backlog := published - (firstEncoded - 1)
 	room := uint64(limit - backlog)
 	g.publishWhileHeld(t, b, published+1, published+room)
 	require.NoError(t, s.Err())

@@ -89,11 +89,13 @@
 // closed: its channel is closed, its queued events are discarded and Err returns
 // ErrSlowSubscriber. The Router and the other subscriptions are not slowed.
 //
-// Close stops the Router: every subscription delivers what was queued for it, then
-// its channel is closed. Close waits as long as each subscriber keeps taking events;
-// one that takes none for Options.CloseTimeout (real time, default 1 s) is closed
-// with ErrSlowSubscriber. So a reader must keep reading until its channel closes, or
-// call Subscription.Close first.
+// Close stops the Router: every subscription puts what was queued for it on its
+// channel, then the channel is closed (the channel buffers 64 events, which the
+// reader takes from the closed channel). Close waits as long as each subscriber that
+// has more than that keeps taking events; one that takes none for
+// Options.CloseTimeout (real time, default 1 s) is closed with ErrSlowSubscriber. So
+// a reader must keep reading until its channel closes, or call Subscription.Close
+// first.
 // Subscription.Close ends one subscription at once, discarding what it had queued.
 // No goroutine started by the Router outlives Close.
 //

@@ -103,16 +103,18 @@ func New(opts *Options) (*Router, error) {
 
 // Close stops the Router. Later calls return ErrClosed. Close stops the timer,
 // aborts the webhook requests in flight (their answers are dropped; the jobs stay
-// pendingClassification) and waits for them, then lets every subscription deliver
-// the events already queued for it (giving up on a reader that takes none for
-// Options.CloseTimeout, in real time) and closes its channel. A Synchronous
+// pendingClassification) and waits for them, then lets every subscription put the
+// events already queued for it on its channel (giving up on a reader that takes none
+// for Options.CloseTimeout, in real time) and closes the channel; the reader takes
+// the last events, up to the channel's buffer of 64, from the closed channel. A Synchronous
 // subscription ends at once, without making Close wait: what it had queued can still
 // be taken by Poll. No goroutine started by the Router outlives Close. Close is
 // idempotent and always returns nil.
 //
 // Because Close waits for readers, do not call it from a goroutine that is the
-// reader of a subscription still holding events: close that Subscription first (or
-// Close waits out the CloseTimeout and cuts it off with ErrSlowSubscriber).
+// reader of a subscription holding more events than its channel's buffer: close that
+// Subscription first (or Close waits out the CloseTimeout and cuts it off with
+// ErrSlowSubscriber).
 func (r *Router) Close() error {
 	r.mu.Lock()
 	if r.closed {

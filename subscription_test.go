@@ -338,13 +338,10 @@ func TestBusOverflow(t *testing.T) {
 	require.Same(t, other, b.subs[0])
 	b.mu.Unlock()
 
-	// The channel yields at most the oldest event (the one the goroutine may already
-	// have been offering), then is closed.
-	got := seqs(drain(s))
-	require.LessOrEqual(t, len(got), 1)
-	if len(got) == 1 {
-		require.Equal(t, uint64(1), got[0])
-	}
+	// The channel yields at most the oldest events (those the goroutine had put in
+	// the channel's buffer and not yet discarded), in order from the first, then is
+	// closed.
+	requirePrefix(t, seqs(drain(s)), 1, 10)
 	require.ErrorIs(t, s.Err(), ErrSlowSubscriber)
 	s.Close()
 	require.ErrorIs(t, s.Err(), ErrSlowSubscriber, "Close keeps the overflow error")
@@ -370,9 +367,16 @@ func TestBusOverflowInOneBatch(t *testing.T) {
 	b.publish([]engine.Event{offerIssued(7, "j", "w", "q"), offerIssued(8, "j", "w", "q")})
 	require.ErrorIs(t, s.Err(), ErrSlowSubscriber)
 	got := seqs(drain(s))
-	require.LessOrEqual(t, len(got), 1)
-	if len(got) == 1 {
-		require.Equal(t, uint64(2), got[0])
+	require.LessOrEqual(t, len(got), 3)
+	require.Equal(t, []uint64{2, 4, 5}[:len(got)], got)
+}
+
+// requirePrefix requires got to be first, first+1, ..., with at most maxLen of them.
+func requirePrefix(t *testing.T, got []uint64, first uint64, maxLen int) {
+	t.Helper()
+	require.LessOrEqual(t, len(got), maxLen)
+	for i, seq := range got {
+		require.Equal(t, first+uint64(i), seq, "event %d of %v", i, got)
 	}
 }
 
@@ -388,7 +392,7 @@ func TestBusSlowSubscriberDoesNotBlockOthers(t *testing.T) {
 		b.publish([]engine.Event{offerIssued(seq, "j", "w", "q")})
 	}
 	require.ErrorIs(t, slow.Err(), ErrSlowSubscriber)
-	require.LessOrEqual(t, len(drain(slow)), 1)
+	requirePrefix(t, seqs(drain(slow)), 1, eventsBuffer+1)
 
 	b.close(time.Minute)
 	evs := <-got
@@ -534,7 +538,9 @@ func TestBusCloseTimesOut(t *testing.T) {
 		stuck := b.subscribe(nil)
 		reader := b.subscribe(nil)
 		drained := b.subscribe(&SubscribeOptions{JobID: "other"}) // nothing queued
-		for seq := uint64(1); seq <= 5; seq++ {
+		// More than the channel's buffer holds, so that stuck's goroutine waits.
+		const n = eventsBuffer + 5
+		for seq := uint64(1); seq <= n; seq++ {
 			b.publish([]engine.Event{offerIssued(seq, "j", "w", "q")})
 		}
 		got := collect(reader)
@@ -544,11 +550,87 @@ func TestBusCloseTimesOut(t *testing.T) {
 		require.Equal(t, 50*time.Millisecond, time.Since(start), "close waits exactly its timeout (fake time)")
 
 		require.ErrorIs(t, stuck.Err(), ErrSlowSubscriber)
-		require.Empty(t, drain(stuck), "the parked goroutine takes the stop, not the send")
-		require.Len(t, <-got, 5)
+		require.Empty(t, drain(stuck), "the stopped goroutine empties the channel's buffer before closing it")
+		require.Len(t, <-got, n)
 		require.NoError(t, reader.Err())
 		require.Empty(t, drain(drained))
 		require.NoError(t, drained.Err())
+	})
+}
+
+// Events that fit in the channel's buffer are left there by Router.Close, which does
+// not wait for the reader: the reader takes them from the closed channel, all of
+// them, in order, and Err stays nil. Subscription.Close discards them.
+func TestBusCloseLeavesBufferedEventsToTheReader(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		b := newBus(0)
+		later := b.subscribe(nil)
+		discarded := b.subscribe(nil)
+		for seq := uint64(1); seq <= 5; seq++ {
+			b.publish([]engine.Event{offerIssued(seq, "j", "w", "q")})
+		}
+		start := time.Now()
+		b.close(time.Hour)
+		require.Zero(t, time.Since(start), "nothing to wait for: the events are on the channels")
+
+		requirePrefix(t, seqs(drain(later)), 1, 5)
+		require.NoError(t, later.Err())
+
+		discarded.Close()
+		require.Empty(t, drain(discarded))
+		require.NoError(t, discarded.Err())
+	})
+}
+
+// The events in the channel's buffer count toward MaxBacklog: a reader that takes
+// nothing is cut off after MaxBacklog events, wherever they wait.
+func TestBusBacklogCountsTheChannelBuffer(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		b := newBus(0)
+		s := b.subscribe(&SubscribeOptions{MaxBacklog: 3})
+		for seq := uint64(1); seq <= 3; seq++ {
+			b.publish([]engine.Event{offerIssued(seq, "j", "w", "q")})
+		}
+		synctest.Wait() // the goroutine has put all three on the channel
+		require.Equal(t, 3, len(s.ch))
+		require.NoError(t, s.Err())
+		b.publish([]engine.Event{offerIssued(4, "j", "w", "q")})
+		require.ErrorIs(t, s.Err(), ErrSlowSubscriber)
+		synctest.Wait()
+		require.Empty(t, drain(s), "the stopped goroutine emptied the buffer")
+		b.close(time.Hour)
+	})
+}
+
+// Router.Close keeps waiting while a reader keeps taking events, one every 30 ms
+// against a timeout of 50 ms, beyond what the channel's buffer holds: the reader's
+// progress counts the events it takes from the buffer.
+func TestBusCloseWaitsForASlowReader(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		b := newBus(0)
+		s := b.subscribe(nil)
+		const n = eventsBuffer + 10
+		for seq := uint64(1); seq <= n; seq++ {
+			b.publish([]engine.Event{offerIssued(seq, "j", "w", "q")})
+		}
+		got := make(chan []uint64, 1)
+		go func() {
+			var out []uint64
+			for ev := range s.Events() {
+				out = append(out, ev.Seq())
+				time.Sleep(30 * time.Millisecond)
+			}
+			got <- out
+		}()
+		start := time.Now()
+		b.close(50 * time.Millisecond)
+		// The goroutine ends once the last event is on the channel. The buffer took
+		// the first eventsBuffer, the goroutine held the next; each event the reader
+		// takes (at 0, 30, 60 ms, ...) lets one more in, and the 9th lets the last in.
+		require.Equal(t, (n-eventsBuffer-1)*30*time.Millisecond, time.Since(start))
+		require.NoError(t, s.Err())
+		requirePrefix(t, <-got, 1, n)
+		require.Equal(t, n*30*time.Millisecond, time.Since(start))
 	})
 }
 
