@@ -236,13 +236,19 @@ func workerToEngine(w Worker) engine.Worker {
 	}
 }
 
-func workerFromEngine(w engine.Worker) Worker {
+// workerFromView converts a worker view the engine made for this call
+// (Engine.UpsertWorker, GetWorker, ListWorkers: workerState.view). A view's Queues
+// and Labels are fresh, nobody else's, so they are adopted rather than copied again
+// (a worker's labels map is its largest part: about 1.2 KB with 16 labels); its Tags
+// are the engine's own, shared with its state and events, and are copied, as are
+// the slices whose element types differ.
+func workerFromView(w engine.Worker) Worker {
 	return Worker{
 		ID:                  w.ID,
-		Queues:              slices.Clone(w.Queues),
+		Queues:              w.Queues,
 		Capacity:            w.Capacity,
 		Channels:            channelsFromEngine(w.Channels),
-		Labels:              labelsFromEngine(w.Labels),
+		Labels:              Labels(w.Labels),
 		Tags:                labelsFromEngine(w.Tags),
 		AvailableForOffers:  w.AvailableForOffers,
 		MaxConcurrentOffers: w.MaxConcurrentOffers,

@@ -414,3 +414,51 @@ func TestJobCancelledNamesTheWorkerThatHeldTheJob(t *testing.T) {
 	require.Equal(t, res.AssignmentID, ev.AssignmentID)
 	require.Equal(t, "Cancelled", ev.DispositionCode)
 }
+
+// The Workers the Router returns (UpsertWorker, GetWorker, ListWorkers) share nothing
+// with its state, nor with each other: writing to every map and slice of one changes
+// neither what the Router returns next nor another returned value.
+func TestReturnedWorkersShareNothing(t *testing.T) {
+	r := newManualRouter(t, nil)
+	in := Worker{ID: "w", Queues: []string{"q"}, Capacity: 2,
+		Channels: []ChannelConfig{{ChannelID: "voice", CapacityCostPerJob: 1}},
+		Labels:   Labels{"lang": "en", "skill": 7}, Tags: Labels{"team": "a"}, AvailableForOffers: true}
+	upserted, err := r.UpsertWorker(ctx, in)
+	require.NoError(t, err)
+	got, err := r.GetWorker(ctx, "w")
+	require.NoError(t, err)
+	page, err := r.ListWorkers(ctx, nil)
+	require.NoError(t, err)
+	require.Len(t, page.Workers, 1)
+	// Built here, not returned by the Router, so that it shares nothing either.
+	want := Worker{ID: "w", Queues: []string{"q"}, Capacity: 2,
+		Channels: []ChannelConfig{{ChannelID: "voice", CapacityCostPerJob: 1}},
+		Labels:   Labels{"Id": "w", "lang": "en", "skill": 7}, Tags: Labels{"team": "a"},
+		AvailableForOffers: true, State: WorkerStateActive}
+	require.Equal(t, want, got)
+
+	scribble := func(w *Worker) {
+		w.Queues[0] = "x"
+		w.Channels[0].ChannelID = "x"
+		w.Labels["lang"] = "x"
+		w.Labels["new"] = 1
+		w.Tags["team"] = "x"
+	}
+	scribble(&upserted)
+	for _, w := range []Worker{got, page.Workers[0]} {
+		require.Equal(t, want, w, "a returned worker changed when another was written to")
+	}
+	scribble(&got)
+	scribble(&page.Workers[0])
+	again, err := r.GetWorker(ctx, "w")
+	require.NoError(t, err)
+	require.Equal(t, want, again, "the router's worker changed when a returned one was written to")
+
+	// An update with the same labels in a new map returns them afresh too.
+	again2, err := r.UpsertWorker(ctx, in)
+	require.NoError(t, err)
+	scribble(&again2)
+	again, err = r.GetWorker(ctx, "w")
+	require.NoError(t, err)
+	require.Equal(t, want, again)
+}

@@ -145,7 +145,7 @@ func (r *Router) UpsertWorker(ctx context.Context, w Worker) (Worker, error) {
 		if err != nil {
 			return err
 		}
-		out = workerFromEngine(got)
+		out = workerFromView(got)
 		return nil
 	})
 	return out, err
@@ -164,7 +164,7 @@ func (r *Router) GetWorker(ctx context.Context, workerID string) (Worker, error)
 		if err != nil {
 			return err
 		}
-		out = workerFromEngine(got)
+		out = workerFromView(got)
 		return nil
 	})
 	return out, err
@@ -199,7 +199,7 @@ func (r *Router) ListWorkers(ctx context.Context, opts *ListWorkersOptions) (Wor
 		got, token := cut(p, r.eng.ListWorkers(workerFilterToEngine(o, p)), func(w engine.Worker) string { return w.ID })
 		out.Workers = make([]Worker, len(got))
 		for i, w := range got {
-			out.Workers[i] = workerFromEngine(w)
+			out.Workers[i] = workerFromView(w)
 		}
 		out.ContinuationToken = token
 		return nil

@@ -47,6 +47,56 @@ func (e *Engine) internLabels(m Labels) *labelSet {
 	return s
 }
 
+// reinternLabels is internLabels(m) for a worker that holds cur (nil: none): when m
+// holds exactly cur's labels, as an update that leaves a worker's labels alone does,
+// it counts one more holder of cur without building a set or its key, and without
+// allocating. O(n log n) for n labels either way (n lookups in m, or the sort).
+func (e *Engine) reinternLabels(cur *labelSet, m Labels) *labelSet {
+	if cur != nil && cur.holds(m) {
+		cur.refs++
+		return cur
+	}
+	return e.internLabels(m)
+}
+
+// holds reports whether the labels m (validated), "Id" aside, are exactly s's: the
+// same keys, with values of the same Go types that labelKey encodes alike (floats
+// by their bits). When it reports false, internLabels(m) may still find s (a NaN,
+// which validation rejects, would be one): it is a fast path, never a wrong answer.
+// O(n log n) for n labels.
+func (s *labelSet) holds(m Labels) bool {
+	n := len(m)
+	if _, ok := m["Id"]; ok {
+		n--
+	}
+	if n != s.Len() {
+		return false
+	}
+	for _, p := range s.Pairs() {
+		v, ok := m[p.Key]
+		if !ok || !exactEqual(v, p.Value) {
+			return false
+		}
+	}
+	return true
+}
+
+// exactEqual reports whether two label values are of the same Go type and equal,
+// floats by their bits (so 0 and -0 differ): what appendExact encodes alike.
+func exactEqual(a, b any) bool {
+	switch x := a.(type) {
+	case float64:
+		y, ok := b.(float64)
+		return ok && math.Float64bits(x) == math.Float64bits(y)
+	case float32:
+		y, ok := b.(float32)
+		return ok && math.Float32bits(x) == math.Float32bits(y)
+	case nil, string, bool, int, int8, int16, int32, int64, uint, uint8, uint16, uint32, uint64, uintptr:
+		return a == b // comparable, and of the same type only when equal
+	}
+	return false
+}
+
 // releaseLabels counts one holder less of s, and forgets s when none is left (a later
 // worker with those labels interns a new set). O(1).
 func (e *Engine) releaseLabels(s *labelSet) {

@@ -1,7 +1,9 @@
 package engine
 
 import (
+	"maps"
 	"math"
+	"math/rand/v2"
 	"testing"
 	"unsafe"
 
@@ -111,6 +113,70 @@ func TestLabelSetsKeepTypes(t *testing.T) {
 }
 
 func toFloat(v any) float64 { x, _ := labels.Number(v); return x }
+
+// TestLabelSetHoldsAgreesWithItsKey: a set holds a label map exactly when interning
+// the map would find that set (their keys are equal), over random maps drawn from
+// values that compare equal across Go types (1, 1.0, int64(1), uint8(1)), zeros of
+// both signs, strings and bools, with and without "Id"; and an update of a worker
+// with its own labels, in a new map, keeps its set without a new one.
+func TestLabelSetHoldsAgreesWithItsKey(t *testing.T) {
+	values := []any{1, 1.0, int64(1), uint8(1), float32(1), 0.0, math.Copysign(0, -1), 0, "1", "", true, false, 2.5}
+	keys := []string{"a", "b", "c", "Id"}
+	rng := rand.New(rand.NewPCG(5, 6))
+	randomMap := func() Labels {
+		m := Labels{}
+		for _, k := range keys {
+			if rng.IntN(3) > 0 {
+				m[k] = values[rng.IntN(len(values))]
+			}
+		}
+		return m
+	}
+	agree, differ := 0, 0
+	for range 20_000 {
+		a := randomMap()
+		b := maps.Clone(a)
+		if rng.IntN(2) == 0 { // often the same labels; else one changed, added or dropped
+			switch k := keys[rng.IntN(len(keys))]; rng.IntN(2) {
+			case 0:
+				b[k] = values[rng.IntN(len(values))]
+			default:
+				delete(b, k)
+			}
+		}
+		setA := labels.NewSet(a, "Id")
+		s := &labelSet{Set: *setA, key: labelKey(setA)}
+		want := labelKey(labels.NewSet(b, "Id")) == s.key
+		require.Equal(t, want, s.holds(b), "set of %v, map %v", a, b)
+		if want {
+			agree++
+		} else {
+			differ++
+		}
+	}
+	require.Greater(t, agree, 5_000)
+	require.Greater(t, differ, 2_000)
+
+	f := newFixture(t)
+	f.basic()
+	w := agent("w", "q")
+	w.Labels = Labels{"lang": "en", "tier": 2, "score": 0.5}
+	f.worker(w)
+	set := f.e.workers["w"].labels
+	w.Labels = Labels{"score": 0.5, "lang": "en", "tier": 2, "Id": "w"}
+	w.AvailableForOffers = false
+	f.worker(w)
+	require.Same(t, set, f.e.workers["w"].labels)
+	n, sets := f.refs("w")
+	require.Equal(t, 1, n)
+	require.Equal(t, 1, sets)
+	w.Labels = Labels{"score": 0.5, "lang": "en", "tier": int64(2)}
+	f.worker(w)
+	require.NotSame(t, set, f.e.workers["w"].labels, "2 → int64(2) is another set")
+	n, sets = f.refs("w")
+	require.Equal(t, 1, n)
+	require.Equal(t, 1, sets)
+}
 
 // TestCheckIndexesCatchesBadLabelSets: the checks that the fixture runs after every
 // pass fail on a wrong count, a set nobody holds, and a set that is not interned.

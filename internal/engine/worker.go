@@ -125,7 +125,9 @@ func (w *workerState) loadRatio() float64 {
 
 // view returns a copy of the worker with its read-only fields filled, and its labels
 // as a new map with "Id": its open offers in issue order and its assigned jobs in
-// assignment order. O(labels + offers + holdings).
+// assignment order. Its Queues, Channels, Labels, Offers and AssignedJobs are fresh,
+// shared with nothing (the public shell adopts the Queues and Labels); its Tags are
+// the worker's own map, which must not be written to. O(labels + offers + holdings).
 func (w *workerState) view() Worker {
 	v := Worker{ID: w.ID, Queues: slices.Clone(w.Queues), Capacity: w.Capacity,
 		Channels: slices.Clone(w.Channels), Labels: WorkerLabelMap(&w.labels.Set, w.ID), Tags: w.Tags,
@@ -228,7 +230,7 @@ func (e *Engine) UpsertWorker(now time.Time, in Worker) (Worker, error) {
 		return w.view(), nil
 	}
 	oldQueues, oldLabels := w.Queues, w.labels
-	newLabels := e.internLabels(in.Labels)
+	newLabels := e.reinternLabels(oldLabels, in.Labels)
 	changed := changedProps(w, in, newLabels)
 	wasAvailable := w.AvailableForOffers
 	w.store(in, newLabels)
