@@ -220,8 +220,8 @@ func (s *Subscription) Close() {
 
 // eventsBuffer is the capacity of an asynchronous subscription's channel. A buffer
 // lets the subscription's goroutine and the reader run apart, without a hand-off per
-// event: B1's lifecycles through a subscriber went from 76-97 k/s unbuffered to
-// 107-124 k/s with 64 (256 gave 108-136 k/s, at 4 KiB a subscription rather than
+// event: B1's lifecycles through a subscriber went from 78-97 k/s unbuffered to
+// 90-126 k/s with 64 (256 gave 108-136 k/s, at 4 KiB a subscription rather than
 // 1 KiB). The events in it count toward MaxBacklog.
 const eventsBuffer = 64
 
