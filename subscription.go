@@ -120,6 +120,7 @@ type Subscription struct {
 	q        eventQueue
 	inFlight bool          // the goroutine holds an event it took (and may be decoding) and has not handed over
 	sent     uint64        // events the goroutine has put on ch (received, or in its buffer)
+	taken    uint64        // the most events progress has seen the reader take
 	waiting  bool          // the goroutine is parked on wake
 	wake     chan struct{} // capacity 1; one token per parking
 }
@@ -402,14 +403,19 @@ func (s *Subscription) finish() {
 }
 
 // progress returns how many events the reader has taken so far: those put on the
-// channel less those still in its buffer. Between a send that had waited for room and
-// its count under the lock, it reads one low; Router.Close samples it once per
+// channel less those still in its buffer. Between a send and its count (under the
+// lock the goroutine takes next) that difference reads one low, and even below zero
+// before the reader has taken any; so progress reports the most it has seen, which
+// never goes back and never passes the truth. Router.Close samples it once per
 // CloseTimeout, so at worst a reader that took a single event in a whole timeout,
-// just then, is taken for stalled.
+// just as the goroutine sent another, is taken for stalled.
 func (s *Subscription) progress() uint64 {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return s.sent - uint64(len(s.ch))
+	if buffered := uint64(len(s.ch)); s.sent >= buffered && s.sent-buffered > s.taken {
+		s.taken = s.sent - buffered
+	}
+	return s.taken
 }
 
 // abort stops a finishing subscription whose reader has taken no event for a whole

@@ -634,6 +634,26 @@ func TestBusCloseWaitsForASlowReader(t *testing.T) {
 	})
 }
 
+// progress, which Router.Close watches, counts what the reader took: it never reads
+// more than that, never goes back, and does not wrap below zero while the goroutine
+// has sent an event it has not yet counted.
+func TestSubscriptionProgressNeverGoesBack(t *testing.T) {
+	s := newSubscription(nil, 100) // no goroutine: the test plays its part
+	var ev Event = JobQueued{}
+	s.ch <- ev // sent, not yet counted
+	require.Zero(t, s.progress())
+	s.sent = 1
+	require.Zero(t, s.progress())
+	<-s.ch // the reader takes it
+	require.Equal(t, uint64(1), s.progress())
+	s.ch <- ev // sent, not yet counted: the difference reads one low
+	require.Equal(t, uint64(1), s.progress())
+	<-s.ch // taken before the count: two taken, still read as one
+	require.Equal(t, uint64(1), s.progress())
+	s.sent = 2
+	require.Equal(t, uint64(2), s.progress())
+}
+
 func TestBusCloseWithoutSubscribersOrBacklogIsImmediate(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		b := newBus(0)
