@@ -50,7 +50,7 @@ func (e *Engine) internLabels(m Labels) *labelSet {
 // reinternLabels is internLabels(m) for a worker that holds cur (nil: none): when m
 // holds exactly cur's labels, as an update that leaves a worker's labels alone does,
 // it counts one more holder of cur without building a set or its key, and without
-// allocating. O(n log n) for n labels either way (n lookups in m, or the sort).
+// allocating: O(n) for n labels; otherwise internLabels' O(n log n).
 func (e *Engine) reinternLabels(cur *labelSet, m Labels) *labelSet {
 	if cur != nil && cur.holds(m) {
 		cur.refs++
@@ -63,7 +63,7 @@ func (e *Engine) reinternLabels(cur *labelSet, m Labels) *labelSet {
 // same keys, with values of the same Go types that labelKey encodes alike (floats
 // by their bits). When it reports false, internLabels(m) may still find s (a NaN,
 // which validation rejects, would be one): it is a fast path, never a wrong answer.
-// O(n log n) for n labels.
+// O(n) for n labels (one map lookup each).
 func (s *labelSet) holds(m Labels) bool {
 	n := len(m)
 	if _, ok := m["Id"]; ok {
