@@ -61,18 +61,20 @@ type SubscribeOptions struct {
 //
 // The channel is closed, and the goroutine has exited, after one of:
 //   - Close: the undelivered events, those in the channel's buffer included, are
-//     discarded; no event is received after Close returns. Err returns nil (or the
-//     error that had already closed the subscription).
-//   - overflow: a publish found MaxBacklog events waiting. The waiting events are
-//     discarded and Err returns ErrSlowSubscriber. A reader taking events as the
-//     overflow happens may still receive some of the oldest undelivered ones (at
-//     most the buffer's 64 and the one being handed over), in order, none skipped;
-//     then the channel is closed.
+//     discarded: a reader that calls Close receives nothing more. A reader on
+//     another goroutine, receiving while Close runs, may still get some of the
+//     buffered events, not necessarily consecutive (the subscription is no longer
+//     open). Err returns nil (or the error that had already closed the subscription).
+//   - overflow: a publish found MaxBacklog events waiting. The events not yet on the
+//     channel are discarded and Err returns ErrSlowSubscriber. The reader still
+//     receives those already in the channel's buffer (up to 64), in order, none
+//     skipped, then the channel is closed.
 //   - Router.Close: every event already queued is put on the channel first, then the
 //     channel is closed and Err returns nil; the reader takes the last ones (up to
 //     the buffer's 64) from the closed channel. If the reader takes no event for a
-//     whole Options.CloseTimeout while more than those wait, the rest are discarded
-//     and Err returns ErrSlowSubscriber.
+//     whole Options.CloseTimeout while more than those wait, the events not yet on
+//     the channel are discarded and Err returns ErrSlowSubscriber (the buffered ones
+//     can still be taken, as after an overflow).
 //
 // # Synchronous subscriptions
 //
@@ -136,7 +138,8 @@ const (
 )
 
 // Events returns the channel the events arrive on. It is closed after Close, after an
-// overflow, or after Router.Close has delivered everything; then see Err. On a
+// overflow, or after Router.Close has put everything on it (the buffered events come
+// before the close); then see Err. On a
 // Synchronous subscription it never carries an event (use Poll) and is closed when
 // the subscription ends.
 func (s *Subscription) Events() <-chan Event { return s.ch }
@@ -186,7 +189,7 @@ func (s *Subscription) PollAppend(dst []Event) []Event {
 }
 
 // Err returns why the subscription ended early: nil while it is open and after a
-// clean end (Close, or Router.Close with every event delivered; for a Synchronous
+// clean end (Close, or Router.Close with every event put on the channel; for a Synchronous
 // subscription, Router.Close whatever it left to poll); an error wrapping
 // ErrSlowSubscriber after an overflow or when Router.Close's timeout ran out with
 // events undelivered; an error wrapping ErrClosed when the subscription was made on a
@@ -213,8 +216,10 @@ func (s *Subscription) Close() {
 		s.bus.remove(s)
 	}
 	<-s.exited
-	// The channel is closed now. Empty its buffer, which Router.Close leaves full
-	// for the reader: no event is received after Close returns.
+	// The channel is closed now. Empty its buffer, which the goroutine leaves to the
+	// reader however it stopped: a reader that closes its own subscription receives
+	// nothing more. One on another goroutine, taking events meanwhile, may still get
+	// some of them, not necessarily consecutive.
 	for range s.ch {
 	}
 }
@@ -225,18 +230,6 @@ func (s *Subscription) Close() {
 // 90-126 k/s with 64 (256 gave 108-136 k/s, at 4 KiB a subscription rather than
 // 1 KiB). The events in it count toward MaxBacklog.
 const eventsBuffer = 64
-
-// discard takes every event waiting in ch's buffer, without blocking: only the
-// subscription's goroutine sends on ch, and it is the caller.
-func discard(ch chan Event) {
-	for {
-		select {
-		case <-ch:
-		default:
-			return
-		}
-	}
-}
 
 // closedSubscription returns a subscription that is already over: its channel is
 // closed, Poll returns nil and Err returns ErrClosed. The Router hands it out once it
@@ -350,8 +343,9 @@ func (s *Subscription) enqueue(ev *engine.Event) bool {
 
 // backlogLocked is the number of events published to s and not yet received by the
 // reader: the queue, the one the goroutine is handing over and those waiting in the
-// channel's buffer. len(s.ch) only falls behind the lock's back (the reader takes),
-// so the count may be one high for an instant, never low.
+// channel's buffer. Behind the lock's back the reader takes from the buffer, and a
+// send that waited for room completes; so the count may be one high for an instant
+// (see run), never low.
 func (s *Subscription) backlogLocked() int {
 	n := s.q.len() + len(s.ch)
 	if s.inFlight {
@@ -436,27 +430,16 @@ func (s *Subscription) abort() {
 // own, and hands it to the reader, until the subscription stops or, when finishing,
 // runs dry.
 func (s *Subscription) run() {
-	defer func() {
-		// Stopped early (Close, overflow, or a reader too slow for Router.Close):
-		// the events still in the channel's buffer are discarded with the rest. A
-		// reader taking at the same time may still get some of them, the oldest
-		// undelivered, in order. Finishing (Router.Close) leaves them to be read.
-		select {
-		case <-s.done:
-			discard(s.ch)
-		default:
-		}
-		close(s.ch)
-		close(s.exited)
-	}()
+	// However it stops, the events already in the channel's buffer stay there for
+	// the reader, ahead of the close: the oldest undelivered, in order, none
+	// skipped. Only Close discards them, once this goroutine has exited.
+	defer close(s.exited)
+	defer close(s.ch)
 	var ev engine.Event
 	var enc coldEvent
-	sent := false // an event went on the channel since the lock was last held
+	sent := false // an event went on the channel after waiting for room, not yet counted
 	for {
 		s.mu.Lock()
-		// The event just put on the channel is counted here, under the lock taken
-		// anyway for the next: until then the backlog limit counts it twice (on the
-		// channel and in flight) and Router.Close's progress check one short.
 		s.inFlight = false
 		if sent {
 			s.sent++
@@ -498,6 +481,26 @@ func (s *Subscription) run() {
 		if pub == nil {
 			continue // an engine type without a public form: a bug, but not the reader's
 		}
+		// Hand it over. While the buffer has room the send is made under the lock,
+		// with its count, so that the backlog limit and progress never see the event
+		// both on the channel and in flight: exact for a reader that takes nothing.
+		// A full buffer is waited on outside the lock, and the event counted under
+		// the next one; a reader taking an event at that instant may find the event
+		// counted twice for the instant, as when the channel had no buffer.
+		s.mu.Lock()
+		if s.state == subStopped {
+			s.mu.Unlock()
+			return
+		}
+		select {
+		case s.ch <- pub:
+			s.inFlight = false
+			s.sent++
+			s.mu.Unlock()
+			continue
+		default:
+		}
+		s.mu.Unlock()
 		select {
 		case s.ch <- pub:
 			sent = true

@@ -80,7 +80,7 @@ func main() {
 
 	job, err := r.GetJob(ctx, "call-1")
 	check(err)
-	check(r.Close()) // delivers every queued event, then closes the channel
+	check(r.Close()) // puts every queued event on the channel, then closes it
 	<-done
 	fmt.Printf("job %s: status %s, disposition %q, handled by %s\n",
 		job.ID, job.Status, job.DispositionCode, job.Assignments[res.AssignmentID].WorkerID)

@@ -61,8 +61,9 @@ func (e *Engine) reinternLabels(cur *labelSet, m Labels) *labelSet {
 
 // holds reports whether the labels m (validated), "Id" aside, are exactly s's: the
 // same keys, with values of the same Go types that labelKey encodes alike (floats
-// by their bits). When it reports false, internLabels(m) may still find s (a NaN,
-// which validation rejects, would be one): it is a fast path, never a wrong answer.
+// by their bits). It never reports true for labels that intern to another set; a
+// false for labels that intern to s would only miss the fast path, and no validated
+// map gives one (validation admits only the built-in types exactEqual compares).
 // O(n) for n labels (one map lookup each).
 func (s *labelSet) holds(m Labels) bool {
 	n := len(m)
