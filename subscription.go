@@ -397,12 +397,12 @@ func (s *Subscription) finish() {
 }
 
 // progress returns how many events the reader has taken so far: those put on the
-// channel less those still in its buffer. Between a send and its count (under the
-// lock the goroutine takes next) that difference reads one low, and even below zero
-// before the reader has taken any; so progress reports the most it has seen, which
-// never goes back and never passes the truth. Router.Close samples it once per
-// CloseTimeout, so at worst a reader that took a single event in a whole timeout,
-// just as the goroutine sent another, is taken for stalled.
+// channel less those still in its buffer. Between a send that waited for room and
+// its count (under the goroutine's next lock) that difference reads one low; so
+// progress reports the most it has seen, which never goes back and never passes the
+// truth (nor wraps, should the difference ever read below zero). Router.Close
+// samples it once per CloseTimeout, so at worst a reader that took a single event
+// in a whole timeout, just as the goroutine sent another, is taken for stalled.
 func (s *Subscription) progress() uint64 {
 	s.mu.Lock()
 	defer s.mu.Unlock()

@@ -339,8 +339,8 @@ func TestBusOverflow(t *testing.T) {
 	require.Same(t, other, b.subs[0])
 	b.mu.Unlock()
 
-	// The channel yields at most the oldest events (those the goroutine had put in
-	// the channel's buffer and not yet discarded), in order from the first, then is
+	// The channel yields the oldest events that the goroutine had put in its buffer
+	// (all ten, or fewer if it had not got to them), in order from the first, then is
 	// closed.
 	requirePrefix(t, seqs(drain(s)), 1, 10)
 	require.ErrorIs(t, s.Err(), ErrSlowSubscriber)
