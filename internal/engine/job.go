@@ -30,9 +30,10 @@ const DefaultPriority = 1
 // names of the public Job's; the channel and queue IDs are interned names behind
 // methods of those names (ChannelID(), QueueID()), the status is a byte (Status()),
 // the priority too (-100..100), a job's open offers are a list through the offers,
-// and the queue-order key is read in place (orderKey) rather than copied. view assembles a Job from the parts. CreatedAt stays a time.Time, handed
-// back as given (location and monotonic reading included); EnqueuedAt is kept as
-// the distance from it (EnqueuedAt()).
+// and the queue-order key is read in place (orderKey) rather than copied. view
+// assembles a Job from the parts. CreatedAt stays a time.Time, handed back as given
+// (location and monotonic reading included); EnqueuedAt is kept as the distance from
+// it (EnqueuedAt()).
 //
 // Most jobs a long-running router holds are closed ones, kept until deleted: such a
 // job needs its assignments and disposition code and nothing of the jobExtra, so the

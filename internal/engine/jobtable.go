@@ -286,7 +286,7 @@ func (t *jobTable) sorted() []*jobState {
 // the table it is in (so no ID is in t twice), moved old slots are empty, and the
 // migration bound of jobTable's doc holds. It is for CheckIndexes: O(n) probes.
 func (t *jobTable) check() error {
-	live := 0
+	live, oldLive := 0, 0
 	for k, s := range [...]*jobSlots{&t.cur, &t.old} {
 		which := [...]string{"current", "old"}[k]
 		size := len(s.jobs)
@@ -311,6 +311,9 @@ func (t *jobTable) check() error {
 				continue
 			}
 			live++
+			if s == &t.old {
+				oldLive++
+			}
 			if j == nil {
 				return fmt.Errorf("job table: %s slot %d is live and empty", which, i)
 			}
@@ -336,12 +339,6 @@ func (t *jobTable) check() error {
 			return errors.New("job table: a migration cursor without an old table")
 		}
 		return nil
-	}
-	oldLive := 0
-	for _, tag := range t.old.tags {
-		if tag >= tagLive {
-			oldLive++
-		}
 	}
 	calls := (len(t.old.jobs) - t.next + migrateStep - 1) / migrateStep
 	if t.cur.used+oldLive+calls > maxUsed(len(t.cur.jobs)) {

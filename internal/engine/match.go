@@ -138,6 +138,8 @@ func (e *Engine) incrementalPass(now time.Time, dirtyJobs []*jobState, dirtyWork
 				js = append(js, j)
 			}
 		}
+		// A job that gained twice is listed twice (gainJob): its copies sort
+		// together, and the pass visits it once (its visit mark).
 		slices.SortFunc(js, func(a, b *jobState) int {
 			switch {
 			case a == b:
@@ -147,7 +149,6 @@ func (e *Engine) incrementalPass(now time.Time, dirtyJobs []*jobState, dirtyWork
 			}
 			return 1
 		})
-		js = slices.Compact(js) // a job that gained twice is listed twice (gainJob)
 		if len(js) > 0 {
 			streams = append(streams, stream{jobs: js})
 			streams[len(streams)-1].next()

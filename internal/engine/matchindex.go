@@ -438,9 +438,9 @@ func (e *Engine) gainWorker(w *workerState) {
 
 // gainJob marks j as possibly eligible for more workers than before: the next
 // matching pass looks for workers for it. A job that gains twice before that pass is
-// listed twice (the pass drops the repeats when it sorts the list): a mark of the
-// pass it was listed for would cost every job a word (B4), and a job gains a bounded
-// number of times in one call.
+// listed twice (the pass visits it once: the visit mark it sets on each job it
+// visits): a mark of the pass it was listed for would cost every job a word (B4),
+// and a job gains a bounded number of times in one call.
 func (e *Engine) gainJob(j *jobState) {
 	e.refreshJob(j)
 	e.dirtyJobs = append(e.dirtyJobs, j)
