@@ -156,6 +156,7 @@ func (r *Router) CreateJob(now time.Time, in engine.Job) (engine.Job, error) {
 		Tags: in.Tags, Notes: in.Notes, MatchingMode: in.MatchingMode, Status: engine.JobCreated, CreatedAt: now,
 	}}
 	r.jobs[j.ID] = j
+	r.open[j.ID] = j
 	startSelectorClocks(now, j.RequestedWorkerSelectors, nil)
 	r.armSelectorExpiry(j)
 	if age := r.maxJobAge(); age >= 0 {
@@ -422,10 +423,12 @@ func (r *Router) closeNow(t time.Time, j *job, code string) {
 	r.emit(t, ev)
 }
 
-// finish forgets a terminal job's pending deadlines and decline memory.
+// finish forgets a terminal job's pending deadlines and decline memory, and takes it
+// out of the open jobs.
 func (r *Router) finish(j *job) {
 	j.closeAt.set, j.scheduleAt.set, j.selectorExpiry.set, j.maxAge.set = false, false, false, false
 	j.declines = nil
+	delete(r.open, j.ID)
 }
 
 // CancelJob cancels a job that is not terminal: its offers are revoked, a held

@@ -12,11 +12,11 @@ import (
 
 // queueOrder returns every queued job, across all queues, in queue order: an active
 // expedite selector first, then higher priority, then earlier EnqueuedAt, then
-// creation order.
+// creation order (so the map's iteration order does not matter).
 func (r *Router) queueOrder() []*job {
 	var out []*job
 	expedite := map[*job]bool{}
-	for _, j := range r.jobs {
+	for _, j := range r.open {
 		if j.Status == engine.JobQueued {
 			out = append(out, j)
 			expedite[j] = j.expedite()
@@ -65,7 +65,7 @@ func (r *Router) matchJob(now time.Time, j *job) {
 		return
 	}
 	var cands []candidate
-	for _, id := range sortedKeys(r.workers) {
+	for _, id := range r.workerIDs {
 		w := r.workers[id]
 		if w.listens(q.ID) && r.eligible(now, w, j, mode.BypassSelectors) {
 			cands = append(cands, candidate{w: w, loadRatio: r.loadRatio(w)})
@@ -77,14 +77,12 @@ func (r *Router) matchJob(now time.Time, j *job) {
 	var picked []candidate
 	switch mode.Kind {
 	case engine.LongestIdle:
-		sort.Slice(cands, func(a, b int) bool {
-			x, y := cands[a], cands[b]
+		picked = best(cands, want, func(x, y candidate) bool {
 			if x.loadRatio != y.loadRatio {
 				return x.loadRatio < y.loadRatio
 			}
 			return longerIdle(x.w, y.w)
 		})
-		picked = cands[:min(want, len(cands))]
 	case engine.RoundRobin:
 		// cands is in ID order: start after the last worker this queue offered a
 		// job to, by whatever mode (SEMANTICS.md).
@@ -99,8 +97,7 @@ func (r *Router) matchJob(now time.Time, j *job) {
 		for i := range cands {
 			cands[i].score = score(mode, j, cands[i].w)
 		}
-		sort.Slice(cands, func(a, b int) bool {
-			x, y := cands[a], cands[b]
+		picked = best(cands, want, func(x, y candidate) bool {
 			if xn, yn := math.IsNaN(x.score), math.IsNaN(y.score); xn || yn {
 				if xn != yn {
 					return yn
@@ -113,13 +110,34 @@ func (r *Router) matchJob(now time.Time, j *job) {
 			}
 			return longerIdle(x.w, y.w)
 		})
-		picked = cands[:min(want, len(cands))]
 	}
 	for _, c := range picked {
 		ch, _ := c.w.channel(j.ChannelID)
 		r.issueOffer(now, j, c.w, ch.CapacityCostPerJob, pol.OfferExpiresAfter)
 		q.lastOffered = c.w.ID
 	}
+}
+
+// best moves the n candidates that come first by better (a strict total order) to
+// the front of cands, in that order, and returns them. For the few offers a job
+// usually wants that is n linear scans of the eligible workers, O(n·w), where a sort
+// would cost O(w log w); for more than a few it is that sort.
+func best(cands []candidate, n int, better func(x, y candidate) bool) []candidate {
+	n = min(n, len(cands))
+	if n > 8 {
+		sort.Slice(cands, func(a, b int) bool { return better(cands[a], cands[b]) })
+		return cands[:n]
+	}
+	for i := range n {
+		b := i
+		for k := i + 1; k < len(cands); k++ {
+			if better(cands[k], cands[b]) {
+				b = k
+			}
+		}
+		cands[i], cands[b] = cands[b], cands[i]
+	}
+	return cands[:n]
 }
 
 // longerIdle orders workers by idle time, longest first, then by ID.

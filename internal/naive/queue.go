@@ -89,13 +89,13 @@ func (r *Router) DeleteQueue(now time.Time, id string) error {
 	if _, ok := r.queues[id]; !ok {
 		return notFound("queue", id)
 	}
-	for _, w := range r.workers {
-		if w.listens(id) {
-			return conflict("queue", id, "worker "+w.ID+" listens on it")
+	for _, wid := range r.workerIDs { // in ID order: the error names the first
+		if r.workers[wid].listens(id) {
+			return conflict("queue", id, "worker "+wid+" listens on it")
 		}
 	}
-	for _, j := range r.jobs {
-		if j.QueueID == id && !j.Status.Terminal() {
+	for _, jid := range sortedKeys(r.open) {
+		if j := r.open[jid]; j.QueueID == id {
 			return conflict("queue", id, "active job "+j.ID+" is in it")
 		}
 	}

@@ -12,6 +12,13 @@
 //     RetryOfferAt, and every job's close, schedule, selector-expiry and max-age time;
 //   - a worker's used capacity is summed from its open offers and held assignments.
 //
+// The scans cover what is live, not everything the router has seen: the jobs not yet
+// closed or cancelled are kept in a map of their own (a terminal job holds no
+// deadline and waits in no queue), and the worker IDs in a sorted slice kept as
+// workers come and go. So a call costs what the live state makes it cost, linear
+// in workers and open jobs, however many closed jobs the router keeps, as the naive
+// router the performance issue takes as its anchor does.
+//
 // There are no indexes, heaps or trees, and no "dirty" flag: matching runs after
 // every command that may change it and at every deadline instant.
 //
@@ -59,7 +66,10 @@ type Router struct {
 	queues   map[string]*queue
 	workers  map[string]*worker
 	jobs     map[string]*job
-	offers   []*offer // every open offer, in issue order
+	open     map[string]*job // the jobs not closed or cancelled
+	offers   []*offer        // every open offer, in issue order
+
+	workerIDs []string // every worker's ID, sorted
 }
 
 // deadline is one pending time at which something happens. seq is the order in
@@ -89,6 +99,7 @@ func New(cfg engine.Config) *Router {
 		queues:   map[string]*queue{},
 		workers:  map[string]*worker{},
 		jobs:     map[string]*job{},
+		open:     map[string]*job{},
 	}
 }
 
@@ -139,13 +150,14 @@ type due struct {
 	offer    *offer // dueOfferExpiry
 }
 
-// pending scans every deadline the state holds.
+// pending scans every deadline the state holds: the open offers' and the open jobs'
+// (finish forgets a terminal job's deadlines).
 func (r *Router) pending() []due {
 	var out []due
 	for _, o := range r.offers {
 		out = append(out, due{deadline: o.expiry, kind: dueOfferExpiry, jobID: o.JobID, offer: o})
 	}
-	for _, j := range r.jobs {
+	for _, j := range r.open {
 		for _, x := range []struct {
 			kind int
 			d    deadline

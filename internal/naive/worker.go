@@ -156,6 +156,8 @@ func (r *Router) UpsertWorker(now time.Time, in engine.Worker) (engine.Worker, e
 	if !exists {
 		w = &worker{Worker: in, idleSince: now}
 		r.workers[in.ID] = w
+		i, _ := slices.BinarySearch(r.workerIDs, in.ID)
+		r.workerIDs = slices.Insert(r.workerIDs, i, in.ID)
 		if w.AvailableForOffers {
 			r.register(now, w)
 		} else {
@@ -304,6 +306,9 @@ func (r *Router) DeleteWorker(now time.Time, id string) error {
 		r.revoke(now, o, "worker deleted")
 	}
 	delete(r.workers, id)
+	if i, ok := slices.BinarySearch(r.workerIDs, id); ok {
+		r.workerIDs = slices.Delete(r.workerIDs, i, i+1)
+	}
 	r.emit(now, engine.Event{Type: engine.EvWorkerDeleted, WorkerID: id})
 	r.match(now)
 	return nil
