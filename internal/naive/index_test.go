@@ -13,9 +13,10 @@ import (
 	"github.com/openjobrouter/jobrouter/internal/engine"
 )
 
-// checkIndexes reports where the router's two kept-apart views of its state differ
-// from what a full scan finds: the open jobs must be exactly the jobs not closed or
-// cancelled, and workerIDs every worker's ID in order.
+// checkIndexes reports where the router's kept-apart views of its state differ from
+// what a full scan finds: the open jobs must be exactly the jobs not closed or
+// cancelled, byID every worker in ID order, and each worker's offers its
+// open offers in issue order.
 func (r *Router) checkIndexes() error {
 	want := map[string]*job{}
 	for id, j := range r.jobs {
@@ -26,8 +27,25 @@ func (r *Router) checkIndexes() error {
 	if !maps.Equal(want, r.open) {
 		return fmt.Errorf("open jobs %v, want %v", sortedKeys(r.open), sortedKeys(want))
 	}
-	if ids := sortedKeys(r.workers); !slices.Equal(ids, r.workerIDs) {
-		return fmt.Errorf("worker IDs %v, want %v", r.workerIDs, ids)
+	var ws []*worker
+	for _, id := range sortedKeys(r.workers) {
+		ws = append(ws, r.workers[id])
+	}
+	if !slices.Equal(ws, r.byID) {
+		name := func(ws []*worker) (ids []string) {
+			for _, w := range ws {
+				ids = append(ids, w.ID)
+			}
+			return ids
+		}
+		return fmt.Errorf("workers by ID %v, want %v", name(r.byID), name(ws))
+	}
+	for _, w := range r.byID {
+		id := w.ID
+		want := slices.DeleteFunc(slices.Clone(r.offers), func(o *offer) bool { return o.WorkerID != id })
+		if !slices.Equal(want, w.offers) {
+			return fmt.Errorf("worker %s's offers %v, want %v", id, w.offers, want)
+		}
 	}
 	return nil
 }
@@ -35,7 +53,8 @@ func (r *Router) checkIndexes() error {
 // TestIndexesFollowTheState drives a router through random lifecycles (jobs created,
 // accepted, completed, closed now or later, cancelled, expired by age, deleted;
 // workers registered, deregistered and deleted) and checks after every call that the
-// open jobs and the sorted worker IDs agree with a scan of everything.
+// open jobs, the sorted worker IDs and each worker's offers agree with a scan of
+// everything.
 func TestIndexesFollowTheState(t *testing.T) {
 	for seed := range uint64(20) {
 		rng := rand.New(rand.NewPCG(seed, 7))

@@ -64,9 +64,9 @@ func (r *Router) matchJob(now time.Time, j *job) {
 	if want <= 0 {
 		return
 	}
-	var cands []candidate
-	for _, id := range r.workerIDs {
-		w := r.workers[id]
+	cands := r.scratch[:0]
+	defer func() { clear(cands); r.scratch = cands[:0] }() // holding no worker
+	for _, w := range r.byID {
 		if w.listens(q.ID) && r.eligible(now, w, j, mode.BypassSelectors) {
 			cands = append(cands, candidate{w: w, loadRatio: r.loadRatio(w)})
 		}
@@ -153,7 +153,7 @@ func (r *Router) eligible(now time.Time, w *worker, j *job, bypassSelectors bool
 	if w.State != engine.WorkerActive || !w.AvailableForOffers {
 		return false
 	}
-	offers := r.workerOffers(w.ID)
+	offers := w.offers
 	if w.MaxConcurrentOffers > 0 && len(offers) >= w.MaxConcurrentOffers {
 		return false
 	}

@@ -42,7 +42,7 @@ func (r *Router) jobOffers(jobID string) []*offer {
 func (r *Router) issueOffer(now time.Time, j *job, w *worker, cost int, expiresAfter time.Duration) {
 	// Unique among w's open offers, as the engine's (an offer is named with its worker).
 	id := r.newID(func(s string) bool {
-		return slices.ContainsFunc(r.offers, func(o *offer) bool { return o.WorkerID == w.ID && o.ID == s })
+		return slices.ContainsFunc(w.offers, func(o *offer) bool { return o.ID == s })
 	})
 	o := &offer{
 		Offer:     engine.Offer{ID: id, JobID: j.ID, WorkerID: w.ID, CapacityCost: cost, OfferedAt: now, ExpiresAt: now.Add(expiresAfter)},
@@ -50,6 +50,7 @@ func (r *Router) issueOffer(now time.Time, j *job, w *worker, cost int, expiresA
 	}
 	r.setDeadline(&o.expiry, o.ExpiresAt)
 	r.offers = append(r.offers, o)
+	w.offers = append(w.offers, o)
 	r.emit(now, engine.Event{Type: engine.EvOfferIssued, WorkerID: w.ID, JobID: j.ID, OfferID: id, QueueID: j.QueueID,
 		ChannelID: j.ChannelID, ChannelReference: j.ChannelReference, JobPriority: j.Priority,
 		ExpiresAt: o.ExpiresAt, JobLabels: j.Labels, JobTags: j.Tags,
@@ -60,6 +61,9 @@ func (r *Router) issueOffer(now time.Time, j *job, w *worker, cost int, expiresA
 // moves it to a new holding).
 func (r *Router) endOffer(o *offer) {
 	r.offers = slices.DeleteFunc(r.offers, func(x *offer) bool { return x == o })
+	if w := r.workers[o.WorkerID]; w != nil {
+		w.offers = slices.DeleteFunc(w.offers, func(x *offer) bool { return x == o })
+	}
 }
 
 func (r *Router) offerEvent(typ engine.EventType, o *offer) engine.Event {
@@ -171,7 +175,7 @@ func (r *Router) expireOffer(t time.Time, o *offer) {
 	if w == nil || r.cfg.KeepWorkersOnOfferExpiry || !w.AvailableForOffers {
 		return
 	}
-	for _, x := range r.workerOffers(w.ID) {
+	for _, x := range r.workerOffers(w) {
 		if !x.ExpiresAt.After(t) {
 			r.endExpired(t, x)
 		}

@@ -89,9 +89,9 @@ func (r *Router) DeleteQueue(now time.Time, id string) error {
 	if _, ok := r.queues[id]; !ok {
 		return notFound("queue", id)
 	}
-	for _, wid := range r.workerIDs { // in ID order: the error names the first
-		if r.workers[wid].listens(id) {
-			return conflict("queue", id, "worker "+wid+" listens on it")
+	for _, w := range r.byID { // in ID order: the error names the first
+		if w.listens(id) {
+			return conflict("queue", id, "worker "+w.ID+" listens on it")
 		}
 	}
 	for _, jid := range sortedKeys(r.open) {

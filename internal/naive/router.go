@@ -14,10 +14,12 @@
 //
 // The scans cover what is live, not everything the router has seen: the jobs not yet
 // closed or cancelled are kept in a map of their own (a terminal job holds no
-// deadline and waits in no queue), and the worker IDs in a sorted slice kept as
-// workers come and go. So a call costs what the live state makes it cost, linear
-// in workers and open jobs, however many closed jobs the router keeps, as the naive
-// router the performance issue takes as its anchor does.
+// deadline and waits in no queue), the workers in a slice sorted by ID kept as they
+// come and go, and each worker's open offers in a list of its own besides the list
+// of all. So a call costs what the live state makes it cost, linear in workers, open
+// offers and open jobs, however many closed jobs the router keeps, as the naive
+// router the performance issue takes as its anchor does (one mutex, a linear scan of
+// every worker per match).
 //
 // There are no indexes, heaps or trees, and no "dirty" flag: matching runs after
 // every command that may change it and at every deadline instant.
@@ -69,7 +71,8 @@ type Router struct {
 	open     map[string]*job // the jobs not closed or cancelled
 	offers   []*offer        // every open offer, in issue order
 
-	workerIDs []string // every worker's ID, sorted
+	byID    []*worker   // every worker, in ID order
+	scratch []candidate // matchJob's candidates, reused from job to job
 }
 
 // deadline is one pending time at which something happens. seq is the order in
@@ -150,41 +153,39 @@ type due struct {
 	offer    *offer // dueOfferExpiry
 }
 
-// pending scans every deadline the state holds: the open offers' and the open jobs'
-// (finish forgets a terminal job's deadlines).
-func (r *Router) pending() []due {
-	var out []due
+// eachPending calls f with every deadline the state holds: the open offers' and the
+// open jobs' (finish forgets a terminal job's deadlines).
+func (r *Router) eachPending(f func(due)) {
 	for _, o := range r.offers {
-		out = append(out, due{deadline: o.expiry, kind: dueOfferExpiry, jobID: o.JobID, offer: o})
+		f(due{deadline: o.expiry, kind: dueOfferExpiry, jobID: o.JobID, offer: o})
 	}
 	for _, j := range r.open {
-		for _, x := range []struct {
+		for _, x := range [...]struct {
 			kind int
 			d    deadline
 		}{{dueClose, j.closeAt}, {dueSchedule, j.scheduleAt}, {dueSelectors, j.selectorExpiry}, {dueMaxAge, j.maxAge}} {
 			if x.d.set {
-				out = append(out, due{deadline: x.d, kind: x.kind, jobID: j.ID})
+				f(due{deadline: x.d, kind: x.kind, jobID: j.ID})
 			}
 		}
 		for wid, dc := range j.declines {
 			if dc.retry.set {
-				out = append(out, due{deadline: dc.retry, kind: dueRetry, jobID: j.ID, workerID: wid})
+				f(due{deadline: dc.retry, kind: dueRetry, jobID: j.ID, workerID: wid})
 			}
 		}
 	}
-	return out
 }
 
 // earliest returns the pending deadline due first: the earliest time, then the one
-// set first.
+// set first (set numbers are unique, so the maps' iteration order does not matter).
 func (r *Router) earliest() (due, bool) {
 	var first due
 	found := false
-	for _, d := range r.pending() {
+	r.eachPending(func(d due) {
 		if !found || d.at.Before(first.at) || d.at.Equal(first.at) && d.seq < first.seq {
 			first, found = d, true
 		}
-	}
+	})
 	return first, found
 }
 

@@ -2,6 +2,7 @@ package naive
 
 import (
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/openjobrouter/jobrouter/internal/engine"
@@ -14,6 +15,7 @@ type worker struct {
 	reg       uint64    // registration number: a new one each time it registers
 	idleSince time.Time // creation, registration or last release of an assignment
 	holds     []holding // assignments holding capacity, in assignment order
+	offers    []*offer  // its open offers, in issue order (each also in Router.offers)
 }
 
 // holding is an assignment that holds capacity: assigned, or completed and not closed.
@@ -22,6 +24,9 @@ type holding struct {
 	cost                           int
 	assignedAt                     time.Time
 }
+
+// byID compares a worker's ID with id, for searching Router.byID.
+func byID(w *worker, id string) int { return strings.Compare(w.ID, id) }
 
 func (w *worker) listens(queueID string) bool { return slices.Contains(w.Queues, queueID) }
 
@@ -34,21 +39,14 @@ func (w *worker) channel(id string) (engine.ChannelConfig, bool) {
 	return engine.ChannelConfig{}, false
 }
 
-// workerOffers returns w's open offers in issue order.
-func (r *Router) workerOffers(workerID string) []*offer {
-	var out []*offer
-	for _, o := range r.offers {
-		if o.WorkerID == workerID {
-			out = append(out, o)
-		}
-	}
-	return out
-}
+// workerOffers returns a copy of w's open offers in issue order, which the caller
+// may revoke as it goes.
+func (r *Router) workerOffers(w *worker) []*offer { return slices.Clone(w.offers) }
 
 // used is the capacity w's open offers and held assignments take.
 func (r *Router) used(w *worker) int {
 	n := 0
-	for _, o := range r.workerOffers(w.ID) {
+	for _, o := range w.offers {
 		n += o.CapacityCost
 	}
 	for _, h := range w.holds {
@@ -60,7 +58,7 @@ func (r *Router) used(w *worker) int {
 // onChannel counts w's open offers and held assignments on a channel.
 func (r *Router) onChannel(w *worker, channelID string) int {
 	n := 0
-	for _, o := range r.workerOffers(w.ID) {
+	for _, o := range w.offers {
 		if o.channelID == channelID {
 			n++
 		}
@@ -91,7 +89,7 @@ func (r *Router) workerView(w *worker) engine.Worker {
 	v.Queues = slices.Clone(w.Queues)
 	v.Channels = slices.Clone(w.Channels)
 	v.Offers = nil
-	for _, o := range r.workerOffers(w.ID) {
+	for _, o := range w.offers {
 		v.Offers = append(v.Offers, o.Offer)
 	}
 	v.AssignedJobs = nil
@@ -156,8 +154,8 @@ func (r *Router) UpsertWorker(now time.Time, in engine.Worker) (engine.Worker, e
 	if !exists {
 		w = &worker{Worker: in, idleSince: now}
 		r.workers[in.ID] = w
-		i, _ := slices.BinarySearch(r.workerIDs, in.ID)
-		r.workerIDs = slices.Insert(r.workerIDs, i, in.ID)
+		i, _ := slices.BinarySearchFunc(r.byID, in.ID, byID)
+		r.byID = slices.Insert(r.byID, i, w)
 		if w.AvailableForOffers {
 			r.register(now, w)
 		} else {
@@ -221,7 +219,7 @@ func (r *Router) register(now time.Time, w *worker) {
 // inactive, and announces WorkerDeregistered.
 func (r *Router) deregister(now time.Time, w *worker) {
 	w.AvailableForOffers = false
-	for _, o := range r.workerOffers(w.ID) {
+	for _, o := range r.workerOffers(w) {
 		r.revoke(now, o, "worker deregistered")
 	}
 	w.State = engine.WorkerInactive
@@ -302,12 +300,12 @@ func (r *Router) DeleteWorker(now time.Time, id string) error {
 	if len(w.holds) > 0 {
 		return conflict("worker", id, "it holds an assignment")
 	}
-	for _, o := range r.workerOffers(id) {
+	for _, o := range r.workerOffers(w) {
 		r.revoke(now, o, "worker deleted")
 	}
 	delete(r.workers, id)
-	if i, ok := slices.BinarySearch(r.workerIDs, id); ok {
-		r.workerIDs = slices.Delete(r.workerIDs, i, i+1)
+	if i, ok := slices.BinarySearchFunc(r.byID, id, byID); ok {
+		r.byID = slices.Delete(r.byID, i, i+1)
 	}
 	r.emit(now, engine.Event{Type: engine.EvWorkerDeleted, WorkerID: id})
 	r.match(now)
