@@ -77,12 +77,7 @@ func (r *Router) matchJob(now time.Time, j *job) {
 	var picked []candidate
 	switch mode.Kind {
 	case engine.LongestIdle:
-		picked = best(cands, want, func(x, y candidate) bool {
-			if x.loadRatio != y.loadRatio {
-				return x.loadRatio < y.loadRatio
-			}
-			return longerIdle(x.w, y.w)
-		})
+		picked = best(cands, want, idler)
 	case engine.RoundRobin:
 		// cands is in ID order: start after the last worker this queue offered a
 		// job to, by whatever mode (SEMANTICS.md).
@@ -97,24 +92,38 @@ func (r *Router) matchJob(now time.Time, j *job) {
 		for i := range cands {
 			cands[i].score = score(mode, j, cands[i].w)
 		}
-		picked = best(cands, want, func(x, y candidate) bool {
-			if xn, yn := math.IsNaN(x.score), math.IsNaN(y.score); xn || yn {
-				if xn != yn {
-					return yn
-				}
-			} else if x.score != y.score {
-				if mode.Descending {
-					return x.score > y.score
-				}
-				return x.score < y.score
-			}
-			return longerIdle(x.w, y.w)
-		})
+		picked = best(cands, want, scoredBetter(mode.Descending))
 	}
 	for _, c := range picked {
 		ch, _ := c.w.channel(j.ChannelID)
 		r.issueOffer(now, j, c.w, ch.CapacityCostPerJob, pol.OfferExpiresAfter)
 		q.lastOffered = c.w.ID
+	}
+}
+
+// idler is LongestIdle's order: lower load ratio first, then longer idle.
+func idler(x, y candidate) bool {
+	if x.loadRatio != y.loadRatio {
+		return x.loadRatio < y.loadRatio
+	}
+	return longerIdle(x.w, y.w)
+}
+
+// scoredBetter is BestWorker's order: a better score first (higher when descending),
+// a NaN score last, then longer idle.
+func scoredBetter(descending bool) func(x, y candidate) bool {
+	return func(x, y candidate) bool {
+		if xn, yn := math.IsNaN(x.score), math.IsNaN(y.score); xn || yn {
+			if xn != yn {
+				return yn
+			}
+		} else if x.score != y.score {
+			if descending {
+				return x.score > y.score
+			}
+			return x.score < y.score
+		}
+		return longerIdle(x.w, y.w)
 	}
 }
 

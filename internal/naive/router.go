@@ -9,7 +9,8 @@
 //   - a matching pass sorts every queued job by the queue-order rule and, for each,
 //     scans every worker;
 //   - the next deadline is found by scanning every open offer, every decline with a
-//     RetryOfferAt, and every job's close, schedule, selector-expiry and max-age time;
+//     RetryOfferAt, and every open job's close, schedule, selector-expiry and max-age
+//     time;
 //   - a worker's used capacity is summed from its open offers and held assignments.
 //
 // The scans cover what is live, not everything the router has seen: the jobs not yet
@@ -21,8 +22,9 @@
 // router the performance issue takes as its anchor does (one mutex, a linear scan of
 // every worker per match).
 //
-// There are no indexes, heaps or trees, and no "dirty" flag: matching runs after
-// every command that may change it and at every deadline instant.
+// Beyond those lists there are no indexes, heaps or trees, and no "dirty" flag:
+// matching runs after every command that may change it and at every deadline
+// instant.
 //
 // It makes the engine's decision where that departs from SEMANTICS.md (README,
 // "Decisions of ours"), so that internal/simtest can compare the two on every
