@@ -68,9 +68,9 @@ type Options struct {
 	// CloseTimeout is how long Close waits, in real time, for a subscriber that takes
 	// no event at all. Close puts every event already queued on the subscriptions'
 	// channels (each buffers 64) and keeps waiting as long as each subscriber keeps
-	// taking events; a subscription whose reader takes
-	// none for a whole CloseTimeout is closed with ErrSlowSubscriber and the rest of
-	// its events are discarded. Defaults to 1 second.
+	// taking events; a subscription whose reader takes none for a whole CloseTimeout
+	// is closed with ErrSlowSubscriber and the rest of its events are discarded.
+	// Defaults to 1 second.
 	CloseTimeout time.Duration
 }
 

@@ -106,9 +106,9 @@ func New(opts *Options) (*Router, error) {
 // pendingClassification) and waits for them, then lets every subscription put the
 // events already queued for it on its channel (giving up on a reader that takes none
 // for Options.CloseTimeout, in real time) and closes the channel; the reader takes
-// the last events, up to the channel's buffer of 64, from the closed channel. A Synchronous
-// subscription ends at once, without making Close wait: what it had queued can still
-// be taken by Poll. No goroutine started by the Router outlives Close. Close is
+// the last events, up to the channel's buffer of 64, from the closed channel. A
+// Synchronous subscription ends at once, without making Close wait: what it had
+// queued can still be taken by Poll. No goroutine started by the Router outlives Close. Close is
 // idempotent and always returns nil.
 //
 // Because Close waits for readers, do not call it from a goroutine that is the

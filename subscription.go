@@ -34,9 +34,9 @@ type SubscribeOptions struct {
 	// MaxBacklog is how many events may wait for the reader: events that passed the
 	// filters and that the reader has not yet received from Events (those waiting in
 	// the channel's buffer and the one being handed over count), or, for a
-	// Synchronous subscription, that Poll has not yet taken. The publish that would exceed it
-	// closes the subscription instead, with ErrSlowSubscriber; since one Router call
-	// may publish several events at once, keep it well above that. Zero or negative
+	// Synchronous subscription, that Poll has not yet taken. The publish that would
+	// exceed it closes the subscription instead, with ErrSlowSubscriber; since one
+	// Router call may publish several events at once, keep it well above that. Zero or negative
 	// means the Router's Options.DefaultMaxBacklog (65,536 unless set). Beyond its
 	// first 1,024 events a backlog is kept encoded, at about 130 bytes an event.
 	MaxBacklog int
@@ -139,9 +139,8 @@ const (
 
 // Events returns the channel the events arrive on. It is closed after Close, after an
 // overflow, or after Router.Close has put everything on it (the buffered events come
-// before the close); then see Err. On a
-// Synchronous subscription it never carries an event (use Poll) and is closed when
-// the subscription ends.
+// before the close); then see Err. On a Synchronous subscription it never carries an
+// event (use Poll) and is closed when the subscription ends.
 func (s *Subscription) Events() <-chan Event { return s.ch }
 
 // Poll takes every event published to a Synchronous subscription and not yet taken,
@@ -189,8 +188,8 @@ func (s *Subscription) PollAppend(dst []Event) []Event {
 }
 
 // Err returns why the subscription ended early: nil while it is open and after a
-// clean end (Close, or Router.Close with every event put on the channel; for a Synchronous
-// subscription, Router.Close whatever it left to poll); an error wrapping
+// clean end (Close, or Router.Close with every event put on the channel; for a
+// Synchronous subscription, Router.Close whatever it left to poll); an error wrapping
 // ErrSlowSubscriber after an overflow or when Router.Close's timeout ran out with
 // events undelivered; an error wrapping ErrClosed when the subscription was made on a
 // closed Router. Test it with errors.Is. Once set, it never changes.
