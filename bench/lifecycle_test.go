@@ -247,10 +247,14 @@ func (r *lifecycles) run() {
 	}
 }
 
-// create starts one lifecycle, waiting for a free slot in the window.
+// create starts one lifecycle, waiting for a free slot in the window. It checks
+// the error itself rather than with must, whose b.Helper walks the stack: on every
+// lifecycle, that cost the creating goroutine about 2 % of B1's time.
 func (r *lifecycles) create(b *testing.B) {
 	r.window <- struct{}{}
-	must(b, r.c.createJob(jobSpec{id: jobID("j", r.next), queueID: "q"}))
+	if err := r.c.createJob(jobSpec{id: jobID("j", r.next), queueID: "q"}); err != nil {
+		b.Fatal(err)
+	}
 	r.next++
 }
 
