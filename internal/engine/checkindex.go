@@ -70,7 +70,7 @@ func (e *Engine) CheckIndexes() error {
 		}
 		if w.inFree {
 			free++
-			if w.ikey.load != w.loadRatio() || !w.ikey.idle.Equal(w.idleSince) {
+			if w.ikey != e.idleKey(w.loadRatio(), w.idleSince) {
 				return fmt.Errorf("worker %q: stale LongestIdle key", id)
 			}
 		}

@@ -35,6 +35,9 @@ const (
 type Engine struct {
 	cfg Config
 	now time.Time // the latest time seen; time never moves backwards inside the engine
+	// monoRef is the first monotonic reading a LongestIdle key was made from
+	// (idleKey); zero until then.
+	monoRef time.Time
 
 	seq    uint64 // last event sequence number
 	regSeq uint64 // last worker registration number

@@ -507,6 +507,26 @@ func (j *jobState) EnqueuedAt() time.Time {
 	return j.CreatedAt.Round(0).Add(j.enqDelta)
 }
 
+// enqueuedWall returns EnqueuedAt()'s wall instant as Unix seconds and nanoseconds
+// within the second, computed as time.Time.Add computes it, so that the pair orders
+// as EnqueuedAt() does (a time without a monotonic reading compares by its wall
+// instant). ok is false for a job never enqueued and for a CreatedAt beyond ±2^62
+// seconds, where Add could saturate: the caller falls back to EnqueuedAt(). O(1).
+func (j *jobState) enqueuedWall() (sec, nsec int64, ok bool) {
+	s := j.CreatedAt.Unix()
+	if j.enqDelta == notEnqueued || s < -1<<62 || s > 1<<62 {
+		return 0, 0, false
+	}
+	d := int64(j.enqDelta)
+	sec, nsec = s+d/1e9, int64(j.CreatedAt.Nanosecond())+d%1e9
+	if nsec >= 1e9 {
+		sec, nsec = sec+1, nsec-1e9
+	} else if nsec < 0 {
+		sec, nsec = sec-1, nsec+1e9
+	}
+	return sec, nsec, true
+}
+
 // ChannelID returns the job's channel ID. O(1).
 func (j *jobState) ChannelID() string { return j.channel.String() }
 

@@ -258,7 +258,7 @@ func (e *Engine) offerJob(now time.Time, j *jobState) {
 	bp := mode.BypassSelectors
 	cands := e.cands[:0]
 	add := func(w *workerState) {
-		cands = append(cands, match.Candidate{ID: w.ID, LoadRatio: w.ikey.load, IdleSince: w.ikey.idle})
+		cands = append(cands, match.Candidate{ID: w.ID, LoadRatio: w.ikey.load, IdleSince: w.idleSince})
 	}
 	defer func() { e.cands = cands[:0] }()
 	whole, classes := e.sources(q, g)
@@ -425,7 +425,7 @@ func (e *Engine) bestByClass(j *jobState, g *jobGroup, mode Mode, want int, cand
 			s := levels[k].s
 			levels[k].c.free.Ascend(func(w *workerState) bool {
 				if e.eligible(w, j, bp) {
-					cands = append(cands, match.Candidate{ID: w.ID, LoadRatio: w.ikey.load, IdleSince: w.ikey.idle, Score: s})
+					cands = append(cands, match.Candidate{ID: w.ID, LoadRatio: w.ikey.load, IdleSince: w.idleSince, Score: s})
 				}
 				return true
 			})
