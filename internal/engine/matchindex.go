@@ -1,7 +1,6 @@
 package engine
 
 import (
-	"cmp"
 	"math"
 	"slices"
 	"strconv"
@@ -93,24 +92,23 @@ func (e *Engine) idleKey(load float64, t time.Time) wkey {
 	return k
 }
 
-// compareIdle orders the idle instants of a and b as time.Time.Compare orders
-// the times they were made from: -1, 0 or +1. O(1).
-func compareIdle(a, b *wkey) int {
-	if a.hasMono && b.hasMono {
-		return cmp.Compare(a.mono, b.mono)
-	}
-	if a.sec != b.sec {
-		return cmp.Compare(a.sec, b.sec)
-	}
-	return cmp.Compare(a.nsec, b.nsec)
-}
-
+// lessIdle orders workers by load ratio, then idle instant as time.Time.Compare
+// orders them (monotonic readings when both keys carry one, wall instants
+// otherwise), then ID. Written out rather than through a comparison helper: the
+// free trees call it at every step of every search. O(1).
 func lessIdle(a, b *workerState) bool {
-	if a.ikey.load != b.ikey.load {
-		return a.ikey.load < b.ikey.load
-	}
-	if c := compareIdle(&a.ikey, &b.ikey); c != 0 {
-		return c < 0
+	ka, kb := &a.ikey, &b.ikey
+	switch {
+	case ka.load != kb.load:
+		return ka.load < kb.load
+	case ka.hasMono && kb.hasMono:
+		if ka.mono != kb.mono {
+			return ka.mono < kb.mono
+		}
+	case ka.sec != kb.sec:
+		return ka.sec < kb.sec
+	case ka.nsec != kb.nsec:
+		return ka.nsec < kb.nsec
 	}
 	return a.ID < b.ID
 }

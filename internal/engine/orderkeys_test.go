@@ -1,6 +1,7 @@
 package engine
 
 import (
+	"fmt"
 	"math"
 	"testing"
 	"time"
@@ -8,13 +9,14 @@ import (
 	"github.com/openjobrouter/jobrouter/internal/match"
 )
 
-// The LongestIdle key orders idle instants exactly as time.Time.Compare orders the
-// times they were made from: by monotonic readings when both carry one (including
+// The LongestIdle order ranks idle instants exactly as time.Time.Compare ranks the
+// times they were made from — by monotonic readings when both carry one (including
 // a clock whose wall time was stepped while its monotonic reading moved on), by
 // wall-clock instant otherwise (other locations, instants far apart, a time with a
-// monotonic reading against one without). Every pair, both ways, and in two key
-// orders, so that the engine's reference reading is not always the first time.
-func TestIdleKeyOrdersAsTimeCompare(t *testing.T) {
+// monotonic reading against one without) — and ties by ID. Every pair, both ways,
+// and in two key orders, so that the engine's reference reading is not always the
+// first time.
+func TestLessIdleOrdersAsTimeCompare(t *testing.T) {
 	zone := time.FixedZone("UTC-3", -3*3600)
 	mono := time.Now()
 	times := []time.Time{
@@ -28,21 +30,29 @@ func TestIdleKeyOrdersAsTimeCompare(t *testing.T) {
 	}
 	for _, rev := range []bool{false, true} {
 		e := New(Config{})
-		keys := make([]wkey, len(times))
+		ws := make([]*workerState, len(times))
 		for i := range times {
 			k := i
 			if rev {
 				k = len(times) - 1 - i
 			}
-			keys[k] = e.idleKey(0.5, times[k])
+			ws[k] = &workerState{ID: fmt.Sprintf("w%02d", k%5), ikey: e.idleKey(0.5, times[k])}
 		}
 		for i, a := range times {
 			for j, b := range times {
-				if got, want := compareIdle(&keys[i], &keys[j]), a.Compare(b); got != want {
-					t.Errorf("rev %v: compareIdle(%d: %v, %d: %v) = %d, time.Compare gives %d", rev, i, a, j, b, got, want)
+				c := a.Compare(b)
+				want := c < 0 || c == 0 && ws[i].ID < ws[j].ID
+				if got := lessIdle(ws[i], ws[j]); got != want {
+					t.Errorf("rev %v: lessIdle(%d: %v, %d: %v) = %v; time.Compare gives %d, IDs %s and %s",
+						rev, i, a, j, b, got, c, ws[i].ID, ws[j].ID)
 				}
 			}
 		}
+	}
+	lo := &workerState{ID: "b", ikey: wkey{load: 0.25, sec: 9}}
+	hi := &workerState{ID: "a", ikey: wkey{load: 0.5}}
+	if !lessIdle(lo, hi) || lessIdle(hi, lo) {
+		t.Error("a lower load ratio does not come first")
 	}
 }
 
