@@ -50,7 +50,7 @@ func (q *eventQueue) pop() engine.Event {
 // lock (see coldQueue), so that a subscription decodes after unlocking.
 func (q *eventQueue) take(ev *engine.Event, x *coldEvent) (encoded bool) {
 	if q.hot.n > 0 {
-		*ev = q.hot.pop()
+		q.hot.popInto(ev)
 		return false
 	}
 	q.cold.take(x)
@@ -132,8 +132,17 @@ func (q *chunkQueue) push(ev *engine.Event) {
 
 // pop removes and returns the oldest event; the queue must not be empty.
 func (q *chunkQueue) pop() engine.Event {
+	var ev engine.Event
+	q.popInto(&ev)
+	return ev
+}
+
+// popInto removes the oldest event into *ev; the queue must not be empty. One copy
+// out of the chunk and one clear of its slot (a subscription's goroutine takes
+// every event so, with its lock held).
+func (q *chunkQueue) popInto(ev *engine.Event) {
 	c := q.head
-	ev := c.evs[q.r]
+	*ev = c.evs[q.r]
 	c.evs[q.r] = engine.Event{} // drop the references to engine maps
 	q.r++
 	q.n--
@@ -149,7 +158,6 @@ func (q *chunkQueue) pop() engine.Event {
 			q.spares = append(q.spares, c)
 		}
 	}
-	return ev
 }
 
 // drain calls f with each event of q in order, in place (f must not keep the

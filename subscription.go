@@ -452,6 +452,7 @@ func (s *Subscription) run() {
 			}
 			s.waiting = true
 			s.mu.Unlock()
+			ev = engine.Event{} // keep none of the last event's maps alive while parked
 			select {
 			case <-s.wake:
 			case <-s.done:
@@ -476,7 +477,6 @@ func (s *Subscription) run() {
 			enc = coldEvent{} // keep no chunk alive while waiting for the reader
 		}
 		pub := toEvent(&ev)
-		ev = engine.Event{} // nor the event's maps
 		if pub == nil {
 			continue // an engine type without a public form: a bug, but not the reader's
 		}
@@ -500,6 +500,7 @@ func (s *Subscription) run() {
 		default:
 		}
 		s.mu.Unlock()
+		ev = engine.Event{} // nor while waiting for room (the next take overwrites it anyway)
 		select {
 		case s.ch <- pub:
 			sent = true
