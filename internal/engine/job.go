@@ -510,8 +510,9 @@ func (j *jobState) EnqueuedAt() time.Time {
 // enqueuedWall returns EnqueuedAt()'s wall instant as Unix seconds and nanoseconds
 // within the second, computed as time.Time.Add computes it, so that the pair orders
 // as EnqueuedAt() does (a time without a monotonic reading compares by its wall
-// instant). ok is false for a job never enqueued and for a CreatedAt beyond ±2^62
-// seconds, where Add could saturate: the caller falls back to EnqueuedAt(). O(1).
+// instant). ok is false for a job never enqueued and for a CreatedAt whose Unix
+// seconds lie beyond ±2^62 (where Add could saturate, or the sum here overflow):
+// the caller falls back to EnqueuedAt(). O(1).
 func (j *jobState) enqueuedWall() (sec, nsec int64, ok bool) {
 	s := j.CreatedAt.Unix()
 	if j.enqDelta == notEnqueued || s < -1<<62 || s > 1<<62 {

@@ -66,7 +66,8 @@ type jobGroup struct {
 // and the instant it became idle, encoded by Engine.idleKey so that ordering two
 // keys is integer work that gives exactly what time.Time.Compare gives for the two
 // instants: their monotonic readings when both carry one, their wall-clock instants
-// otherwise. (Comparing the time.Time values themselves, each decoded at every step
+// otherwise (for every instant whose Unix seconds fit an int64, which all from
+// year 1 on do, and the engine's never go earlier: Engine.at; but see idleKey). (Comparing the time.Time values themselves, each decoded at every step
 // of a B-tree search, was about a tenth of the engine's time in B1 with 10,000
 // workers.) A key is as large as the time.Time it replaces.
 type wkey struct {
@@ -79,8 +80,12 @@ type wkey struct {
 
 // idleKey returns the key of a worker with load ratio load, idle since t. The
 // first monotonic reading the engine keys becomes the reference the others are
-// measured from (time.Time.Sub of two monotonic readings is their exact
-// difference: within one process they are never 292 years apart). O(1).
+// measured from: time.Time.Sub of two monotonic readings is their exact difference
+// while that is within ±292 years. Readings of one process are: a time keeps its
+// monotonic reading only while its wall time is between 1885 and 2157 (Add drops
+// it outside), so two readings are further apart only when the wall clock was
+// stepped by decades between them; such readings would tie with each other,
+// leaving the order among them to their IDs. O(1).
 func (e *Engine) idleKey(load float64, t time.Time) wkey {
 	k := wkey{load: load, sec: t.Unix(), nsec: int32(t.Nanosecond())}
 	if t != t.Round(0) { // only a monotonic reading is stripped by Round(0)

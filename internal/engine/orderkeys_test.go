@@ -85,7 +85,7 @@ func TestLessJobIsMatchLess(t *testing.T) {
 	mono := time.Now()
 	created := []time.Time{t0, t0.Add(999999999), t0.In(time.FixedZone("x", -7200)), mono, mono.Add(1),
 		{}, time.Unix(-1, 5), time.Date(9999, 1, 1, 0, 0, 0, 999999999, time.UTC),
-		time.Unix(1<<62, 0), time.Unix(1<<62+1, 0), time.Unix(-1<<62-1, 0)}
+		time.Unix(1<<62, 0), time.Unix(1<<62+1, 0), time.Unix(-1<<62-1, 0), time.Unix(math.MinInt64, 0)}
 	deltas := []time.Duration{0, 1, -1, 999999999, -999999999, time.Second, -time.Second, 1500 * time.Millisecond,
 		-1500 * time.Millisecond, math.MaxInt64, math.MinInt64 + 1, notEnqueued}
 	var jobs []*jobState
