@@ -64,12 +64,13 @@ type jobGroup struct {
 
 // wkey is a worker's place in LongestIdle order (with its ID last): its load ratio
 // and the instant it became idle, encoded by Engine.idleKey so that ordering two
-// keys is integer work that gives exactly what time.Time.Compare gives for the two
-// instants: their monotonic readings when both carry one, their wall-clock instants
-// otherwise (for every instant whose Unix seconds fit an int64, which all from
-// year 1 on do, and the engine's never go earlier: Engine.at; but see idleKey). (Comparing the time.Time values themselves, each decoded at every step
-// of a B-tree search, was about a tenth of the engine's time in B1 with 10,000
-// workers.) A key is as large as the time.Time it replaces.
+// keys is integer work. The order is time.Time.Compare's: by monotonic readings
+// when both instants carry one, by wall-clock instant otherwise. That holds for
+// every instant whose Unix seconds fit an int64 (all from year 1 on; the engine's
+// time never goes earlier: Engine.at) and for monotonic readings less than 292
+// years apart (see idleKey). Comparing the time.Time values themselves, both
+// decoded at every step of a B-tree search, was about a tenth of the engine's time
+// in B1 with 10,000 workers. A key is as large as the time.Time it replaces.
 type wkey struct {
 	load    float64
 	mono    int64 // with hasMono: the monotonic reading less Engine.monoRef's, in nanoseconds
