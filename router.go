@@ -108,8 +108,8 @@ func New(opts *Options) (*Router, error) {
 // for Options.CloseTimeout, in real time) and closes the channel; the reader takes
 // the last events, up to the channel's buffer of 64, from the closed channel. A
 // Synchronous subscription ends at once, without making Close wait: what it had
-// queued can still be taken by Poll. No goroutine started by the Router outlives Close. Close is
-// idempotent and always returns nil.
+// queued can still be taken by Poll. No goroutine started by the Router outlives
+// Close. Close is idempotent and always returns nil.
 //
 // Because Close waits for readers, do not call it from a goroutine that is the
 // reader of a subscription holding more events than its channel's buffer: close that

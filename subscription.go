@@ -36,9 +36,10 @@ type SubscribeOptions struct {
 	// the channel's buffer and the one being handed over count), or, for a
 	// Synchronous subscription, that Poll has not yet taken. The publish that would
 	// exceed it closes the subscription instead, with ErrSlowSubscriber; since one
-	// Router call may publish several events at once, keep it well above that. Zero or negative
-	// means the Router's Options.DefaultMaxBacklog (65,536 unless set). Beyond its
-	// first 1,024 events a backlog is kept encoded, at about 130 bytes an event.
+	// Router call may publish several events at once, keep it well above that. Zero
+	// or negative means the Router's Options.DefaultMaxBacklog (65,536 unless set).
+	// Beyond its first 1,024 events a backlog is kept encoded, at about 130 bytes an
+	// event.
 	MaxBacklog int
 	// Synchronous, when true, makes a subscription without a goroutine: its events
 	// are queued and taken with Poll (or PollAppend) by the caller, and never sent on

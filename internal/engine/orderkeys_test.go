@@ -77,10 +77,11 @@ func TestIdleKeyIsStable(t *testing.T) {
 
 // lessJob, which reads EnqueuedAt's wall instant as integers, orders jobs exactly as
 // match.Less orders their keys: every pair of jobs built from CreatedAt values with
-// and without monotonic readings, in other locations, at the zero time and far
-// out, and distances to EnqueuedAt of either sign, across second boundaries, up to
-// Duration's limits (where EnqueuedAt saturates), or never enqueued; with priorities and expedite flags equal
-// or not, and creation numbers that tie or not.
+// and without monotonic readings, in other locations, at the zero time, far out and
+// at the edge of Unix seconds, and distances to EnqueuedAt of either sign, across
+// second boundaries, up to Duration's limits (where EnqueuedAt saturates), or never
+// enqueued; with priorities and expedite flags equal or not, and creation numbers
+// that tie or not.
 func TestLessJobIsMatchLess(t *testing.T) {
 	mono := time.Now()
 	created := []time.Time{t0, t0.Add(999999999), t0.In(time.FixedZone("x", -7200)), mono, mono.Add(1),
