@@ -1,11 +1,11 @@
 package jobrouter
 
 import (
-	"encoding/binary"
 	"math"
 	"math/rand/v2"
 	"reflect"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -97,6 +97,34 @@ func TestColdQueueRoundTripsEveryField(t *testing.T) {
 	require.Equal(t, coldQueue{}, q, "an emptied queue holds no chunk")
 }
 
+// TestColdQueueLengthWidths: string lengths take one byte each while every string
+// fits in 255 bytes, and 8 bytes each once one does not. Events of either form,
+// mixed in one chunk, must read back whole and leave the next event's start where
+// it is.
+func TestColdQueueLengthWidths(t *testing.T) {
+	long := func(n int) string { return strings.Repeat("x", n) }
+	evs := []engine.Event{
+		{Seq: 1, Type: engine.EvJobQueued, JobID: long(255), DispositionCode: long(255)},
+		{Seq: 2, Type: engine.EvJobQueued, JobID: long(256), QueueID: "q"},
+		{Seq: 3, JobPriority: -7, WorkerID: "w", ChannelReference: long(1 << 16)},
+		{Seq: 4, ClassificationPolicyID: long(200), OfferID: long(100)},
+		{Seq: math.MaxUint64, JobPriority: math.MinInt},
+	}
+	var q coldQueue
+	for i := range evs {
+		q.push(&evs[i])
+	}
+	require.Equal(t, byte(0), q.head.data[0]&coldLong, "all within 255 bytes")
+	typ := len(engine.EvJobQueued)
+	require.Equal(t, coldHeader+coldStrings+typ+510, coldSize(q.head.data))
+	second := q.head.data[coldHeader+coldStrings+typ+510:]
+	require.Equal(t, coldLong, second[0]&coldLong, "a string of 256 bytes")
+	require.Equal(t, coldHeader+8*coldStrings+typ+257, coldSize(second))
+	for _, want := range evs {
+		require.Equal(t, want, q.pop())
+	}
+}
+
 // TestColdQueueDecodedStringsAreTheirOwn: a decoded event must not point into the
 // queue's buffers, which would keep a whole chunk alive for one retained ID.
 func TestColdQueueDecodedStringsAreTheirOwn(t *testing.T) {
@@ -170,17 +198,6 @@ func TestEventQueueTiers(t *testing.T) {
 		if q.len() == 0 {
 			require.Equal(t, coldQueue{}, q.cold)
 		}
-	}
-}
-
-// uvarintLen must agree with binary.AppendUvarint, or a chunk's room is misjudged,
-// and zigzag with binary.AppendVarint, which binary.Varint reads back.
-func TestUvarintLen(t *testing.T) {
-	for _, x := range []uint64{0, 1, 127, 128, 16383, 16384, 1<<63 - 1, math.MaxUint64} {
-		require.Len(t, binary.AppendUvarint(nil, x), uvarintLen(x), "%d", x)
-	}
-	for _, x := range []int64{0, 1, -1, 63, -64, 64, -65, math.MaxInt64, math.MinInt64} {
-		require.Equal(t, binary.AppendVarint(nil, x), binary.AppendUvarint(nil, zigzag(x)), "%d", x)
 	}
 }
 

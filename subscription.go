@@ -322,22 +322,26 @@ func (s *Subscription) matches(ev *engine.Event) bool {
 // whether the subscription is still open; an overflow stops it. It never blocks on
 // the reader: O(1) per event, under the subscription's own short lock.
 func (s *Subscription) enqueue(ev *engine.Event) bool {
+	// No defer: this runs once per event and subscription, and nothing in it panics.
 	s.mu.Lock()
-	defer s.mu.Unlock()
 	if s.state != subOpen {
+		s.mu.Unlock()
 		return false
 	}
 	if !s.matches(ev) {
+		s.mu.Unlock()
 		return true
 	}
 	if s.backlogLocked() >= s.maxBacklog {
 		s.stopLocked(&Error{Op: "subscribe",
 			Reason: fmt.Sprintf("more than %d events behind; subscription closed", s.maxBacklog),
 			Err:    ErrSlowSubscriber})
+		s.mu.Unlock()
 		return false
 	}
 	s.q.push(ev)
 	s.wakeLocked()
+	s.mu.Unlock()
 	return true
 }
 
@@ -565,7 +569,6 @@ func (b *bus) publish(evs []engine.Event) {
 // O(subscriptions).
 func (b *bus) publishOne(ev *engine.Event) {
 	b.mu.Lock()
-	defer b.mu.Unlock()
 	for i := 0; i < len(b.subs); {
 		if b.subs[i].enqueue(ev) {
 			i++
@@ -573,6 +576,7 @@ func (b *bus) publishOne(ev *engine.Event) {
 			b.removeAt(i)
 		}
 	}
+	b.mu.Unlock()
 }
 
 // remove takes s off the list, if it is still there.
