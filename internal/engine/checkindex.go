@@ -37,8 +37,13 @@ func (e *Engine) CheckIndexes() error {
 	free := 0
 	members := map[*workerClass]int{}
 	holders := map[*labelSet]int{}
+	var prev *workerState
 	for _, id := range sortedKeys(e.workers) {
 		w := e.workers[id]
+		if prev != nil && prev.rank > w.rank {
+			return fmt.Errorf("worker %q: rank %d after %q's %d: ranks must order as IDs do", id, w.rank, prev.ID, prev.rank)
+		}
+		prev = w
 		if err := e.checkLabelSet(w); err != nil {
 			return err
 		}

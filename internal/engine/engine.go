@@ -57,6 +57,12 @@ type Engine struct {
 	labelSets map[string]*labelSet   // interned worker label sets by labelKey (labelset.go)
 	served    map[string]*serviceLog // recent assignment times by queue ID (stats.go)
 
+	// Worker ranks (rank.go): the spacing of the last layout, the workers ranked
+	// since, and the layouts made (for tests).
+	rankStep    uint32
+	rankAdded   int
+	rankLayouts int
+
 	classPolicies map[string]*ClassificationPolicy
 	excPolicies   map[string]*ExceptionPolicy
 	rng           *rand.Rand    // weighted allocations; seeded by Config.Seed

@@ -44,6 +44,29 @@ func (x *idIndex) len() int {
 	return x.t.Len()
 }
 
+// neighbours returns the IDs just before and just after id, which need not be in
+// the index, and whether there are any. O(log n).
+func (x *idIndex) neighbours(id string) (prev, next string, hasPrev, hasNext bool) {
+	if x.t == nil {
+		return
+	}
+	x.t.DescendLessOrEqual(id, func(s string) bool {
+		if s == id {
+			return true
+		}
+		prev, hasPrev = s, true
+		return false
+	})
+	x.t.AscendGreaterOrEqual(id, func(s string) bool {
+		if s == id {
+			return true
+		}
+		next, hasNext = s, true
+		return false
+	})
+	return
+}
+
 // ascendAfter calls fn with each ID greater than after (every ID when after is
 // empty), in ascending order, until fn returns false. O(log n + IDs visited).
 func (x *idIndex) ascendAfter(after string, fn func(id string) bool) {

@@ -100,8 +100,10 @@ func (e *Engine) idleKey(load float64, t time.Time) wkey {
 
 // lessIdle orders workers by load ratio, then idle instant as time.Time.Compare
 // orders them (monotonic readings when both keys carry one, wall instants
-// otherwise), then ID. Written out rather than through a comparison helper: the
-// free trees call it at every step of every search. O(1).
+// otherwise), then ID: by rank first, which orders as the IDs do (rank.go), so that
+// the usual tie, on a clock that did not move, costs no string comparison. Written
+// out rather than through a comparison helper: the free trees call it at every
+// step of every search. O(1).
 func lessIdle(a, b *workerState) bool {
 	ka, kb := &a.ikey, &b.ikey
 	switch {
@@ -115,6 +117,9 @@ func lessIdle(a, b *workerState) bool {
 		return ka.sec < kb.sec
 	case ka.nsec != kb.nsec:
 		return ka.nsec < kb.nsec
+	}
+	if a.rank != b.rank { // orders as the IDs do (rank.go)
+		return a.rank < b.rank
 	}
 	return a.ID < b.ID
 }

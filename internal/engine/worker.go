@@ -40,6 +40,7 @@ type workerState struct {
 	state              workerPhase // State
 	inFree             bool        // in its classes' free trees, at ikey
 	gone               bool        // deleted: no index may take it back
+	rank               uint32      // orders as ID does, ties aside (rank.go)
 }
 
 // workerPhase is a worker's State in a byte.
@@ -218,6 +219,7 @@ func (e *Engine) UpsertWorker(now time.Time, in Worker) (Worker, error) {
 		w.store(in, e.internLabels(in.Labels))
 		e.workers[in.ID] = w
 		e.workerIDs.insert(in.ID)
+		e.rankWorker(w)
 		e.listen(w, nil, w.Queues)
 		if w.AvailableForOffers {
 			e.register(now, w)
