@@ -137,6 +137,13 @@ func lessJob(a, b *jobState) bool {
 	if a.keyPriority != b.keyPriority {
 		return a.keyPriority > b.keyPriority
 	}
+	if a.enqDelta == b.enqDelta && a.CreatedAt == b.CreatedAt {
+		// The same CreatedAt, to its representation, and the same delta (or both
+		// never enqueued): the same EnqueuedAt, whatever it works out to. A tie, as
+		// among jobs created together on a clock that did not move between them,
+		// found without working out two instants (B1: -3 % of its instructions).
+		return a.seq < b.seq
+	}
 	as, an, aok := a.enqueuedWall()
 	bs, bn, bok := b.enqueuedWall()
 	if !aok || !bok {

@@ -95,7 +95,11 @@ func TestLessJobIsMatchLess(t *testing.T) {
 			j := &jobState{CreatedAt: c, enqDelta: d, seq: uint64((i + k) % 3)}
 			j.keyPriority = int8(k % 2)
 			j.keyExpedite = i%4 == 0
-			jobs = append(jobs, j)
+			// and its twin, created at the same instant and in line with it: only
+			// creation order tells them apart.
+			twin := *j
+			twin.seq += 3
+			jobs = append(jobs, j, &twin)
 		}
 	}
 	// Two jobs that EnqueuedAt() saturates to one instant: creation order decides.
