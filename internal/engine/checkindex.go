@@ -36,6 +36,7 @@ func (e *Engine) checkLabelSet(w *workerState) error {
 func (e *Engine) CheckIndexes() error {
 	free := 0
 	members := map[*workerClass]int{}
+	freeMembers := map[*workerClass]int{}
 	holders := map[*labelSet]int{}
 	var prev *workerState
 	for _, id := range sortedKeys(e.workers) {
@@ -64,7 +65,13 @@ func (e *Engine) CheckIndexes() error {
 				return fmt.Errorf("worker %q: wrong class in queue %q", id, w.Queues[i])
 			}
 			members[c]++
-			_, inIdle := c.free.Get(w)
+			if w.inFree {
+				freeMembers[c]++
+			}
+			inIdle := w.inFree
+			if q.classTrees {
+				_, inIdle = c.free.Get(w)
+			}
 			inID := w.inFree
 			if c.freeByID != nil {
 				_, inID = c.freeByID.Get(w)
@@ -96,9 +103,18 @@ func (e *Engine) CheckIndexes() error {
 		if rr := q.pol.Mode.Kind == RoundRobin; rr != (q.freeByID != nil) {
 			return fmt.Errorf("queue %q: RoundRobin %v but ID-ordered free tree %v", qid, rr, q.freeByID != nil)
 		}
+		if q.freeByID != nil && !q.classTrees {
+			return fmt.Errorf("queue %q: RoundRobin without class trees", qid)
+		}
 		classFree := 0
 		for _, c := range q.classList {
-			classFree += c.free.Len()
+			classFree += c.nFree
+			if c.nFree != freeMembers[c] {
+				return fmt.Errorf("queue %q: class counts %d free members, %d found", qid, c.nFree, freeMembers[c])
+			}
+			if q.classTrees && c.free.Len() != c.nFree || !q.classTrees && c.free.Len() != 0 {
+				return fmt.Errorf("queue %q: class tree holds %d of %d free members (class trees %v)", qid, c.free.Len(), c.nFree, q.classTrees)
+			}
 		}
 		byID := classFree
 		if q.freeByID != nil {

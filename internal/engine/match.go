@@ -393,9 +393,10 @@ func (e *Engine) bestByClass(j *jobState, g *jobGroup, mode Mode, want int, cand
 		c *workerClass
 		s float64
 	}
+	ensureClassTrees(g.q)
 	levels := make([]scored, 0, len(g.classes))
 	for _, c := range g.classes {
-		if c.free.Len() > 0 {
+		if c.nFree > 0 {
 			levels = append(levels, scored{c, match.DefaultScore(j.Labels, c.matchLabels(), j.reqs())})
 		}
 	}
@@ -451,7 +452,7 @@ func (e *Engine) sources(q *queueState, g *jobGroup) (whole bool, classes []*wor
 	}
 	n := 0
 	for _, c := range g.classes {
-		n += c.free.Len()
+		n += c.nFree
 	}
 	if n == 0 {
 		return false, nil
@@ -459,6 +460,7 @@ func (e *Engine) sources(q *queueState, g *jobGroup) (whole bool, classes []*wor
 	if len(g.classes) > 1 && 2*n >= q.free.Len() {
 		return true, nil
 	}
+	ensureClassTrees(q)
 	return false, g.classes
 }
 

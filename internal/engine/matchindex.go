@@ -45,7 +45,8 @@ type workerClass struct {
 	labels   *labelSet // the members' labels, without "Id"
 	channels []string  // channel IDs, sorted
 	members  int
-	free     *btree.BTreeG[*workerState] // offerable members, LongestIdle order
+	nFree    int                         // offerable members
+	free     *btree.BTreeG[*workerState] // offerable members, LongestIdle order; empty unless q.classTrees
 	freeByID *btree.BTreeG[*workerState] // offerable members, by ID; nil unless q.freeByID is not
 	groups   []*jobGroup                 // linked groups, in link order
 }
@@ -429,8 +430,8 @@ func (e *Engine) dropClass(c *workerClass) {
 
 // refreshWorker puts w in or out of its classes' free trees, at its current key,
 // after any change of its state, capacity, offers, holdings or idle time.
-// O(queues × log n): two B-tree updates per queue (the class's and the queue's
-// LongestIdle trees), four in a RoundRobin queue.
+// O(queues × log n): one B-tree update per queue (the queue's LongestIdle tree),
+// two once its classes keep trees (ensureClassTrees), four in a RoundRobin queue.
 func (e *Engine) refreshWorker(w *workerState) {
 	if w.gone {
 		return
@@ -443,8 +444,11 @@ func (e *Engine) refreshWorker(w *workerState) {
 	if ok && !w.inFree {
 		w.ikey = k
 		for _, c := range w.classes {
-			c.free.ReplaceOrInsert(w)
+			c.nFree++
 			c.q.free.ReplaceOrInsert(w)
+			if c.q.classTrees {
+				c.free.ReplaceOrInsert(w)
+			}
 			if c.freeByID != nil {
 				c.freeByID.ReplaceOrInsert(w)
 				c.q.freeByID.ReplaceOrInsert(w)
@@ -460,8 +464,11 @@ func (e *Engine) unfree(w *workerState) {
 		return
 	}
 	for _, c := range w.classes {
-		c.free.Delete(w)
+		c.nFree--
 		c.q.free.Delete(w)
+		if c.q.classTrees {
+			c.free.Delete(w)
+		}
 		if c.freeByID != nil {
 			c.freeByID.Delete(w)
 			c.q.freeByID.Delete(w)
@@ -480,6 +487,7 @@ func syncByID(q *queueState) {
 	rr := q.pol.Mode.Kind == RoundRobin
 	switch {
 	case rr && q.freeByID == nil:
+		ensureClassTrees(q)
 		q.freeByID = byIDOf(q.free)
 		for _, c := range q.classList {
 			c.freeByID = byIDOf(c.free)
@@ -490,6 +498,31 @@ func syncByID(q *queueState) {
 			c.freeByID = nil
 		}
 	}
+}
+
+// ensureClassTrees gives q's classes their free trees, in LongestIdle order, if
+// they have none yet: from then on every change of a listener updates its class's
+// tree as well as the queue's. Until then a class counts its free members
+// (nFree) but keeps no tree: a queue whose jobs all match every class (none has
+// selectors that tell its listeners apart, as in B1) is searched through its own
+// tree alone (sources), and its classes' trees would be half of every worker
+// change's B-tree work for nothing. Called before anything reads them: sources
+// when it picks classes, bestByClass, and syncByID for RoundRobin. Once built they
+// stay. O(1) once built; O(n log n) for n free listeners to build.
+func ensureClassTrees(q *queueState) {
+	if q.classTrees {
+		return
+	}
+	q.classTrees = true
+	q.free.Ascend(func(w *workerState) bool {
+		for _, c := range w.classes {
+			if c.q == q {
+				c.free.ReplaceOrInsert(w)
+				break
+			}
+		}
+		return true
+	})
 }
 
 // byIDOf returns a B-tree by ID of the workers in t. O(n log n).

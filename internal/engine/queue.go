@@ -19,6 +19,7 @@ type queueState struct {
 	order       queueOrder                  // queued jobs, in queue order (counted)
 	free        *btree.BTreeG[*workerState] // offerable listeners, LongestIdle order
 	freeByID    *btree.BTreeG[*workerState] // offerable listeners, by ID; RoundRobin only (syncByID)
+	classTrees  bool                        // its classes keep free trees (ensureClassTrees)
 	classes     map[classSig]*workerClass   // worker classes by signature
 	classList   []*workerClass              // the same, in creation order
 	groups      map[string]*jobGroup        // job groups by signature
