@@ -154,6 +154,15 @@ func (h *Heap) Peek() (Deadline, bool) {
 	return h.items[0].it.d, true
 }
 
+// PeekWhen returns when the earliest deadline falls due, without copying the
+// deadline out: what a caller checking whether anything is due needs. O(1).
+func (h *Heap) PeekWhen() (time.Time, bool) {
+	if len(h.items) == 0 {
+		return time.Time{}, false
+	}
+	return h.items[0].it.d.When, true
+}
+
 // PopDue removes and returns the earliest deadline if it is due at now (When <= now).
 // O(log n).
 func (h *Heap) PopDue(now time.Time) (Deadline, bool) {

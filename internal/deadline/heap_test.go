@@ -46,6 +46,33 @@ func TestEmpty(t *testing.T) {
 	require.False(t, h.Cancel(key("a")))
 }
 
+// PeekWhen is Peek's When, through adds, sets, removals and pops.
+func TestPeekWhenIsPeeksWhen(t *testing.T) {
+	h := deadline.New()
+	check := func() {
+		t.Helper()
+		d, ok := h.Peek()
+		when, wok := h.PeekWhen()
+		require.Equal(t, ok, wok)
+		require.Equal(t, d.When, when)
+	}
+	check()
+	x := h.Add(key("a"), at(5))
+	check()
+	h.Set(key("b"), at(3))
+	check()
+	h.Add(key("c"), at(1))
+	check()
+	h.PopDue(at(2))
+	check()
+	h.Cancel(key("b"))
+	check()
+	h.Remove(x)
+	check()
+	h.PopDue(at(9))
+	check()
+}
+
 func TestPopsInTimeOrder(t *testing.T) {
 	h := deadline.New()
 	h.Set(key("c"), at(30))

@@ -99,6 +99,17 @@ func (e *Engine) peekDeadline() (deadline.Deadline, bool) {
 	return d, ok
 }
 
+// dueBy reports whether a pending deadline, the heap's or the age list's, is due at
+// now: peekDeadline's answer compared with now, without copying a deadline out,
+// for the call that finds nothing due (most of them). O(1).
+func (e *Engine) dueBy(now time.Time) bool {
+	if when, ok := e.deadlines.PeekWhen(); ok && !when.After(now) {
+		return true
+	}
+	h := e.ages.head
+	return h != nil && !h.CreatedAt.Add(e.maxJobAge()).After(now)
+}
+
 // earliest is peekDeadline, also telling whether the deadline is the age list's head.
 func (e *Engine) earliest() (d deadline.Deadline, listed, ok bool) {
 	d, ok = e.deadlines.Peek()

@@ -143,11 +143,8 @@ func (e *Engine) at(now time.Time) time.Time {
 // O(k log n) for k due deadlines, plus one matching pass per distinct instant.
 func (e *Engine) Advance(now time.Time) {
 	now = e.at(now)
-	for {
-		d, ok := e.peekDeadline()
-		if !ok || d.When.After(now) {
-			break
-		}
+	for e.dueBy(now) {
+		d, _ := e.peekDeadline()
 		t := d.When
 		for {
 			d, ok := e.popDue(t)
