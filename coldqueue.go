@@ -46,7 +46,7 @@ const (
 // full length and filled up to w and nt, so that a push stores no slice header
 // (whose pointer the garbage collector's write barrier would record).
 type coldChunk struct {
-	data  []byte      // per event: flags, the length of the rest, then Seq, JobPriority and its strings
+	data  []byte      // per event: flags, Seq, JobPriority, its string lengths, then its strings (see coldHeader)
 	times []time.Time // per event: Time, then ExpiresAt when it is set
 	refs  []eventRefs // the pointerful fields of the events that have any
 	w, nt int         // bytes of data and times written

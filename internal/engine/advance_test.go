@@ -80,3 +80,26 @@ func TestAdvanceIsCompositional(t *testing.T) {
 		})
 	}
 }
+
+// TestAdvanceFiresNothingBeforeItsTime: with the wall clock stepped back between two
+// readings, a deadline can be due by its monotonic reading while the earliest one,
+// which the heap and the age list order by wall time, is not. Advance fires nothing
+// stamped after the time it was given.
+func TestAdvanceFiresNothingBeforeItsTime(t *testing.T) {
+	f := newFixture(t, Config{MaxJobAge: time.Minute})
+	start := time.Now() // with a monotonic reading
+	f.now = start
+	f.basic()
+	f.job(call("j", "q")) // no worker yet: its age deadline, start+1m, waits in the list
+	f.take()
+	f.now = steppedWall(start.Add(30*time.Second), -time.Hour)
+	f.worker(agent("w", "q")) // offered j until a minute later: an hour earlier by the wall
+	require.Len(t, f.offersFor("j"), 1)
+	f.take()
+	now := f.now.Add(45 * time.Second) // start+75s by the monotonic clock: the age deadline is due, the offer not
+	f.e.Advance(now)
+	for _, ev := range f.take() {
+		require.False(t, ev.Time.After(now), "%s stamped %v after now", ev.Type, ev.Time.Sub(now))
+	}
+	require.Len(t, f.offersFor("j"), 1, "the offer has not expired")
+}

@@ -99,9 +99,11 @@ func (e *Engine) peekDeadline() (deadline.Deadline, bool) {
 	return d, ok
 }
 
-// dueBy reports whether a pending deadline, the heap's or the age list's, is due at
-// now: peekDeadline's answer compared with now, without copying a deadline out,
-// for the call that finds nothing due (most of them). O(1).
+// dueBy reports whether the heap's earliest deadline or the age list's head is due
+// at now, without copying a deadline out: the quick answer for the call that finds
+// nothing due (most of them). It is true whenever peekDeadline's deadline is due;
+// Advance still checks that one, since on a stepped wall clock one source can be
+// due while the earlier of the two is not. O(1).
 func (e *Engine) dueBy(now time.Time) bool {
 	if when, ok := e.deadlines.PeekWhen(); ok && !when.After(now) {
 		return true

@@ -114,3 +114,20 @@ func langOf(w *workerState) any {
 	v, _ := w.labels.Set.Get("lang")
 	return v
 }
+
+// TestOneClassQueueBuildsNoClassTrees: in a queue of one class (every listener has
+// the same labels and channels) the queue's own tree holds exactly the class's free
+// members, so a job without selectors needs no class tree.
+func TestOneClassQueueBuildsNoClassTrees(t *testing.T) {
+	f := newFixture(t)
+	f.basic()
+	for _, id := range []string{"a", "b", "c", "d"} {
+		f.worker(agent(id, "q"))
+	}
+	f.job(call("j", "q"))
+	require.Equal(t, []string{"a"}, f.offeredTo("j"))
+	q := f.e.queues["q"]
+	require.Len(t, q.classList, 1)
+	require.False(t, q.classTrees)
+	require.Equal(t, 3, q.classList[0].nFree)
+}

@@ -443,11 +443,13 @@ func (e *Engine) bestByClass(j *jobState, g *jobGroup, mode Mode, want int, cand
 // sources picks where offerJob looks for the workers of j's group g: the queue's own
 // free trees (whole) when the linked classes hold at least half of the queue's free
 // workers, so that a scan in the mode's order meets an eligible worker within a few
-// steps, else the linked classes' trees, merged. O(1) when g is linked to every
-// class of q (a job without selectors, say): each listener is in one class of its
-// queue, so those classes hold every free listener. Else O(linked classes).
+// steps, else the linked classes' trees, merged (building them the first time:
+// ensureClassTrees). O(1) when g is linked to every class of q (a job without
+// selectors, say, or a queue of one class): each listener is in one class of its
+// queue, so those classes hold every free listener, and the classes' trees are not
+// needed. Else O(linked classes).
 func (e *Engine) sources(q *queueState, g *jobGroup) (whole bool, classes []*workerClass) {
-	if len(g.classes) > 1 && len(g.classes) == len(q.classList) {
+	if len(g.classes) == len(q.classList) {
 		return q.free.Len() > 0, nil
 	}
 	n := 0

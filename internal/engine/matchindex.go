@@ -508,7 +508,8 @@ func syncByID(q *queueState) {
 // tree alone (sources), and its classes' trees would be half of every worker
 // change's B-tree work for nothing. Called before anything reads them: sources
 // when it picks classes, bestByClass, and syncByID for RoundRobin. Once built they
-// stay. O(1) once built; O(n log n) for n free listeners to build.
+// stay. O(1) once built; O(n (k + log n)) to build, for n free listeners listening
+// on k queues each (the worker's class in q is found among its k).
 func ensureClassTrees(q *queueState) {
 	if q.classTrees {
 		return

@@ -31,7 +31,7 @@ func checkRanks(t *testing.T, e *Engine) (shared int) {
 // the layouts, which cost O(n) each, stay rare: at most one per n/4 workers
 // registered since the last, so a few over the whole run.
 func TestRanksOrderAsIDs(t *testing.T) {
-	const n = 3000
+	const n = 800
 	id := func(i int) string { return fmt.Sprintf("w%06d", i) }
 	orders := map[string]func() []string{
 		"ascending": func() []string {
@@ -81,7 +81,9 @@ func TestRanksOrderAsIDs(t *testing.T) {
 		}
 	}) {
 		t.Run(name, func(t *testing.T) {
-			e := New(Config{})
+			// Checks: every index verified after every call, the free trees across
+			// each layout included.
+			e := New(Config{Checks: true})
 			now := time.Unix(0, 0)
 			rng := rand.New(rand.NewPCG(3, 4))
 			var live []string
