@@ -8,7 +8,7 @@ import "github.com/openjobrouter/jobrouter/internal/engine"
 // no pointers, so that a subscriber far behind — up to its backlog limit, 65,536
 // events by default — costs the garbage collector little to mark: an event record
 // is 280 bytes of which about 15 words are pointers, while an encoded one takes
-// about 130 bytes (B1's six event types, UUID offer and assignment IDs), most of
+// about 140 bytes (B1's six event types, UUID offer and assignment IDs), most of
 // them bytes without pointers. While the second tier holds any
 // event, new events go to it too, so that every event of the first tier is older
 // than every event of the second. Push is O(1) (amortised for the second tier);

@@ -38,7 +38,7 @@ type SubscribeOptions struct {
 	// exceed it closes the subscription instead, with ErrSlowSubscriber; since one
 	// Router call may publish several events at once, keep it well above that. Zero
 	// or negative means the Router's Options.DefaultMaxBacklog (65,536 unless set).
-	// Beyond its first 1,024 events a backlog is kept encoded, at about 130 bytes an
+	// Beyond its first 1,024 events a backlog is kept encoded, at about 140 bytes an
 	// event.
 	MaxBacklog int
 	// Synchronous, when true, makes a subscription without a goroutine: its events
