@@ -41,13 +41,12 @@ type ageList struct {
 // its wall instant is earlier than the tail's, in the heap). Nothing when jobs never
 // expire (negative Config.MaxJobAge). O(1) (O(log n) in the heap case).
 func (e *Engine) startMaxAge(j *jobState) {
-	age := e.maxJobAge()
-	if age < 0 {
+	if e.maxJobAge() < 0 {
 		return
 	}
-	when := j.CreatedAt.Add(age)
+	when := e.ageDueAt(j)
 	l := &e.ages
-	if l.tail != nil && wallBefore(when, l.tail.CreatedAt.Add(age)) {
+	if l.tail != nil && wallBefore(when, e.ageDueAt(l.tail)) {
 		j.ext().ageDL = e.deadlines.Add(maxAgeKey(j.ID), when)
 		return
 	}
@@ -87,9 +86,12 @@ func (e *Engine) stopMaxAge(j *jobState) {
 // has reports whether j is in the list. O(1).
 func (l *ageList) has(j *jobState) bool { return j.agePrev != nil || l.head == j }
 
+// ageDueAt is when j reaches the maximum age: CreatedAt + Config.MaxJobAge. O(1).
+func (e *Engine) ageDueAt(j *jobState) time.Time { return j.CreatedAt.Add(e.maxJobAge()) }
+
 // ageDeadline is j's listed maximum-age deadline as the heap would hold it.
 func (e *Engine) ageDeadline(j *jobState) deadline.Deadline {
-	return deadline.Outside(maxAgeKey(j.ID), j.CreatedAt.Add(e.maxJobAge()), j.seq)
+	return deadline.Outside(maxAgeKey(j.ID), e.ageDueAt(j), j.seq)
 }
 
 // peekDeadline returns the earliest pending deadline, the heap's and the age list's
@@ -109,7 +111,7 @@ func (e *Engine) dueBy(now time.Time) bool {
 		return true
 	}
 	h := e.ages.head
-	return h != nil && !h.CreatedAt.Add(e.maxJobAge()).After(now)
+	return h != nil && !e.ageDueAt(h).After(now)
 }
 
 // earliest is peekDeadline, also telling whether the deadline is the age list's head.
