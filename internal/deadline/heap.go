@@ -68,6 +68,33 @@ func (h *Heap) AddRef(key Key, when time.Time, ref any) Handle {
 	return Handle{it}
 }
 
+// Entry is the storage of one deadline, for an owner that embeds it in a record of
+// its own (an offer embeds its expiry's) so that scheduling the deadline allocates
+// nothing: AddIn stores the deadline in it instead of in a new item. The heap refers
+// to the Entry while the deadline is pending, so the owner must not copy or reuse it
+// meanwhile; afterwards it may schedule it again. The zero value holds nothing.
+type Entry struct{ it item }
+
+// AddIn is AddRef with the deadline stored in e, which it returns a handle on: it
+// allocates nothing. A deadline still pending in e is moved, as if removed first.
+// O(log n).
+func (h *Heap) AddIn(e *Entry, key Key, when time.Time, ref any) Handle {
+	if h.holds(&e.it) {
+		h.remove(int(e.it.pos))
+	}
+	h.seq++
+	e.it = item{d: Deadline{Key: key, When: when, Ref: ref, seq: h.seq}}
+	h.push(&e.it)
+	return Handle{&e.it}
+}
+
+// holds reports whether it is in the heap: its position names it. A zero item, whose
+// position reads 0 though it was never pushed, is told apart by the slot's pointer.
+// O(1).
+func (h *Heap) holds(it *item) bool {
+	return it.pos >= 0 && int(it.pos) < len(h.items) && h.items[it.pos].it == it
+}
+
 // Remove cancels a deadline added with Add and reports whether it was pending.
 // O(log n).
 func (h *Heap) Remove(x Handle) bool {

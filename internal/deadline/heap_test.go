@@ -472,3 +472,56 @@ func TestAddRefCarriesTheReference(t *testing.T) {
 	require.Equal(t, []string{"b", "a", "plain", "set"}, ids)
 	require.Equal(t, []any{b, a, nil, nil}, refs)
 }
+
+// A deadline stored in an owner's Entry pops like any other, in time order, carrying
+// its reference; its handle removes it; adding the Entry again moves a pending
+// deadline rather than holding it twice; and a zero Entry, whose position reads 0, is
+// never taken for the heap's first deadline.
+func TestAddInStoresTheDeadlineInTheOwnersEntry(t *testing.T) {
+	h := deadline.New()
+	type owner struct {
+		name string
+		dl   deadline.Entry
+	}
+	a, b, c, d := &owner{name: "a"}, &owner{name: "b"}, &owner{name: "c"}, &owner{name: "d"}
+	h.Set(key("set"), at(3))
+	ha := h.AddIn(&a.dl, key("a"), at(2), a)
+	// A zero Entry added while the heap's first slot is taken: it must not be taken
+	// for that slot's item and "moved" out of the heap.
+	hb := h.AddIn(&b.dl, key("b"), at(1), b)
+	require.Equal(t, 3, h.Len())
+	require.True(t, ha.Pending())
+	require.True(t, hb.Pending())
+
+	hc := h.AddIn(&c.dl, key("c"), at(9), c)
+	hc2 := h.AddIn(&c.dl, key("c"), at(0), c) // moved, not held twice
+	require.Equal(t, 4, h.Len())
+	require.True(t, hc.Pending())
+	require.True(t, hc2.Pending())
+
+	hd := h.AddIn(&d.dl, key("d"), at(0), d)
+	require.True(t, h.Remove(hd))
+	require.False(t, hd.Pending())
+	require.False(t, h.Remove(hd))
+
+	var ids []string
+	for {
+		x, ok := h.PopDue(at(10))
+		if !ok {
+			break
+		}
+		ids = append(ids, x.ID)
+		if x.ID != "set" {
+			require.Equal(t, x.ID, x.Ref.(*owner).name, "the reference comes back")
+		}
+	}
+	require.Equal(t, []string{"c", "b", "a", "set"}, ids)
+	require.False(t, ha.Pending())
+	require.False(t, hc2.Pending())
+
+	// Popped, the Entry may be used again.
+	h.AddIn(&a.dl, key("a2"), at(5), a)
+	x, ok := h.PopDue(at(10))
+	require.True(t, ok)
+	require.Equal(t, "a2", x.ID)
+}

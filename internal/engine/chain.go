@@ -13,8 +13,7 @@ type chain[E any, P chained[E]] struct {
 }
 
 // links are an element's neighbours in its chain; nil at either end, and when out
-// of any chain (a spare holding record's next links the engine's spare list,
-// Engine.spareHolds, instead).
+// of any chain.
 type links[E any] struct {
 	prev, next *E
 }

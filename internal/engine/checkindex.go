@@ -246,7 +246,25 @@ func (e *Engine) CheckIndexes() error {
 	if !reflect.ValueOf(noAssignments).IsZero() {
 		return errors.New("the shared zero jobAssignments was written to")
 	}
+	if err := e.checkSpareOffers(); err != nil {
+		return err
+	}
 	return e.checkAges()
+}
+
+// checkSpareOffers verifies the ended offer records kept for reuse: at most
+// maxSpareOffers, each cleared, so that none is still an open offer or keeps a job
+// or worker alive. O(spare records).
+func (e *Engine) checkSpareOffers() error {
+	if e.spareOffers.len() > maxSpareOffers {
+		return fmt.Errorf("%d spare offer records kept, more than %d", e.spareOffers.len(), maxSpareOffers)
+	}
+	for _, o := range e.spareOffers.free {
+		if *o != (offerState{}) {
+			return fmt.Errorf("spare offer record %q is not cleared", o.id)
+		}
+	}
+	return nil
 }
 
 // checkJobOffers verifies j's list of open offers: as long as its count, each of them

@@ -89,8 +89,8 @@ type Engine struct {
 	cands        []match.Candidate // offerJob's scratch list
 	pivot        workerState       // offerJob's RoundRobin probe (only its ID is set)
 
-	spareHolds  *holding // released holding records, linked by next (newHolding)
-	nSpareHolds int
+	spareHolds  spares[holding]    // released holding records (newHolding)
+	spareOffers spares[offerState] // ended offer records (newOffer)
 
 	fallbackIDs uint64 // IDs made when Config.NewID failed
 }

@@ -6,9 +6,10 @@ import (
 	"github.com/openjobrouter/jobrouter/internal/deadline"
 )
 
-// offerState is an open offer: 128 bytes, a size class of its own (B6 holds a
-// million). It does not embed Offer: the job's and the worker's IDs are theirs
-// (offer returns the Offer).
+// offerState is an open offer: 208 bytes, a size class of its own (B6 holds a
+// million), its expiry's heap entry (80 of them) included, so that issuing an offer
+// allocates one record, not two. It does not embed Offer: the job's and the worker's
+// IDs are theirs (offer returns the Offer).
 type offerState struct {
 	links[offerState]             // its place among its worker's open offers (workerindex.go)
 	jnext             *offerState // the job's next open offer (jobState.offers)
@@ -17,7 +18,8 @@ type offerState struct {
 	offeredAt         time.Time
 	expiresAt         time.Time
 	channel           name            // the job's ChannelID when it was offered
-	dl                deadline.Handle // the expiry deadline
+	dl                deadline.Handle // the expiry deadline, stored in dlEntry
+	dlEntry           deadline.Entry
 	// The offer's job and worker: both exist while the offer is open (a worker is
 	// deleted, and a job becomes deletable, only after its offers end).
 	job    *jobState
@@ -44,12 +46,13 @@ func retryKey(jobID, workerID string) deadline.Key {
 // issueOffer offers j to w. O(log n).
 func (e *Engine) issueOffer(now time.Time, j *jobState, w *workerState, cost int, expiresAfter time.Duration) {
 	id := e.newID(func(s string) bool { return w.offerByID(s) != nil })
-	o := &offerState{id: id, cost: cost, offeredAt: now, expiresAt: now.Add(expiresAfter),
-		channel: j.channel, job: j, worker: w}
+	o := e.newOffer()
+	o.id, o.cost, o.offeredAt, o.expiresAt = id, cost, now, now.Add(expiresAfter)
+	o.channel, o.job, o.worker = j.channel, j, w
 	e.pushOffer(w, o)
 	w.used += cost
 	j.addOffer(o)
-	o.dl = e.deadlines.AddRef(offerKey(id), o.expiresAt, o)
+	o.dl = e.deadlines.AddIn(&o.dlEntry, offerKey(id), o.expiresAt, o)
 	e.refreshWorker(w)
 	e.refreshJob(j)
 	e.emit(now, Event{Type: EvOfferIssued, WorkerID: w.ID, JobID: j.ID, OfferID: id, QueueID: j.QueueID(),
@@ -57,6 +60,22 @@ func (e *Engine) issueOffer(now time.Time, j *jobState, w *workerState, cost int
 		ExpiresAt: o.expiresAt, JobLabels: j.Labels, JobTags: j.cold().Tags,
 		WorkerLabels: &w.labels.Set, WorkerTags: w.Tags})
 }
+
+// maxSpareOffers bounds Engine.spareOffers: enough for the offers a busy router ends
+// between two issues, few enough that a router that once held a million (B6) keeps
+// about 200 KB of them.
+const maxSpareOffers = 1024
+
+// newOffer returns a zero offer record: an ended one when the engine keeps any
+// (Engine.spareOffers), so that issuing an offer after one ended allocates nothing,
+// else a new one. O(1).
+func (e *Engine) newOffer() *offerState { return e.spareOffers.get() }
+
+// freeOffer keeps o, an offer ended by endOffer that nothing refers to any more, for
+// newOffer, unless enough are kept. Each command that ends an offer frees it after
+// its last use of the record (an event built, the capacity moved): endOffer itself
+// cannot, since its callers still read it. O(1).
+func (e *Engine) freeOffer(o *offerState) { e.spareOffers.put(o, maxSpareOffers) }
 
 // endOffer removes an open offer from every index. When release is set its capacity
 // returns to the worker. O(log n) for the deadline, plus O(the job's offers) (O(1)
@@ -84,6 +103,7 @@ func (e *Engine) revoke(now time.Time, o *offerState, reason string) {
 	ev := e.offerEvent(EvOfferRevoked, o)
 	ev.Extra = &EventExtra{Reason: reason}
 	e.endOffer(o, true)
+	e.freeOffer(o)
 	e.emit(now, ev)
 }
 
@@ -167,9 +187,10 @@ func (e *Engine) AcceptOffer(now time.Time, workerID, offerID string) (jobID, as
 	ev.AssignmentID = aid
 	ev.JobLabels, ev.JobTags, ev.WorkerLabels, ev.WorkerTags = j.Labels, j.cold().Tags, &w.labels.Set, w.Tags
 	e.endOffer(o, false) // the capacity moves to the assignment
-	j.asgW().assigns = append(j.asg().assigns, assignRec{ID: aid, WorkerID: w.ID, CapacityCost: o.cost, AssignedAt: now})
+	j.asgW().addAssignment(assignRec{ID: aid, WorkerID: w.ID, CapacityCost: o.cost, AssignedAt: now})
 	j.asgW().current = aid
 	e.pushHolding(w, e.newHolding(holding{jobID: j.ID, assignmentID: aid, channelID: o.channel.String(), cost: o.cost, assignedAt: now}))
+	e.freeOffer(o)
 	e.refreshWorker(w)
 	e.recordService(now, j.QueueID()) // the queue's service rate, for wait estimates
 	e.unqueue(j)
@@ -199,6 +220,7 @@ func (e *Engine) DeclineOffer(now time.Time, workerID, offerID string, retryAt t
 		ev.Extra = &EventExtra{RetryOfferAt: retryAt}
 	}
 	e.endOffer(o, true)
+	e.freeOffer(o)
 	if j.cold().declines == nil {
 		j.ext().declines = make(map[string]decline)
 	}
@@ -251,6 +273,7 @@ func (e *Engine) expireOffer(t time.Time, o *offerState) {
 func (e *Engine) endExpired(t time.Time, o *offerState) {
 	ev := e.offerEvent(EvOfferExpired, o)
 	e.endOffer(o, true)
+	e.freeOffer(o)
 	e.emit(t, ev)
 }
 
