@@ -10,12 +10,13 @@ import (
 
 // TestLifecycleAllocations counts what one job's whole lifecycle allocates in the
 // engine (create, offered to an idle worker, accept, complete, close with a code,
-// events handed to Emit), once the router is warm: the job's record, its
-// assignments' record (with its first assignment inline), the offer's record (with
-// its expiry's heap entry inline), and nothing else. The offer and assignment IDs
-// come from NewID, here precomputed, and the events are Emit's to copy. Issue 4: the
-// hot path allocates no more than the state and events it must build. A change that
-// allocates one more object per lifecycle fails here.
+// events handed to Emit), once the router is warm: the job's record and its
+// assignments' record (with its first assignment inline), which the job keeps, and
+// nothing else. The offer's record (with its expiry's heap entry inline) and the
+// worker's holding record are ones the last lifecycle ended, reused. The offer and
+// assignment IDs come from NewID, here precomputed, and the events are Emit's to
+// copy. Issue 4: the hot path allocates no more than the state and events it must
+// build. A change that allocates one more object per lifecycle fails here.
 func TestLifecycleAllocations(t *testing.T) {
 	const runs = 200
 	ids := make([]string, 0, 4*(runs+2))
