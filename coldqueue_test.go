@@ -1,6 +1,7 @@
 package jobrouter
 
 import (
+	"fmt"
 	"math"
 	"math/rand/v2"
 	"reflect"
@@ -364,5 +365,59 @@ func BenchmarkPublishToStalledSubscription(b *testing.B) {
 		ev.Seq = uint64(i)
 		bs.publishOne(ev)
 		i++
+	}
+}
+
+// BenchmarkPublishFanout is a publish with many subscriptions that each filter on one
+// worker, as when every agent's desktop subscribes to its own events: B1's six
+// events published in turn, with one unfiltered Synchronous subscription and
+// desktops=N subscriptions keyed on worker IDs worker-0000, worker-0001, …, one of
+// which (worker-0042) is the events' worker. Both are polled every 64 events and
+// must have received exactly their events. The bus's index (subIndex) makes the
+// cost flat in N: each event visits the unfiltered subscription and its worker's.
+func BenchmarkPublishFanout(b *testing.B) {
+	evs := b1Events()
+	for _, n := range []int{0, 100, 10_000} {
+		b.Run(fmt.Sprint("desktops=", n), func(b *testing.B) {
+			bs := newBus(0)
+			defer bs.close(time.Millisecond)
+			var mine *Subscription
+			for i := range n {
+				s := bs.subscribe(&SubscribeOptions{WorkerID: fmt.Sprintf("worker-%04d", i), Synchronous: true})
+				if i == 42 {
+					mine = s
+				}
+			}
+			all := bs.subscribe(&SubscribeOptions{Synchronous: true})
+			var dst []Event
+			published, toAll, toMine, forMine := 0, 0, 0, 0
+			poll := func() {
+				dst = all.PollAppend(dst[:0])
+				toAll += len(dst)
+				if mine != nil {
+					dst = mine.PollAppend(dst[:0])
+					toMine += len(dst)
+				}
+			}
+			for b.Loop() {
+				ev := &evs[published%len(evs)]
+				ev.Seq = uint64(published)
+				bs.publishOne(ev)
+				if ev.WorkerID == "worker-0042" {
+					forMine++
+				}
+				published++
+				if published%64 == 0 {
+					poll()
+				}
+			}
+			poll()
+			if toAll != published {
+				b.Fatalf("the unfiltered subscription got %d events of %d", toAll, published)
+			}
+			if mine != nil && (toMine != forMine || forMine == 0) {
+				b.Fatalf("worker-0042's subscription got %d events, want %d", toMine, forMine)
+			}
+		})
 	}
 }

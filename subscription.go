@@ -1,6 +1,7 @@
 package jobrouter
 
 import (
+	"cmp"
 	"fmt"
 	"slices"
 	"sync"
@@ -115,7 +116,12 @@ type Subscription struct {
 	maxBacklog int
 	sync       bool // Synchronous: no goroutine; Poll takes the events
 
-	idx int // position in bus.subs; -1 when not listed. Guarded by bus.mu.
+	// Its place in the bus's index (subIndex), guarded by bus.mu: the list that holds
+	// it and its position there; nil and -1 when not listed. serial orders the
+	// subscriptions by creation.
+	list   *subList
+	idx    int
+	serial uint64
 
 	mu       sync.Mutex
 	state    subState
@@ -516,16 +522,105 @@ func (s *Subscription) run() {
 }
 
 // bus fans a Router's events out to its subscriptions. publish and subscribe are
-// called with the Router's lock held; bus.mu also guards the list against
+// called with the Router's lock held; bus.mu also guards the index against
 // Subscription.Close, which runs without the Router's lock. Lock order: Router.mu,
 // bus.mu, Subscription.mu.
 type bus struct {
 	defaultMaxBacklog int
 	wg                sync.WaitGroup // one count per subscription goroutine
 
-	mu     sync.Mutex
-	subs   []*Subscription // the open subscriptions, in no particular order
-	closed bool
+	mu      sync.Mutex
+	index   subIndex // the open subscriptions
+	serials uint64   // subscriptions made
+	closed  bool
+}
+
+// subIndex holds a bus's open subscriptions by the ID filter they are keyed on, so
+// that a publish visits only the subscriptions that can want the event: one that
+// filters on an ID receives only events that carry that very ID (SubscribeOptions),
+// so it sits in the list of its worker ID, else of its job ID, else of its queue ID,
+// and an event is offered to the list of its worker, the list of its job and the
+// list of its queue, and to the subscriptions without an ID filter. Each
+// subscription is in exactly one list, so it sees each event at most once, and its
+// own filters (types, the other IDs) still decide. A contact centre whose every
+// agent's desktop subscribes to its own worker's events pays for the agent's
+// subscription on each event, not for all of them (BenchmarkPublishFanout: 80 µs an
+// event with 10,000 such subscriptions when the bus scanned them all).
+type subIndex struct {
+	unkeyed  subList             // no ID filter
+	byWorker map[string]*subList // WorkerID filter, with or without others
+	byJob    map[string]*subList // JobID filter, no WorkerID filter
+	byQueue  map[string]*subList // QueueID filter only
+	keyed    int                 // subscriptions in the three maps
+}
+
+// subList is one list of a subIndex, in no particular order.
+type subList struct {
+	subs []*Subscription
+}
+
+// keyOf returns the map of lists s is keyed in, with its key; nil when s has no
+// ID filter.
+func (x *subIndex) keyOf(s *Subscription) (m *map[string]*subList, key string) {
+	switch {
+	case s.workerID != "":
+		return &x.byWorker, s.workerID
+	case s.jobID != "":
+		return &x.byJob, s.jobID
+	case s.queueID != "":
+		return &x.byQueue, s.queueID
+	}
+	return nil, ""
+}
+
+// add lists s. O(1) amortised.
+func (x *subIndex) add(s *Subscription) {
+	l := &x.unkeyed
+	if m, key := x.keyOf(s); m != nil {
+		x.keyed++
+		if *m == nil {
+			*m = make(map[string]*subList)
+		}
+		if l = (*m)[key]; l == nil {
+			l = &subList{}
+			(*m)[key] = l
+		}
+	}
+	s.list, s.idx = l, len(l.subs)
+	l.subs = append(l.subs, s)
+}
+
+// remove takes s, which is listed, off its list in O(1), and drops the list when it
+// empties (but the unkeyed one), so that subscriptions to IDs that come and go (a
+// job's, say) leave nothing behind.
+func (x *subIndex) remove(s *Subscription) {
+	l := s.list
+	last := len(l.subs) - 1
+	l.subs[s.idx] = l.subs[last]
+	l.subs[s.idx].idx = s.idx
+	l.subs[last] = nil
+	l.subs = l.subs[:last]
+	s.list, s.idx = nil, -1
+	if l != &x.unkeyed {
+		x.keyed--
+		if last == 0 {
+			m, key := x.keyOf(s)
+			delete(*m, key)
+		}
+	}
+}
+
+// all returns every listed subscription, in the order they were made. O(n log n).
+func (x *subIndex) all() []*Subscription {
+	out := slices.Clone(x.unkeyed.subs)
+	for _, m := range []map[string]*subList{x.byWorker, x.byJob, x.byQueue} {
+		for _, l := range m {
+			out = append(out, l.subs...)
+		}
+	}
+	// Map order is random: sort, so that nothing depends on it.
+	slices.SortFunc(out, func(a, b *Subscription) int { return cmp.Compare(a.serial, b.serial) })
+	return out
 }
 
 // newBus returns a bus whose subscriptions default to maxBacklog (65,536 when not
@@ -538,7 +633,7 @@ func newBus(maxBacklog int) *bus {
 }
 
 // subscribe adds a subscription and starts its goroutine (a Synchronous one has
-// none). After close it returns a closed subscription.
+// none). After close it returns a closed subscription. O(1) amortised.
 func (b *bus) subscribe(opts *SubscribeOptions) *Subscription {
 	s := newSubscription(opts, b.defaultMaxBacklog)
 	b.mu.Lock()
@@ -547,8 +642,9 @@ func (b *bus) subscribe(opts *SubscribeOptions) *Subscription {
 		return closedSubscription(opts)
 	}
 	s.bus = b
-	s.idx = len(b.subs)
-	b.subs = append(b.subs, s)
+	b.serials++
+	s.serial = b.serials
+	b.index.add(s)
 	if !s.sync {
 		b.wg.Go(s.run)
 	}
@@ -556,47 +652,65 @@ func (b *bus) subscribe(opts *SubscribeOptions) *Subscription {
 }
 
 // publish queues evs, which are in Seq order, for every subscription whose filters
-// they pass. It never blocks on a reader and never calls the Router: O(1) per event
-// per open subscription. Subscriptions found stopped, or stopped by an overflow here,
-// leave the list.
+// they pass. It never blocks on a reader and never calls the Router. Subscriptions
+// found stopped, or stopped by an overflow here, leave the index.
 func (b *bus) publish(evs []engine.Event) {
 	for i := range evs {
 		b.publishOne(&evs[i])
 	}
 }
 
-// publishOne hands one event to every open subscription, as the engine records it.
-// O(subscriptions).
+// publishOne hands one event to every open subscription that wants it, as the
+// engine records it. O(1 + the subscriptions visited): those without an ID filter,
+// and those keyed on the event's worker, job or queue ID (subIndex), each O(1).
 func (b *bus) publishOne(ev *engine.Event) {
 	b.mu.Lock()
-	for i := 0; i < len(b.subs); {
-		if b.subs[i].enqueue(ev) {
-			i++
-		} else {
-			b.removeAt(i)
-		}
+	b.offer(&b.index.unkeyed, ev)
+	if b.index.keyed > 0 {
+		b.offerKeyed(ev)
 	}
 	b.mu.Unlock()
 }
 
-// remove takes s off the list, if it is still there.
-func (b *bus) remove(s *Subscription) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	if s.idx >= 0 {
-		b.removeAt(s.idx)
+// offerKeyed hands ev to the subscriptions keyed on its worker, job and queue IDs.
+// Called with b.mu held.
+func (b *bus) offerKeyed(ev *engine.Event) {
+	if ev.WorkerID != "" && len(b.index.byWorker) > 0 {
+		if l := b.index.byWorker[ev.WorkerID]; l != nil {
+			b.offer(l, ev)
+		}
+	}
+	if ev.JobID != "" && len(b.index.byJob) > 0 {
+		if l := b.index.byJob[ev.JobID]; l != nil {
+			b.offer(l, ev)
+		}
+	}
+	if ev.QueueID != "" && len(b.index.byQueue) > 0 {
+		if l := b.index.byQueue[ev.QueueID]; l != nil {
+			b.offer(l, ev)
+		}
 	}
 }
 
-// removeAt takes the subscription at i off the list in O(1). Called with b.mu held.
-func (b *bus) removeAt(i int) {
-	last := len(b.subs) - 1
-	s := b.subs[i]
-	b.subs[i] = b.subs[last]
-	b.subs[i].idx = i
-	b.subs[last] = nil
-	b.subs = b.subs[:last]
-	s.idx = -1
+// offer hands ev to each subscription of l; those that have stopped leave the index
+// (and l, once empty, leaves it too: l is not used after). Called with b.mu held.
+func (b *bus) offer(l *subList, ev *engine.Event) {
+	for i := 0; i < len(l.subs); {
+		if s := l.subs[i]; s.enqueue(ev) {
+			i++
+		} else {
+			b.index.remove(s)
+		}
+	}
+}
+
+// remove takes s out of the index, if it is still there.
+func (b *bus) remove(s *Subscription) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if s.list != nil {
+		b.index.remove(s)
+	}
 }
 
 // close ends every subscription: each delivers what it has queued, then closes its
@@ -613,10 +727,10 @@ func (b *bus) close(timeout time.Duration) {
 		return
 	}
 	b.closed = true
-	subs := b.subs
-	b.subs = nil
+	subs := b.index.all()
+	b.index = subIndex{}
 	for _, s := range subs {
-		s.idx = -1
+		s.list, s.idx = nil, -1
 	}
 	b.mu.Unlock()
 

@@ -252,8 +252,7 @@ func TestPollOverflow(t *testing.T) {
 	_, ok := <-s.Events()
 	require.False(t, ok, "the channel is closed at the overflow")
 	b.mu.Lock()
-	require.Len(t, b.subs, 1, "the subscription has left the bus")
-	require.Same(t, other, b.subs[0])
+	require.Equal(t, []*Subscription{other}, b.index.all(), "the subscription has left the bus")
 	b.mu.Unlock()
 
 	evs := s.Poll()
@@ -294,7 +293,7 @@ func TestSynchronousSubscriptionClose(t *testing.T) {
 	require.Nil(t, s.Poll())
 	s.Close() // idempotent
 	b.mu.Lock()
-	require.Empty(t, b.subs)
+	require.Empty(t, b.index.all())
 	b.mu.Unlock()
 }
 
