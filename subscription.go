@@ -15,6 +15,12 @@ import (
 // ID fields an event carries: an event without the field never matches a filter on
 // it. A nil *SubscribeOptions and a zero value mean the same: every event, the default
 // backlog.
+//
+// A subscription that filters on an ID (WorkerID, JobID or QueueID) costs a publish
+// nothing unless the event carries that ID: the Router keeps such subscriptions by
+// their ID, so that a subscription per agent, each on its own WorkerID, adds to an
+// event only the cost of its own agent's subscription, however many agents there are.
+// One without an ID filter (Types alone, or none) sees every event.
 type SubscribeOptions struct {
 	// Types, when not empty, keeps only events of these types. A type that names no
 	// event matches nothing. Defaults to every type.

@@ -110,6 +110,7 @@ type jobSpec struct {
 const (
 	evJobReceived        = "JobReceived"
 	evJobQueued          = "JobQueued"
+	evJobCompleted       = "JobCompleted"
 	evJobClosed          = "JobClosed"
 	evOfferIssued        = "OfferIssued"
 	evOfferAccepted      = "OfferAccepted"
@@ -137,6 +138,7 @@ func (e event) String() string {
 // subOptions configures a subscription.
 type subOptions struct {
 	types      []string // empty: every event
+	workerID   string   // not empty: only events naming this worker (SubscribeOptions.WorkerID)
 	maxBacklog int      // 0: the router's default (65,536)
 	// synchronous: the events are taken by poll, from the calling goroutine
 	// (SubscribeOptions.Synchronous); next and nextWithin are not used.

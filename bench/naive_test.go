@@ -167,7 +167,7 @@ func (c *naiveCore) subscribe(o subOptions) subscription {
 	if n <= 0 {
 		n = 65_536
 	}
-	s := &naiveSub{c: c, ch: make(chan event, n)}
+	s := &naiveSub{c: c, ch: make(chan event, n), workerID: o.workerID}
 	if len(o.types) > 0 {
 		s.types = map[string]bool{}
 		for _, t := range o.types {
@@ -207,7 +207,7 @@ func (c *naiveCore) publish(evs []engine.Event) {
 	}
 	c.subs = slices.DeleteFunc(c.subs, func(s *naiveSub) bool {
 		for _, ev := range out {
-			if s.types != nil && !s.types[ev.typ] {
+			if s.types != nil && !s.types[ev.typ] || s.workerID != "" && ev.workerID != s.workerID {
 				continue
 			}
 			select {
@@ -224,11 +224,12 @@ func (c *naiveCore) publish(evs []engine.Event) {
 // naiveSub is a naiveCore subscription: a buffered channel. Its fields other than ch
 // are guarded by the core's mutex.
 type naiveSub struct {
-	c       *naiveCore
-	ch      chan event
-	types   map[string]bool // nil: every type
-	stopped bool
-	failure error
+	c        *naiveCore
+	ch       chan event
+	types    map[string]bool // nil: every type
+	workerID string          // not empty: only this worker's events
+	stopped  bool
+	failure  error
 }
 
 // stopLocked closes the channel (the reader still gets what is buffered). Called

@@ -115,8 +115,8 @@ func (c *realCore) subscribe(o subOptions) subscription {
 	for _, t := range o.types {
 		types = append(types, jobrouter.EventType(t))
 	}
-	return &realSub{s: c.r.Subscribe(&jobrouter.SubscribeOptions{Types: types, MaxBacklog: o.maxBacklog,
-		Synchronous: o.synchronous})}
+	return &realSub{s: c.r.Subscribe(&jobrouter.SubscribeOptions{Types: types, WorkerID: o.workerID,
+		MaxBacklog: o.maxBacklog, Synchronous: o.synchronous})}
 }
 
 func (c *realCore) close() { _ = c.r.Close() }
