@@ -76,8 +76,8 @@ func (h *Heap) AddRef(key Key, when time.Time, ref any) Handle {
 type Entry struct{ it item }
 
 // AddIn is AddRef with the deadline stored in e, which it returns a handle on: it
-// allocates nothing. A deadline still pending in e is moved, as if removed first.
-// O(log n).
+// allocates nothing. A deadline still pending in e is moved, as if removed first;
+// e must not be pending in another heap. O(log n).
 func (h *Heap) AddIn(e *Entry, key Key, when time.Time, ref any) Handle {
 	if h.holds(&e.it) {
 		h.remove(int(e.it.pos))
