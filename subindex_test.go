@@ -148,7 +148,7 @@ func requireIndexIs(t *testing.T, b *bus, subs []*modelSub) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	require.Equal(t, open, b.index.all())
-	require.Equal(t, len(open)-len(b.index.unkeyed.subs), b.index.keyed)
+	require.Equal(t, len(open) > len(b.index.unkeyed.subs), b.index.hasKeyed())
 	for _, m := range []map[string]*subList{b.index.byWorker, b.index.byJob, b.index.byQueue} {
 		for key, l := range m {
 			require.NotEmpty(t, l.subs, "the list of %q is empty and was kept", key)

@@ -557,7 +557,12 @@ type subIndex struct {
 	byWorker map[string]*subList // WorkerID filter, with or without others
 	byJob    map[string]*subList // JobID filter, no WorkerID filter
 	byQueue  map[string]*subList // QueueID filter only
-	keyed    int                 // subscriptions in the three maps
+}
+
+// hasKeyed reports whether any subscription filters on an ID: the maps hold only
+// lists that are not empty. O(1).
+func (x *subIndex) hasKeyed() bool {
+	return len(x.byWorker)+len(x.byJob)+len(x.byQueue) > 0
 }
 
 // subList is one list of a subIndex, in no particular order.
@@ -583,7 +588,6 @@ func (x *subIndex) keyOf(s *Subscription) (m *map[string]*subList, key string) {
 func (x *subIndex) add(s *Subscription) {
 	l := &x.unkeyed
 	if m, key := x.keyOf(s); m != nil {
-		x.keyed++
 		if *m == nil {
 			*m = make(map[string]*subList)
 		}
@@ -607,12 +611,9 @@ func (x *subIndex) remove(s *Subscription) {
 	l.subs[last] = nil
 	l.subs = l.subs[:last]
 	s.list, s.idx = nil, -1
-	if l != &x.unkeyed {
-		x.keyed--
-		if last == 0 {
-			m, key := x.keyOf(s)
-			delete(*m, key)
-		}
+	if last == 0 && l != &x.unkeyed {
+		m, key := x.keyOf(s)
+		delete(*m, key)
 	}
 }
 
@@ -672,7 +673,7 @@ func (b *bus) publish(evs []engine.Event) {
 func (b *bus) publishOne(ev *engine.Event) {
 	b.mu.Lock()
 	b.offer(&b.index.unkeyed, ev)
-	if b.index.keyed > 0 {
+	if b.index.hasKeyed() {
 		b.offerKeyed(ev)
 	}
 	b.mu.Unlock()

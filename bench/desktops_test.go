@@ -1,9 +1,6 @@
 package bench
 
-import (
-	"testing"
-	"time"
-)
+import "testing"
 
 // BenchmarkB9Desktops is B1LifecycleSync at 10,000 workers with an agent's desktop
 // for each of them: one more Synchronous subscription per worker, filtered on its
@@ -21,64 +18,24 @@ func BenchmarkB9Desktops(b *testing.B) {
 		b.ReportAllocs()
 		c := im.new(coreConfig{})
 		defer c.close()
-		setupQueue(b, c, "q", policySpec{id: "p", offerExpiresAfter: time.Hour})
+		setupIdleWorkers(b, c, workers)
 		desktops := make(map[string]subscription, workers)
 		for i := range workers {
-			must(b, c.upsertWorker(workerSpec{id: workerID(i), queues: []string{"q"}, capacity: 1,
-				labels: comboLabels(i % combos), available: true}))
 			desktops[workerID(i)] = c.subscribe(subOptions{workerID: workerID(i), maxBacklog: 64, synchronous: true})
 		}
-		for _, d := range desktops {
-			d.poll(nil) // the worker's registration
-		}
-		sub := c.subscribe(subOptions{synchronous: true})
-		defer sub.close()
-		var evs, mine []event
-		n, closed := 0, 0
+		var mine []event
 		want := []string{evOfferIssued, evOfferAccepted, evJobCompleted, evJobClosed}
-		answer := func() {
-			evs = sub.poll(evs[:0])
-			for _, ev := range evs {
-				switch ev.typ {
-				case evOfferIssued:
-					aid, err := c.accept(ev.workerID, ev.offerID)
-					if err == nil {
-						err = c.complete(ev.jobID, aid)
-					}
-					if err == nil {
-						err = c.closeJob(ev.jobID, aid, "")
-					}
-					if err != nil {
-						b.Fatal(err)
-					}
-					mine = desktops[ev.workerID].poll(mine[:0])
-					if len(mine) != len(want) {
-						b.Fatalf("desktop of %s: %d events, want %d: %v", ev.workerID, len(mine), len(want), mine)
-					}
-					for i, m := range mine {
-						if m.typ != want[i] || m.jobID != ev.jobID || m.workerID != ev.workerID {
-							b.Fatalf("desktop of %s: event %d is %v, want %s of %s", ev.workerID, i, m, want[i], ev.jobID)
-						}
-					}
-				case evJobClosed:
-					closed++
+		runSyncLifecycles(b, c, func(offer event) {
+			mine = desktops[offer.workerID].poll(mine[:0])
+			if len(mine) != len(want) {
+				b.Fatalf("desktop of %s: %d events, want %d: %v", offer.workerID, len(mine), len(want), mine)
+			}
+			for i, m := range mine {
+				if m.typ != want[i] || m.jobID != offer.jobID || m.workerID != offer.workerID {
+					b.Fatalf("desktop of %s: event %d is %v, want %s of %s", offer.workerID, i, m, want[i], offer.jobID)
 				}
 			}
-		}
-		start := time.Now()
-		for b.Loop() {
-			if err := c.createJob(jobSpec{id: jobID("j", n), queueID: "q"}); err != nil {
-				b.Fatal(err)
-			}
-			n++
-			answer()
-		}
-		answer()
-		elapsed := time.Since(start)
-		if closed != n {
-			b.Fatalf("%d jobs closed of %d created", closed, n)
-		}
-		b.ReportMetric(float64(n)/elapsed.Seconds(), "lifecycles/s")
+		})
 		b.ReportMetric(float64(len(desktops)), "desktops")
 	})
 }

@@ -57,53 +57,65 @@ func BenchmarkB1LifecycleSync(b *testing.B) {
 				b.ReportAllocs()
 				c := im.new(coreConfig{})
 				defer c.close()
-				setupQueue(b, c, "q", policySpec{id: "p", offerExpiresAfter: time.Hour})
-				for i := range workers {
-					must(b, c.upsertWorker(workerSpec{id: workerID(i), queues: []string{"q"}, capacity: 1,
-						labels: comboLabels(i % combos), available: true}))
-				}
-				sub := c.subscribe(subOptions{synchronous: true})
-				defer sub.close()
-				var evs []event
-				n, closed := 0, 0
-				answer := func() {
-					evs = sub.poll(evs[:0])
-					for _, ev := range evs {
-						switch ev.typ {
-						case evOfferIssued:
-							// No must: b.Helper's stack walk would cost more than a call.
-							aid, err := c.accept(ev.workerID, ev.offerID)
-							if err == nil {
-								err = c.complete(ev.jobID, aid)
-							}
-							if err == nil {
-								err = c.closeJob(ev.jobID, aid, "")
-							}
-							if err != nil {
-								b.Fatal(err)
-							}
-						case evJobClosed:
-							closed++
-						}
-					}
-				}
-				start := time.Now()
-				for b.Loop() {
-					if err := c.createJob(jobSpec{id: jobID("j", n), queueID: "q"}); err != nil {
-						b.Fatal(err)
-					}
-					n++
-					answer()
-				}
-				answer() // the last job's JobClosed
-				elapsed := time.Since(start)
-				if closed != n {
-					b.Fatalf("%d jobs closed of %d created", closed, n)
-				}
-				b.ReportMetric(float64(n)/elapsed.Seconds(), "lifecycles/s")
+				setupIdleWorkers(b, c, workers)
+				runSyncLifecycles(b, c, nil)
 			})
 		})
 	}
+}
+
+// setupIdleWorkers gives c B1's queue "q" (LongestIdle, offers that expire after an
+// hour) and n idle workers on it, each of capacity 1 with its label combination.
+func setupIdleWorkers(b *testing.B, c core, n int) {
+	b.Helper()
+	setupQueue(b, c, "q", policySpec{id: "p", offerExpiresAfter: time.Hour})
+	for i := range n {
+		must(b, c.upsertWorker(workerSpec{id: workerID(i), queues: []string{"q"}, capacity: 1,
+			labels: comboLabels(i % combos), available: true}))
+	}
+}
+
+// runSyncLifecycles is B1Sync's driver: each b.Loop iteration creates a job, then a
+// synchronous subscription is polled and each OfferIssued polled is answered at once
+// with accept, complete and close; closed (when not nil) is then called with the
+// offer, its job closed. At the end every job must have been closed; it reports
+// lifecycles/s.
+func runSyncLifecycles(b *testing.B, c core, closed func(offer event)) {
+	sub := c.subscribe(subOptions{synchronous: true})
+	defer sub.close()
+	var evs []event
+	n, nClosed := 0, 0
+	answer := func() {
+		evs = sub.poll(evs[:0])
+		for _, ev := range evs {
+			switch ev.typ {
+			case evOfferIssued:
+				// No must: b.Helper's stack walk would cost more than a call.
+				if err := serve(c, ev, ""); err != nil {
+					b.Fatal(err)
+				}
+				if closed != nil {
+					closed(ev)
+				}
+			case evJobClosed:
+				nClosed++
+			}
+		}
+	}
+	start := time.Now()
+	for b.Loop() {
+		if err := c.createJob(jobSpec{id: jobID("j", n), queueID: "q"}); err != nil {
+			b.Fatal(err)
+		}
+		n++
+		answer()
+	}
+	answer() // the last job's JobClosed
+	elapsed := time.Since(start)
+	if nClosed != n {
+		b.Fatalf("%d jobs closed of %d created", nClosed, n)
+	}
+	b.ReportMetric(float64(n)/elapsed.Seconds(), "lifecycles/s")
 }
 
 // BenchmarkB7StalledSubscriber runs the B1 workload (100 workers) with no other
@@ -203,11 +215,7 @@ type lifecycles struct {
 func newLifecycles(b *testing.B, im impl, workers, stalledBacklog int) *lifecycles {
 	b.Helper()
 	c := im.new(coreConfig{})
-	setupQueue(b, c, "q", policySpec{id: "p", offerExpiresAfter: time.Hour})
-	for i := range workers {
-		must(b, c.upsertWorker(workerSpec{id: workerID(i), queues: []string{"q"}, capacity: 1,
-			labels: comboLabels(i % combos), available: true}))
-	}
+	setupIdleWorkers(b, c, workers)
 	r := &lifecycles{c: c, window: make(chan struct{}, inFlight), done: make(chan struct{})}
 	r.agent = c.subscribe(subOptions{})
 	if stalledBacklog > 0 {
@@ -229,14 +237,7 @@ func (r *lifecycles) run() {
 		if ev.typ != evOfferIssued {
 			continue
 		}
-		aid, err := r.c.accept(ev.workerID, ev.offerID)
-		if err == nil {
-			err = r.c.complete(ev.jobID, aid)
-		}
-		if err == nil {
-			err = r.c.closeJob(ev.jobID, aid, "")
-		}
-		if err != nil {
+		if err := serve(r.c, ev, ""); err != nil {
 			r.mu.Lock()
 			if r.err == nil {
 				r.err = fmt.Errorf("agent, job %s: %w", ev.jobID, err)

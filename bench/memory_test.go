@@ -95,14 +95,7 @@ func BenchmarkB4ClosedJobMemory(b *testing.B) {
 				}
 				evs = sub.poll(evs[:0])
 				for _, ev := range evs {
-					aid, err := c.accept(ev.workerID, ev.offerID)
-					if err == nil {
-						err = c.complete(ev.jobID, aid)
-					}
-					if err == nil {
-						err = c.closeJob(ev.jobID, aid, "Resolved")
-					}
-					if err != nil {
+					if err := serve(c, ev, "Resolved"); err != nil {
 						b.Fatal(err)
 					}
 					closed++

@@ -150,6 +150,19 @@ func setupQueue(b *testing.B, c core, queueID string, p policySpec) {
 	must(b, c.upsertQueue(queueID, p.id))
 }
 
+// serve answers an OfferIssued as B1's agent does: the offer accepted, the job
+// completed, then closed with code ("": none). It returns the first error.
+func serve(c core, offer event, code string) error {
+	aid, err := c.accept(offer.workerID, offer.offerID)
+	if err == nil {
+		err = c.complete(offer.jobID, aid)
+	}
+	if err == nil {
+		err = c.closeJob(offer.jobID, aid, code)
+	}
+	return err
+}
+
 // eventWait bounds the wait for an event the router has already published (the
 // calls are synchronous: only delivery remains). Reaching it means a workload bug.
 const eventWait = time.Minute
