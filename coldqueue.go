@@ -8,8 +8,9 @@ import (
 	"github.com/openjobrouter/jobrouter/internal/labels"
 )
 
-// coldQueue is the second tier of an eventQueue: a FIFO of engine events kept
-// encoded, for a subscriber far behind. Each event's flags, numbers and strings are
+// coldQueue is the second tier of an eventQueue, and the spill of a shared
+// subscription (eventLog, touched by its goroutine only): a FIFO of engine events
+// kept encoded, for a subscriber far behind. Each event's flags, numbers and strings are
 // bytes in a buffer without pointers, which the garbage collector does not scan; its
 // times (which may carry a *time.Location) and its maps and pointers, when it has
 // any, sit in side arrays. Push appends in amortised O(size of the event). Reading is

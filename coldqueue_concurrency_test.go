@@ -16,7 +16,9 @@ import (
 // beyond hotLimit) without its lock, while publishes, an overflow or Close change
 // its queue. Run them with -race: a decode that read bytes a push was writing, or
 // that a reset queue handed out again, is a race even where the values came out
-// right.
+// right. They run on subscriptions keyed on the events' queue, which keep queues of
+// their own; a shared subscription (no ID filter) reads the bus's eventLog and
+// encodes in its own goroutine (eventlog_test.go).
 
 // coldTestEvent is the engine event of Seq seq in these tests: its strings (some
 // long, so that chunks fill in a few hundred events), times and maps all follow
@@ -178,7 +180,7 @@ func receive(t *testing.T, s *Subscription) Event {
 // would have its bytes overwritten.
 func TestColdDecodeDoesNotHoldTheLock(t *testing.T) {
 	g, b := newGatedBus(t)
-	s := b.subscribe(&SubscribeOptions{MaxBacklog: 1 << 20})
+	s := b.subscribe(&SubscribeOptions{QueueID: "q", MaxBacklog: 1 << 20})
 	const first = firstEncoded + 198
 	publishPastFirstTier(t, b, s, first)
 	for seq := uint64(1); seq < firstEncoded; seq++ {
@@ -214,7 +216,7 @@ func TestColdDecodeDoesNotHoldTheLock(t *testing.T) {
 func TestColdDecodeAcrossOverflow(t *testing.T) {
 	g, b := newGatedBus(t)
 	const limit = 3000
-	s := b.subscribe(&SubscribeOptions{MaxBacklog: limit})
+	s := b.subscribe(&SubscribeOptions{QueueID: "q", MaxBacklog: limit})
 	publishPastFirstTier(t, b, s, 2000)
 	for seq := uint64(1); seq < firstEncoded; seq++ {
 		requireColdEvent(t, seq, receive(t, s))
@@ -237,8 +239,8 @@ func TestColdDecodeAcrossOverflow(t *testing.T) {
 // event.
 func TestColdDecodeAcrossClose(t *testing.T) {
 	g, b := newGatedBus(t)
-	s := b.subscribe(&SubscribeOptions{MaxBacklog: 1 << 20})
-	other := b.subscribe(&SubscribeOptions{MaxBacklog: 1 << 20}) // keeps a queue being pushed to
+	s := b.subscribe(&SubscribeOptions{QueueID: "q", MaxBacklog: 1 << 20})
+	other := b.subscribe(&SubscribeOptions{QueueID: "q", MaxBacklog: 1 << 20}) // keeps a queue being pushed to
 	publishPastFirstTier(t, b, s, 2000)
 	for seq := uint64(1); seq < firstEncoded; seq++ {
 		requireColdEvent(t, seq, receive(t, s))
@@ -279,7 +281,7 @@ func TestColdDecodeAcrossClose(t *testing.T) {
 func TestColdDecodeConcurrentWithPublish(t *testing.T) {
 	const n = 12_000
 	b := newTestBus(t, 0)
-	s := b.subscribe(&SubscribeOptions{MaxBacklog: n})
+	s := b.subscribe(&SubscribeOptions{QueueID: "q", MaxBacklog: n})
 	go publishCold(b, 1, n)
 	for seq := uint64(1); seq <= n; seq++ {
 		requireColdEvent(t, seq, receive(t, s))
@@ -295,7 +297,7 @@ func TestColdDecodeConcurrentWithPublish(t *testing.T) {
 // after it in order (a chunk emptied by that take is dropped, never refilled).
 func TestColdDecodeOfTheLastEncodedEventAcrossARefill(t *testing.T) {
 	g, b := newGatedBus(t)
-	s := b.subscribe(&SubscribeOptions{MaxBacklog: 1 << 20})
+	s := b.subscribe(&SubscribeOptions{QueueID: "q", MaxBacklog: 1 << 20})
 	const last = firstEncoded
 	publishPastFirstTier(t, b, s, last) // exactly one encoded event
 	for seq := uint64(1); seq < firstEncoded; seq++ {
@@ -319,7 +321,7 @@ func TestColdDecodeOfTheLastEncodedEventAcrossARefill(t *testing.T) {
 func TestColdDecodeHeldEventCountsInTheBacklog(t *testing.T) {
 	g, b := newGatedBus(t)
 	const limit, published = 2000, 1500
-	s := b.subscribe(&SubscribeOptions{MaxBacklog: limit})
+	s := b.subscribe(&SubscribeOptions{QueueID: "q", MaxBacklog: limit})
 	publishPastFirstTier(t, b, s, published)
 	for seq := uint64(1); seq < firstEncoded; seq++ {
 		requireColdEvent(t, seq, receive(t, s))

@@ -344,11 +344,14 @@ func BenchmarkColdQueuePush(b *testing.B) {
 	}
 }
 
-// BenchmarkPublishToStalledSubscription is a stalled subscriber's whole share of a
-// publish (B7): its lock, filter and backlog checks and the encoding. One event of a
-// B1 lifecycle is published to a bus whose one subscription never reads; every
-// 65,536 events (the default backlog limit) it is closed and another is made, as B7
-// gives each run a fresh router.
+// BenchmarkPublishToStalledSubscription is a publish to a bus whose one subscription
+// never reads (B7's stalled subscriber, alone): one event of a B1 lifecycle at a
+// time; every 65,536 events (the default backlog limit) the subscription is closed
+// and another is made, as B7 gives each run a fresh router. The subscription is
+// shared (no ID filter), so the publish copies the event into the bus's log (which
+// any other shared subscription would read too) and counts it, and the
+// subscription's goroutine encodes its backlog beside it, on another core when
+// there is one.
 func BenchmarkPublishToStalledSubscription(b *testing.B) {
 	evs := b1Events()
 	bs := newBus(0)

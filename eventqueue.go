@@ -2,10 +2,11 @@ package jobrouter
 
 import "github.com/openjobrouter/jobrouter/internal/engine"
 
-// eventQueue is a subscription's backlog: an unbounded FIFO of engine events in two
-// tiers. The first hotLimit events are kept as they are (chunkQueue); beyond that,
-// events are kept encoded (coldQueue), their strings as bytes in memory that holds
-// no pointers, so that a subscriber far behind — up to its backlog limit, 65,536
+// eventQueue is the backlog of a subscription that is not shared (an ID filter, or
+// Synchronous; the shared ones read the bus's eventLog): an unbounded FIFO of engine
+// events in two tiers. The first hotLimit events are kept as they are (chunkQueue);
+// beyond that, events are kept encoded (coldQueue), their strings as bytes in memory
+// that holds no pointers, so that a subscriber far behind — up to its backlog limit, 65,536
 // events by default — costs the garbage collector little to mark: an event record
 // is 280 bytes of which about 15 words are pointers, while an encoded one takes
 // about 140 bytes (B1's six event types, UUID offer and assignment IDs), most of
@@ -193,13 +194,22 @@ func (q *chunkQueue) drain(f func(*engine.Event)) {
 
 // chunk returns an empty chunk, reusing a spare one when there is one.
 func (q *chunkQueue) chunk() *queueChunk {
-	if n := len(q.spares); n > 0 {
-		c := q.spares[n-1]
-		q.spares[n-1] = nil
-		q.spares = q.spares[:n-1]
+	if c := popSpare(&q.spares); c != nil {
 		return c
 	}
 	return new(queueChunk)
+}
+
+// popSpare takes the last chunk of *spares, or returns nil when there is none.
+func popSpare[C any](spares *[]*C) *C {
+	n := len(*spares)
+	if n == 0 {
+		return nil
+	}
+	c := (*spares)[n-1]
+	(*spares)[n-1] = nil
+	*spares = (*spares)[:n-1]
+	return c
 }
 
 // takeAll moves every event of q into a queue of its own, in O(1), and leaves q empty

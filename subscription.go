@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"slices"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/openjobrouter/jobrouter/internal/engine"
@@ -45,8 +46,8 @@ type SubscribeOptions struct {
 	// exceed it closes the subscription instead, with ErrSlowSubscriber; since one
 	// Router call may publish several events at once, keep it well above that. Zero
 	// or negative means the Router's Options.DefaultMaxBacklog (65,536 unless set).
-	// Beyond its first 1,024 events a backlog is kept encoded, at about 140 bytes an
-	// event.
+	// Beyond about its first 1,024 events a backlog is kept encoded, at about 140
+	// bytes an event.
 	MaxBacklog int
 	// Synchronous, when true, makes a subscription without a goroutine: its events
 	// are queued and taken with Poll (or PollAppend) by the caller, and never sent on
@@ -59,11 +60,16 @@ type SubscribeOptions struct {
 
 // Subscription is a stream of a Router's events, made by Router.Subscribe. Its
 // events arrive on Events in Seq order (the order they happened), each one exactly
-// once, until the channel is closed. Every subscription has its own unbounded queue
-// and its own goroutine feeding the channel (a Synchronous one has no goroutine: see
-// below), so a slow reader never slows the Router or another subscriber; a reader
-// that falls more than MaxBacklog events behind is cut off with ErrSlowSubscriber
-// rather than ever being skipped silently. The channel is buffered (64 events), so
+// once, until the channel is closed. Every subscription has its own unbounded
+// backlog and its own goroutine feeding the channel (a Synchronous one has no
+// goroutine: see below), so a slow reader never slows the Router or another
+// subscriber; a reader that falls more than MaxBacklog events behind is cut off with
+// ErrSlowSubscriber rather than ever being skipped silently. The asynchronous
+// subscriptions without an ID filter share one log of the Router's events, which a
+// publish writes once for all of them; each goroutine reads it by its own cursor and,
+// once its reader has let it fall 1,024 events behind, encodes what it lags by into
+// a queue of its own, off the Router's path. The others (an ID filter, or
+// Synchronous) have a queue each, which the publish fills. The channel is buffered (64 events), so
 // the goroutine and the reader do not meet for every event; what waits in the
 // buffer counts toward MaxBacklog.
 //
@@ -121,6 +127,7 @@ type Subscription struct {
 	queueID    string
 	maxBacklog int
 	sync       bool // Synchronous: no goroutine; Poll takes the events
+	shared     bool // asynchronous without an ID filter: reads the bus's eventLog
 
 	// Its place in the bus's index (subIndex), guarded by bus.mu: the list that holds
 	// it and its position there; nil and -1 when not listed. serial orders the
@@ -129,15 +136,27 @@ type Subscription struct {
 	idx    int
 	serial uint64
 
+	// A shared subscription's cursor in the bus's eventLog: the position of the next
+	// event to read, and the chunk it is in (or at the end of). The goroutine moves
+	// them; a publish reads pos (the log's recycling, the spill check) and moves both
+	// only while logWaiting. published counts the events that passed the filters (the
+	// goroutine's own check agrees): with sent, it gives the backlog. logWaiting: the
+	// goroutine is parked on wake, its cursor at the end of the log. published and
+	// logWaiting are guarded by bus.mu.
+	pos        atomic.Uint64
+	at         *logChunk
+	published  uint64
+	logWaiting bool
+
 	mu       sync.Mutex
 	state    subState
 	err      error
-	q        eventQueue
+	q        eventQueue    // not a shared subscription's: it reads the log
 	inFlight bool          // the goroutine holds an event it took (and may be decoding) and has not handed over
-	sent     uint64        // events the goroutine has put on ch (received, or in its buffer)
+	sent     atomic.Uint64 // events the goroutine has put on ch (received, or in its buffer); written under mu, or by the goroutine after a send that waited for room
 	taken    uint64        // the most events progress has seen the reader take
-	waiting  bool          // the goroutine is parked on wake
-	wake     chan struct{} // capacity 1; one token per parking
+	waiting  bool          // the goroutine is parked on wake (not a shared subscription's: see logWaiting)
+	wake     chan struct{} // capacity 1; one token per parking (a shared subscription's: at most one pending)
 }
 
 // subState is a Subscription's life cycle: open, then possibly finishing (the Router
@@ -283,6 +302,7 @@ func newSubscription(opts *SubscribeOptions, defaultMaxBacklog int) *Subscriptio
 		queueID:    o.QueueID,
 		maxBacklog: o.MaxBacklog,
 		sync:       o.Synchronous,
+		shared:     !o.Synchronous && o.WorkerID == "" && o.JobID == "" && o.QueueID == "",
 		idx:        -1,
 	}
 	for _, t := range o.Types {
@@ -345,9 +365,7 @@ func (s *Subscription) enqueue(ev *engine.Event) bool {
 		return true
 	}
 	if s.backlogLocked() >= s.maxBacklog {
-		s.stopLocked(&Error{Op: "subscribe",
-			Reason: fmt.Sprintf("more than %d events behind; subscription closed", s.maxBacklog),
-			Err:    ErrSlowSubscriber})
+		s.stopLocked(overflowError(s.maxBacklog))
 		s.mu.Unlock()
 		return false
 	}
@@ -363,11 +381,23 @@ func (s *Subscription) enqueue(ev *engine.Event) bool {
 // send that waited for room completes; so the count may be one high for an instant
 // (see run), never low.
 func (s *Subscription) backlogLocked() int {
+	if s.shared {
+		// published is bus.mu's: this runs under it (overflowShared) or once the bus
+		// is closed (abort), after the last publish.
+		return int(s.published-s.sent.Load()) + len(s.ch)
+	}
 	n := s.q.len() + len(s.ch)
 	if s.inFlight {
 		n++
 	}
 	return n
+}
+
+// overflowError is the error of a subscription stopped by an overflow.
+func overflowError(maxBacklog int) error {
+	return &Error{Op: "subscribe",
+		Reason: fmt.Sprintf("more than %d events behind; subscription closed", maxBacklog),
+		Err:    ErrSlowSubscriber}
 }
 
 // wakeLocked unparks the goroutine if it is parked.
@@ -422,8 +452,8 @@ func (s *Subscription) finish() {
 func (s *Subscription) progress() uint64 {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if buffered := uint64(len(s.ch)); s.sent >= buffered && s.sent-buffered > s.taken {
-		s.taken = s.sent - buffered
+	if sent, buffered := s.sent.Load(), uint64(len(s.ch)); sent >= buffered && sent-buffered > s.taken {
+		s.taken = sent - buffered
 	}
 	return s.taken
 }
@@ -458,7 +488,7 @@ func (s *Subscription) run() {
 		s.mu.Lock()
 		s.inFlight = false
 		if sent {
-			s.sent++
+			s.sent.Add(1)
 			sent = false
 		}
 		for s.state != subStopped && s.q.len() == 0 {
@@ -511,7 +541,7 @@ func (s *Subscription) run() {
 		select {
 		case s.ch <- pub:
 			s.inFlight = false
-			s.sent++
+			s.sent.Add(1)
 			s.mu.Unlock()
 			continue
 		default:
@@ -537,6 +567,7 @@ type bus struct {
 
 	mu      sync.Mutex
 	index   subIndex // the open subscriptions
+	log     eventLog // the events, once, for the shared subscriptions (their goroutines still running)
 	serials uint64   // subscriptions made
 	closed  bool
 }
@@ -553,7 +584,8 @@ type bus struct {
 // subscription on each event, not for all of them (BenchmarkPublishFanout: 91 µs an
 // event with 10,000 such subscriptions when the bus scanned them all).
 type subIndex struct {
-	unkeyed  subList             // no ID filter
+	shared   subList             // no ID filter, asynchronous: they read the bus's eventLog
+	unkeyed  subList             // no ID filter, Synchronous
 	byWorker map[string]*subList // WorkerID filter, with or without others
 	byJob    map[string]*subList // JobID filter, no WorkerID filter
 	byQueue  map[string]*subList // QueueID filter only
@@ -587,7 +619,9 @@ func (x *subIndex) keyOf(s *Subscription) (m *map[string]*subList, key string) {
 // add lists s. O(1) amortised.
 func (x *subIndex) add(s *Subscription) {
 	l := &x.unkeyed
-	if m, key := x.keyOf(s); m != nil {
+	if s.shared {
+		l = &x.shared
+	} else if m, key := x.keyOf(s); m != nil {
 		if *m == nil {
 			*m = make(map[string]*subList)
 		}
@@ -601,7 +635,7 @@ func (x *subIndex) add(s *Subscription) {
 }
 
 // remove takes s, which is listed, off its list in O(1), and drops the list when it
-// empties (but the unkeyed one), so that subscriptions to IDs that come and go (a
+// empties (but the shared and unkeyed ones), so that subscriptions to IDs that come and go (a
 // job's, say) leave nothing behind.
 func (x *subIndex) remove(s *Subscription) {
 	l := s.list
@@ -611,7 +645,7 @@ func (x *subIndex) remove(s *Subscription) {
 	l.subs[last] = nil
 	l.subs = l.subs[:last]
 	s.list, s.idx = nil, -1
-	if last == 0 && l != &x.unkeyed {
+	if last == 0 && l != &x.unkeyed && l != &x.shared {
 		m, key := x.keyOf(s)
 		delete(*m, key)
 	}
@@ -619,7 +653,7 @@ func (x *subIndex) remove(s *Subscription) {
 
 // all returns every listed subscription, in the order they were made. O(n log n).
 func (x *subIndex) all() []*Subscription {
-	out := slices.Clone(x.unkeyed.subs)
+	out := slices.Concat(x.shared.subs, x.unkeyed.subs)
 	for _, m := range []map[string]*subList{x.byWorker, x.byJob, x.byQueue} {
 		for _, l := range m {
 			out = append(out, l.subs...)
@@ -652,7 +686,11 @@ func (b *bus) subscribe(opts *SubscribeOptions) *Subscription {
 	b.serials++
 	s.serial = b.serials
 	b.index.add(s)
-	if !s.sync {
+	switch {
+	case s.shared:
+		b.log.attach(s)
+		b.wg.Go(func() { s.runShared(b) })
+	case !s.sync:
 		b.wg.Go(s.run)
 	}
 	return s
@@ -669,10 +707,17 @@ func (b *bus) publish(evs []engine.Event) {
 
 // publishOne hands one event to every open subscription that wants it, as the
 // engine records it. O(1 + the subscriptions visited): those without an ID filter,
-// and those keyed on the event's worker, job or queue ID (subIndex), each O(1).
+// and those keyed on the event's worker, job or queue ID (subIndex), each O(1). The
+// event is copied once into the eventLog for all the shared subscriptions, and once
+// into the queue of each other subscription that wants it.
 func (b *bus) publishOne(ev *engine.Event) {
 	b.mu.Lock()
-	b.offer(&b.index.unkeyed, ev)
+	if len(b.index.shared.subs) > 0 {
+		b.publishShared(ev)
+	}
+	if len(b.index.unkeyed.subs) > 0 {
+		b.offer(&b.index.unkeyed, ev)
+	}
 	if b.index.hasKeyed() {
 		b.offerKeyed(ev)
 	}
@@ -743,7 +788,7 @@ func (b *bus) close(timeout time.Duration) {
 
 	seen := make([]uint64, len(subs))
 	for i, s := range subs {
-		s.finish()
+		b.finish(s)
 		seen[i] = s.progress()
 	}
 	timer := time.NewTimer(timeout)

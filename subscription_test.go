@@ -692,7 +692,7 @@ func TestSubscriptionProgressNeverGoesBack(t *testing.T) {
 	var ev Event = JobQueued{}
 	s.ch <- ev // sent, not yet counted
 	require.Zero(t, s.progress())
-	s.sent = 1
+	s.sent.Store(1)
 	require.Zero(t, s.progress())
 	<-s.ch // the reader takes it
 	require.Equal(t, uint64(1), s.progress())
@@ -700,7 +700,7 @@ func TestSubscriptionProgressNeverGoesBack(t *testing.T) {
 	require.Equal(t, uint64(1), s.progress())
 	<-s.ch // taken before the count: two taken, still read as one
 	require.Equal(t, uint64(1), s.progress())
-	s.sent = 2
+	s.sent.Store(2)
 	require.Equal(t, uint64(2), s.progress())
 }
 

@@ -1,0 +1,401 @@
+package jobrouter
+
+import (
+	"slices"
+	"sync/atomic"
+
+	"github.com/openjobrouter/jobrouter/internal/engine"
+)
+
+// eventLog is the events of a bus, stored once for all its shared subscriptions: the
+// asynchronous ones without an ID filter (SubscribeOptions), which see every event.
+// Each such subscription reads the log by a cursor of its own (Subscription.pos and
+// .at), in its own goroutine, without any lock: a publish writes an event into its
+// slot and only then moves end past it, and a slot is written again only once every
+// cursor is past its chunk. So a publish costs one copy of the event, whatever the
+// number of shared subscriptions, and each of them only a filter check and a few
+// counters (bus.offerShared): a subscriber that keeps up and one that is stalled cost
+// the publishing path about the same. A subscription whose reader stalls falls behind
+// in the log; once it is spillAt events behind, its goroutine (woken for it) encodes
+// what it lags by into a queue of its own (coldQueue) and moves its cursor to the
+// end, so that a stalled reader holds at most about spillAt events of the log, and
+// the encoding runs on the subscription's goroutine, not on the Router's path.
+//
+// The log is a list of chunks of logChunkLen events. It is written under bus.mu
+// (append, attach, detach); end is read by the readers without a lock. A chunk is
+// recycled (kept as a spare) once every attached cursor, those of the
+// goroutines still running included, is past its last event. Appending is O(1),
+// plus O(attached readers) once per chunk.
+type eventLog struct {
+	head, tail *logChunk     // head is the oldest chunk kept, tail the one being written; nil until a reader attaches
+	end        atomic.Uint64 // events appended so far: the next event's position
+	readers    []*Subscription
+	spares     []*logChunk // chunks for reuse, at most maxSpareLogChunks; their old events are cleared only by detach
+	made       int         // chunks allocated, reuse aside
+}
+
+// logChunkLen is the number of events per chunk of an eventLog (18 KB a chunk).
+const logChunkLen = 64
+
+// maxSpareLogChunks bounds the spare chunks a log keeps (576 KB).
+const maxSpareLogChunks = 32
+
+// spillAt is how far behind the log a shared subscription's goroutine may fall, while
+// it waits for its reader, before it is woken to encode what it lags by: the log
+// keeps about this many of a stalled reader's events as records (280 KB).
+const spillAt = 1024
+
+// logChunk is one block of an eventLog: the events at positions start to
+// start+logChunkLen-1. next is written under bus.mu before end passes the chunk, so
+// that a reader who has seen end past it may follow it without a lock.
+type logChunk struct {
+	evs   [logChunkLen]engine.Event
+	start uint64
+	next  *logChunk
+}
+
+// reserve makes room in the tail chunk for the next event and returns its position.
+// A publish reserves, counts the event for each shared subscription (offerShared),
+// then appends it: a reader that sees the event sees it counted. Called with bus.mu
+// held. O(1), plus recycling once per chunk (grow).
+func (lg *eventLog) reserve() uint64 {
+	end := lg.end.Load() // only a publish, under bus.mu, writes it
+	if lg.tail == nil || end == lg.tail.start+logChunkLen {
+		lg.grow(end)
+	}
+	return end
+}
+
+// append writes a copy of *ev at the position reserve returned, and makes it
+// readable. Called with bus.mu held, after reserve. O(1).
+func (lg *eventLog) append(ev *engine.Event) {
+	end := lg.end.Load()
+	lg.tail.evs[end-lg.tail.start] = *ev
+	lg.end.Store(end + 1)
+}
+
+// grow starts a new tail chunk at position end, first recycling the chunks every
+// reader has passed. O(attached readers + chunks recycled).
+func (lg *eventLog) grow(end uint64) {
+	lg.recycle(end)
+	c := lg.chunk()
+	c.start = end
+	if lg.tail == nil {
+		lg.head = c
+	} else {
+		lg.tail.next = c
+	}
+	lg.tail = c
+}
+
+// recycle keeps (or drops) the chunks that lie wholly before every attached reader's
+// cursor. A reader's chunk (Subscription.at) is the one its cursor is in or at the
+// end of, so a chunk whose last event is before the cursor is not its. With no
+// reader attached, every chunk but the tail goes. A kept chunk is not cleared: each
+// slot is overwritten when the chunk is reused, and clearing it here costs a publish
+// a second pass over memory that the readers' goroutines, on the other cores, last
+// touched (BenchmarkPublishToStalledSubscription: 232-266 ns a publish with the
+// clear, 162-206 without). So the spares may keep the engine maps and strings of up
+// to maxSpareLogChunks*logChunkLen old events alive, a bounded amount; detach clears
+// them when the last reader goes. O(attached readers + chunks recycled).
+func (lg *eventLog) recycle(end uint64) {
+	low := end
+	for _, s := range lg.readers {
+		low = min(low, s.pos.Load())
+	}
+	for c := lg.head; c != nil && c != lg.tail && c.start+logChunkLen < low; c = lg.head {
+		lg.head = c.next
+		c.next = nil
+		if len(lg.spares) < maxSpareLogChunks {
+			lg.spares = append(lg.spares, c)
+		}
+	}
+}
+
+// chunk returns an empty chunk, a spare when there is one.
+func (lg *eventLog) chunk() *logChunk {
+	if c := popSpare(&lg.spares); c != nil {
+		return c
+	}
+	lg.made++
+	return new(logChunk)
+}
+
+// attach puts s's cursor at the end of the log: s reads the events appended from now
+// on. Called with bus.mu held. O(1) amortised.
+func (lg *eventLog) attach(s *Subscription) {
+	end := lg.end.Load()
+	if lg.tail == nil || end == lg.tail.start+logChunkLen {
+		lg.grow(end)
+	}
+	s.pos.Store(end)
+	s.at = lg.tail
+	lg.readers = append(lg.readers, s)
+}
+
+// detach forgets s's cursor, once s's goroutine has stopped reading the log. With no
+// reader left, the log's chunks (the tail included) become spares and every spare is
+// cleared, so that no event's maps stay referenced. Called with bus.mu held.
+// O(attached readers), plus O(spares) for the last one.
+func (lg *eventLog) detach(s *Subscription) {
+	if i := slices.Index(lg.readers, s); i >= 0 {
+		lg.readers = slices.Delete(lg.readers, i, i+1)
+	}
+	s.at = nil
+	if len(lg.readers) > 0 {
+		return
+	}
+	for c := lg.head; c != nil; {
+		next := c.next
+		c.next = nil
+		if len(lg.spares) < maxSpareLogChunks {
+			lg.spares = append(lg.spares, c)
+		}
+		c = next
+	}
+	lg.head, lg.tail = nil, nil
+	for _, c := range lg.spares {
+		clear(c.evs[:]) // drop the references to engine maps
+	}
+}
+
+// chunks returns the number of chunks the log holds, spares aside. For tests.
+func (lg *eventLog) chunks() int {
+	n := 0
+	for c := lg.head; c != nil; c = c.next {
+		n++
+	}
+	return n
+}
+
+// publishShared puts ev in the log for the shared subscriptions. It counts ev for
+// each one whose filters it passes, and wakes the goroutines that need it: one parked
+// at the end of the log, or one waiting for its reader while spillAt events behind.
+// A parked subscription the event does not concern has its cursor moved past it, so
+// that a subscription that rarely matches never holds the log's chunks. A
+// subscription whose backlog is full is stopped with ErrSlowSubscriber and leaves
+// the index. The counts come before the event is readable, so that a reader never
+// sends more than was counted; a goroutine woken before the append finds the event
+// once it gets b.mu (park). Called with b.mu held. O(shared subscriptions), each
+// O(1), no lock taken but on an overflow.
+func (b *bus) publishShared(ev *engine.Event) {
+	lg := &b.log
+	l := &b.index.shared
+	end := lg.reserve() + 1 // the end once ev is in
+	for i := 0; i < len(l.subs); {
+		s := l.subs[i]
+		switch {
+		case !s.matches(ev):
+			if s.logWaiting {
+				s.pos.Store(end)
+				s.at = lg.tail
+			}
+		case s.published-s.sent.Load()+uint64(len(s.ch)) >= uint64(s.maxBacklog) && s.overflowShared():
+			b.index.remove(s)
+			continue
+		default:
+			s.published++
+			if s.logWaiting {
+				s.logWaiting = false
+				s.signal()
+			} else if end-s.pos.Load() >= spillAt {
+				s.signal()
+			}
+		}
+		i++
+	}
+	lg.append(ev)
+}
+
+// overflowShared stops s with ErrSlowSubscriber if its backlog, counted exactly
+// under its lock (a send on its channel that did not wait is counted under it too),
+// is full, and reports whether s is stopped. The estimate without the lock can read
+// one high, never low. Called with bus.mu held.
+func (s *Subscription) overflowShared() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.state != subOpen {
+		return true
+	}
+	if s.backlogLocked() < s.maxBacklog {
+		return false
+	}
+	s.stopLocked(overflowError(s.maxBacklog))
+	return true
+}
+
+// signal leaves a token on wake unless one is already there. A shared subscription's
+// goroutine takes tokens both when parked and while waiting for its reader, and may
+// find a stale one: it checks what is to do either way.
+func (s *Subscription) signal() {
+	select {
+	case s.wake <- struct{}{}:
+	default:
+	}
+}
+
+// finish asks s's goroutine to deliver what is queued (or, shared, what is left in
+// the log and its spill) and then close the channel; see Subscription.finish. A
+// shared subscription is woken under b.mu, which guards its parking.
+func (b *bus) finish(s *Subscription) {
+	if !s.shared {
+		s.finish()
+		return
+	}
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	s.mu.Lock()
+	if s.state == subOpen {
+		s.state = subFinishing
+	}
+	s.mu.Unlock()
+	if s.logWaiting {
+		s.logWaiting = false
+		s.signal()
+	}
+}
+
+// runShared is a shared subscription's goroutine. It reads the log from its cursor,
+// converts each event that passes its filters to its public form straight from the
+// log's slot (no copy, no lock), and hands it to the reader. While it waits for the
+// reader, a token on wake means it has fallen spillAt events behind: it encodes what
+// it lags by into its own coldQueue (spill) and moves its cursor to the end, so that
+// the log can recycle its chunks; those events are delivered first. It parks when
+// nothing is left, and stops as run does (Close, overflow, or finishing and run dry).
+func (s *Subscription) runShared(b *bus) {
+	defer close(s.exited)
+	defer close(s.ch)
+	defer b.leave(s)
+	lg := &b.log
+	var cold coldQueue // the spilled events, all before the cursor; only this goroutine's
+	var ev engine.Event
+	var enc coldEvent
+	for {
+		var pub Event
+		if cold.n > 0 {
+			cold.take(&enc)
+			enc.decode(&ev)
+			enc = coldEvent{}
+			pub = toEvent(&ev)
+			ev = engine.Event{}
+		} else {
+			pos := s.pos.Load()
+			if pos == lg.end.Load() {
+				if !s.park(b) {
+					return
+				}
+				continue
+			}
+			if pos == s.at.start+logChunkLen {
+				s.at = s.at.next
+			}
+			slot := &s.at.evs[pos-s.at.start]
+			if !s.matches(slot) {
+				s.pos.Store(pos + 1)
+				continue
+			}
+			pub = toEvent(slot)
+			s.pos.Store(pos + 1)
+		}
+		if pub == nil {
+			s.sent.Add(1) // an engine type without a public form: a bug, but not the reader's
+			continue
+		}
+		if !s.hand(pub, lg, &cold) {
+			return
+		}
+	}
+}
+
+// hand puts pub on the channel: under the lock with its count while the buffer has
+// room (so the backlog is exact for a reader that takes nothing), else outside it,
+// spilling whenever woken meanwhile. It reports false when the subscription stopped.
+func (s *Subscription) hand(pub Event, lg *eventLog, cold *coldQueue) bool {
+	s.mu.Lock()
+	if s.state == subStopped {
+		s.mu.Unlock()
+		return false
+	}
+	select {
+	case s.ch <- pub:
+		s.sent.Add(1)
+		s.mu.Unlock()
+		return true
+	default:
+	}
+	s.mu.Unlock()
+	for {
+		select {
+		case s.ch <- pub:
+			s.sent.Add(1) // one high for an instant, as run's count after such a send
+			return true
+		case <-s.wake:
+			s.spill(lg, cold)
+		case <-s.done:
+			return false
+		}
+	}
+}
+
+// spill encodes the events from the cursor to the end of the log that pass the
+// filters into cold, and moves the cursor to the end. O(events passed).
+func (s *Subscription) spill(lg *eventLog, cold *coldQueue) {
+	end := lg.end.Load()
+	for pos := s.pos.Load(); pos < end; pos++ {
+		if pos == s.at.start+logChunkLen {
+			s.at = s.at.next
+		}
+		if slot := &s.at.evs[pos-s.at.start]; s.matches(slot) {
+			cold.push(slot)
+		}
+	}
+	s.pos.Store(end)
+}
+
+// park waits for the next event of a shared subscription whose cursor is at the end
+// of the log, and reports false when the goroutine is to stop: stopped, or finishing
+// with nothing left. Its token comes from a publish (or finish) that cleared
+// logWaiting under b.mu after any move of the cursor, so the cursor is the
+// goroutine's again when it returns true.
+func (s *Subscription) park(b *bus) bool {
+	b.mu.Lock()
+	if s.pos.Load() != b.log.end.Load() {
+		b.mu.Unlock()
+		return true
+	}
+	s.mu.Lock()
+	st := s.state
+	if st == subFinishing {
+		s.state = subStopped
+	}
+	s.mu.Unlock()
+	if st != subOpen {
+		b.mu.Unlock()
+		return false
+	}
+	select { // a stale token (a spill asked for before the goroutine caught up)
+	case <-s.wake:
+	default:
+	}
+	s.logWaiting = true
+	b.mu.Unlock()
+	select {
+	case <-s.wake:
+		return true
+	case <-s.done:
+		return false
+	}
+}
+
+// leave detaches a shared subscription's cursor from the log once its goroutine has
+// stopped reading it, and takes it out of the index if it is still there (a
+// subscription that stopped leaves the index at its next publish or its Close).
+func (b *bus) leave(s *Subscription) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	s.logWaiting = false
+	b.log.detach(s)
+	if s.list != nil {
+		b.index.remove(s)
+	}
+}
