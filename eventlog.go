@@ -45,6 +45,20 @@ const maxSpareLogChunks = 32
 // keeps about this many of a stalled reader's events as records (280 KB).
 const spillAt = 1024
 
+// farBehind is how far behind the log a shared subscription's goroutine may fall
+// before a publish yields its processor, at most once per spillAt events. A woken
+// goroutine is readied on the waker's processor and runs when that processor is
+// free, or when another steals it; a Router call that publishes a long run of
+// events (an advance that expires a million offers, B6) keeps its processor, so
+// without the yield the goroutine could lag by tens of thousands of events, all
+// held in the log as records for the collector to scan (measured in B6: up to 700
+// chunks, and 1.1-1.8 µs an expiry against 0.6-1.0). The yielded processor runs
+// the goroutine, which spills (no lock needed) and goes back to waiting, and then
+// the publish goes on. The goroutine also spills by itself when it finds itself
+// this far behind while its reader keeps up (its own conversions are then the
+// bottleneck), so that the log stays bounded either way.
+const farBehind = 4 * spillAt
+
 // logChunk is one block of an eventLog: the events at positions start to
 // start+logChunkLen-1. next is written under bus.mu before end passes the chunk, so
 // that a reader who has seen end past it may follow it without a lock.
@@ -176,35 +190,63 @@ func (lg *eventLog) chunks() int {
 // subscription whose backlog is full is stopped with ErrSlowSubscriber and leaves
 // the index. The counts come before the event is readable, so that a reader never
 // sends more than was counted; a goroutine woken before the append finds the event
-// once it gets b.mu (park). Called with b.mu held. O(shared subscriptions), each
+// once it gets b.mu (park). It reports whether a goroutine is farBehind, not having
+// run since it was woken to spill: the caller then yields its processor once, after
+// unlocking (see farBehind). Called with b.mu held. O(shared subscriptions), each
 // O(1), no lock taken but on an overflow.
-func (b *bus) publishShared(ev *engine.Event) {
+func (b *bus) publishShared(ev *engine.Event) (yield bool) {
 	lg := &b.log
 	l := &b.index.shared
 	end := lg.reserve() + 1 // the end once ev is in
-	for i := 0; i < len(l.subs); {
+	for i := 0; i < len(l.subs); i++ {
 		s := l.subs[i]
-		switch {
-		case !s.matches(ev):
-			if s.logWaiting {
-				s.pos.Store(end)
-				s.at = lg.tail
+		if s.matches(ev) {
+			if s.published-s.sentSeen+eventsBuffer >= uint64(s.maxBacklog) && s.full() {
+				b.index.remove(s)
+				i--
+				continue
 			}
-		case s.published-s.sent.Load()+uint64(len(s.ch)) >= uint64(s.maxBacklog) && s.overflowShared():
-			b.index.remove(s)
-			continue
-		default:
 			s.published++
 			if s.logWaiting {
 				s.logWaiting = false
 				s.signal()
-			} else if end-s.pos.Load() >= spillAt {
-				s.signal()
+				continue
+			}
+		} else if s.logWaiting {
+			s.pos.Store(end)
+			s.at = lg.tail
+			continue
+		}
+		if end%lagCheckEvery != 0 {
+			continue
+		}
+		if lag := end - s.pos.Load(); lag >= spillAt {
+			s.signal()
+			if lag >= farBehind && end >= s.nextYield {
+				s.nextYield = end + spillAt
+				yield = true
 			}
 		}
-		i++
 	}
 	lg.append(ev)
+	return yield
+}
+
+// lagCheckEvery is how often (in events published) a publish reads how far each
+// shared subscription's goroutine lags: its cursor is written by the goroutine,
+// often on another core, and reading it for every event cost a cache miss an event.
+const lagCheckEvery = 64
+
+// full reports whether s's backlog is full, and if so stops it (overflowShared).
+// publishShared calls it only when published - sentSeen + eventsBuffer, a bound
+// on the backlog that reads nothing the goroutine writes (sentSeen ≤ sent, and the
+// channel holds at most eventsBuffer), has reached the limit: it refreshes sentSeen
+// and estimates again, and takes s's lock only if that estimate is full too. So a
+// publish reads the goroutine's count, a cache line it writes for every event, only
+// near the limit. Called with bus.mu held.
+func (s *Subscription) full() bool {
+	s.sentSeen = s.sent.Load()
+	return s.published-s.sentSeen+uint64(len(s.ch)) >= uint64(s.maxBacklog) && s.overflowShared()
 }
 
 // overflowShared stops s with ErrSlowSubscriber if its backlog, counted exactly
@@ -279,11 +321,15 @@ func (s *Subscription) runShared(b *bus) {
 			pub = toEvent(&ev)
 			ev = engine.Event{}
 		} else {
-			pos := s.pos.Load()
-			if pos == lg.end.Load() {
+			pos, end := s.pos.Load(), lg.end.Load()
+			if pos == end {
 				if !s.park(b) {
 					return
 				}
+				continue
+			}
+			if end-pos >= farBehind {
+				s.spill(lg, &cold) // far behind though not waiting for the reader: see farBehind
 				continue
 			}
 			if pos == s.at.start+logChunkLen {

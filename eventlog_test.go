@@ -278,3 +278,35 @@ func isSubsequence(sub, seq []uint64) bool {
 	}
 	return i == len(sub)
 }
+
+// A publish asks a shared subscription's goroutine to spill once it is spillAt events
+// behind, and yields its processor for it once it is farBehind, at most once every
+// spillAt events: a goroutine that was woken but has not run (here: none runs) is
+// given the processor rather than left to fall further behind.
+func TestSharedPublishYieldsForAGoroutineFarBehind(t *testing.T) {
+	b := newBus(0)
+	s := newSubscription(nil, b.defaultMaxBacklog) // shared, without its goroutine: it never reads
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	s.bus = b
+	b.index.add(s)
+	b.log.attach(s)
+	var yields []uint64
+	for seq := uint64(1); seq <= 3*farBehind; seq++ {
+		ev := logEvent(seq)
+		if b.publishShared(&ev) {
+			yields = append(yields, seq)
+		}
+		if seq == spillAt+lagCheckEvery-1 {
+			require.Len(t, s.wake, 1, "woken to spill")
+		}
+	}
+	var want []uint64
+	for end := uint64(farBehind); end <= 3*farBehind; end += spillAt {
+		want = append(want, end)
+	}
+	require.Equal(t, want, yields)
+	require.Equal(t, uint64(3*farBehind), s.published)
+	b.log.detach(s)
+	b.index.remove(s)
+}

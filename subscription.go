@@ -3,6 +3,7 @@ package jobrouter
 import (
 	"cmp"
 	"fmt"
+	"runtime"
 	"slices"
 	"sync"
 	"sync/atomic"
@@ -136,24 +137,28 @@ type Subscription struct {
 	idx    int
 	serial uint64
 
-	// A shared subscription's cursor in the bus's eventLog: the position of the next
-	// event to read, and the chunk it is in (or at the end of). The goroutine moves
-	// them; a publish reads pos (the log's recycling, the spill check) and moves both
-	// only while logWaiting. published counts the events that passed the filters (the
-	// goroutine's own check agrees): with sent, it gives the backlog. logWaiting: the
-	// goroutine is parked on wake, its cursor at the end of the log. published and
-	// logWaiting are guarded by bus.mu.
-	pos        atomic.Uint64
-	at         *logChunk
+	// A shared subscription's counts, guarded by bus.mu: published counts the events
+	// that passed the filters (the goroutine's own check agrees): with sent, it gives
+	// the backlog. logWaiting: the goroutine is parked on wake, its cursor at the end
+	// of the log.
 	published  uint64
 	logWaiting bool
+	nextYield  uint64 // the log's end before which a publish does not yield for s again
+	sentSeen   uint64 // sent, as a publish last read it (full)
+
+	// A shared subscription's cursor in the bus's eventLog: the position of the next
+	// event to read, and the chunk it is in (or at the end of). The goroutine moves
+	// them; a publish reads pos (the log's recycling, the spill check, once every
+	// lagCheckEvery events) and moves both only while logWaiting.
+	pos atomic.Uint64
+	at  *logChunk
 
 	mu       sync.Mutex
 	state    subState
 	err      error
 	q        eventQueue    // not a shared subscription's: it reads the log
-	inFlight bool          // the goroutine holds an event it took (and may be decoding) and has not handed over
 	sent     atomic.Uint64 // events the goroutine has put on ch (received, or in its buffer); written under mu, or by the goroutine after a send that waited for room
+	inFlight bool          // the goroutine holds an event it took (and may be decoding) and has not handed over
 	taken    uint64        // the most events progress has seen the reader take
 	waiting  bool          // the goroutine is parked on wake (not a shared subscription's: see logWaiting)
 	wake     chan struct{} // capacity 1; one token per parking (a shared subscription's: at most one pending)
@@ -712,9 +717,7 @@ func (b *bus) publish(evs []engine.Event) {
 // into the queue of each other subscription that wants it.
 func (b *bus) publishOne(ev *engine.Event) {
 	b.mu.Lock()
-	if len(b.index.shared.subs) > 0 {
-		b.publishShared(ev)
-	}
+	yield := len(b.index.shared.subs) > 0 && b.publishShared(ev)
 	if len(b.index.unkeyed.subs) > 0 {
 		b.offer(&b.index.unkeyed, ev)
 	}
@@ -722,6 +725,9 @@ func (b *bus) publishOne(ev *engine.Event) {
 		b.offerKeyed(ev)
 	}
 	b.mu.Unlock()
+	if yield {
+		runtime.Gosched() // a shared subscription's goroutine is farBehind: let it run
+	}
 }
 
 // offerKeyed hands ev to the subscriptions keyed on its worker, job and queue IDs.
