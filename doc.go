@@ -83,10 +83,12 @@
 // (and OfferRevoked for the job's other offers) → JobCompleted → JobClosed.
 //
 // Publishing never blocks the Router and never drops an event silently. Each
-// subscription has its own unbounded backlog, filled under the Router's mutex in O(1)
-// per event, and its own goroutine that feeds the channel (the asynchronous
-// subscriptions without an ID filter share one log of the events, each reading it by
-// its own cursor: see Subscription). When a subscription has
+// subscription has its own unbounded backlog and its own goroutine that feeds the
+// channel. A publish, under the Router's mutex, costs O(1) per subscription: it
+// copies the event into the queue of each subscription keyed on an ID or
+// Synchronous, and once into a log that the asynchronous subscriptions without an
+// ID filter share, each reading it by its own cursor (see Subscription). When a
+// subscription has
 // more than MaxBacklog events queued and not yet received (default 65,536), it is
 // closed: its channel is closed, its queued events are discarded and Err returns
 // ErrSlowSubscriber. The Router and the other subscriptions are not slowed.

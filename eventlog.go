@@ -14,12 +14,13 @@ import (
 // slot and only then moves end past it, and a slot is written again only once every
 // cursor is past its chunk. So a publish costs one copy of the event, whatever the
 // number of shared subscriptions, and each of them only a filter check and a few
-// counters (bus.offerShared): a subscriber that keeps up and one that is stalled cost
+// counters (bus.publishShared): a subscriber that keeps up and one that is stalled cost
 // the publishing path about the same. A subscription whose reader stalls falls behind
 // in the log; once it is spillAt events behind, its goroutine (woken for it) encodes
 // what it lags by into a queue of its own (coldQueue) and moves its cursor to the
-// end, so that a stalled reader holds at most about spillAt events of the log, and
-// the encoding runs on the subscription's goroutine, not on the Router's path.
+// end, so that a stalled reader holds about spillAt events of the log (farBehind at
+// most, once its goroutine gets a processor), and the encoding runs on the
+// subscription's goroutine, not on the Router's path.
 //
 // The log is a list of chunks of logChunkLen events. It is written under bus.mu
 // (append, attach, detach); end is read by the readers without a lock. A chunk is
@@ -54,8 +55,11 @@ const spillAt = 1024
 // held in the log as records for the collector to scan (measured in B6: up to 700
 // chunks, and 1.1-1.8 µs an expiry against 0.6-1.0). The yielded processor runs
 // the goroutine, which spills (no lock needed) and goes back to waiting, and then
-// the publish goes on. The goroutine also spills by itself when it finds itself
-// this far behind while its reader keeps up (its own conversions are then the
+// the publish goes on. The yield is made under the Router's mutex (a publish runs in
+// a Router call), so other calls wait through it: a Gosched, a few microseconds
+// once per 1,024 events, and only while a subscriber is this far behind. The
+// goroutine also spills by itself when it finds itself this far behind while its
+// reader keeps up (its own conversions, or decoding its spill, are then the
 // bottleneck), so that the log stays bounded either way.
 const farBehind = 4 * spillAt
 
@@ -69,7 +73,7 @@ type logChunk struct {
 }
 
 // reserve makes room in the tail chunk for the next event and returns its position.
-// A publish reserves, counts the event for each shared subscription (offerShared),
+// A publish reserves, counts the event for each shared subscription (publishShared),
 // then appends it: a reader that sees the event sees it counted. Called with bus.mu
 // held. O(1), plus recycling once per chunk (grow).
 func (lg *eventLog) reserve() uint64 {
@@ -190,10 +194,11 @@ func (lg *eventLog) chunks() int {
 // subscription whose backlog is full is stopped with ErrSlowSubscriber and leaves
 // the index. The counts come before the event is readable, so that a reader never
 // sends more than was counted; a goroutine woken before the append finds the event
-// once it gets b.mu (park). It reports whether a goroutine is farBehind, not having
-// run since it was woken to spill: the caller then yields its processor once, after
-// unlocking (see farBehind). Called with b.mu held. O(shared subscriptions), each
-// O(1), no lock taken but on an overflow.
+// once it gets b.mu (park). It reports whether a goroutine is farBehind (woken to
+// spill, it has not caught up; most often it has not run): the caller then yields
+// its processor once, after
+// unlocking b.mu (see farBehind). Called with b.mu held. O(shared subscriptions),
+// each O(1), no lock taken but near a subscription's backlog limit (full).
 func (b *bus) publishShared(ev *engine.Event) (yield bool) {
 	lg := &b.log
 	l := &b.index.shared
@@ -315,6 +320,9 @@ func (s *Subscription) runShared(b *bus) {
 	for {
 		var pub Event
 		if cold.n > 0 {
+			if lg.end.Load()-s.pos.Load() >= farBehind {
+				s.spill(lg, &cold) // decoding its spill while its reader keeps up: see farBehind
+			}
 			cold.take(&enc)
 			enc.decode(&ev)
 			enc = coldEvent{}

@@ -260,7 +260,8 @@ func (r *Router) onTimer() {
 
 // Subscribe returns a subscription to the Router's events; nil opts means every
 // event. Events published after Subscribe returns are delivered in order, each
-// subscription from its own queue; see the package documentation for slow readers.
+// subscription at its own pace (see Subscription); see the package documentation
+// for slow readers.
 // With SubscribeOptions.Synchronous the events are taken with Subscription.Poll
 // instead of a channel. On a closed Router the subscription's channel is already
 // closed, Poll returns nil and Err returns ErrClosed.

@@ -47,8 +47,10 @@ type SubscribeOptions struct {
 	// exceed it closes the subscription instead, with ErrSlowSubscriber; since one
 	// Router call may publish several events at once, keep it well above that. Zero
 	// or negative means the Router's Options.DefaultMaxBacklog (65,536 unless set).
-	// Beyond about its first 1,024 events a backlog is kept encoded, at about 140
-	// bytes an event.
+	// A backlog is kept encoded, at about 140 bytes an event, past its first 1,024
+	// events (a subscription keyed on an ID, or Synchronous), or (the others) once its
+	// goroutine, waiting for the reader, is 1,024 events of the Router's behind: then
+	// its oldest events are encoded.
 	MaxBacklog int
 	// Synchronous, when true, makes a subscription without a goroutine: its events
 	// are queued and taken with Poll (or PollAppend) by the caller, and never sent on
@@ -68,9 +70,10 @@ type SubscribeOptions struct {
 // ErrSlowSubscriber rather than ever being skipped silently. The asynchronous
 // subscriptions without an ID filter share one log of the Router's events, which a
 // publish writes once for all of them; each goroutine reads it by its own cursor and,
-// once its reader has let it fall 1,024 events behind, encodes what it lags by into
-// a queue of its own, off the Router's path. The others (an ID filter, or
-// Synchronous) have a queue each, which the publish fills. The channel is buffered (64 events), so
+// once it is 1,024 of the Router's events behind while its reader is not taking
+// them (or 4,096 behind in any case), encodes what it lags by into a queue of its
+// own, off the Router's path. The others (an ID filter, or Synchronous) have a queue
+// each, which the publish fills. The channel is buffered (64 events), so
 // the goroutine and the reader do not meet for every event; what waits in the
 // buffer counts toward MaxBacklog.
 //
@@ -157,7 +160,7 @@ type Subscription struct {
 	state    subState
 	err      error
 	q        eventQueue    // not a shared subscription's: it reads the log
-	sent     atomic.Uint64 // events the goroutine has put on ch (received, or in its buffer); written under mu, or by the goroutine after a send that waited for room
+	sent     atomic.Uint64 // events the goroutine has put on ch (received, or in its buffer), with a shared one's events that have no public form; written under mu, or without it after a send that waited for room and for those events
 	inFlight bool          // the goroutine holds an event it took (and may be decoding) and has not handed over
 	taken    uint64        // the most events progress has seen the reader take
 	waiting  bool          // the goroutine is parked on wake (not a shared subscription's: see logWaiting)
@@ -449,7 +452,8 @@ func (s *Subscription) finish() {
 
 // progress returns how many events the reader has taken so far: those put on the
 // channel less those still in its buffer. Between a send that waited for room and
-// its count (under the goroutine's next lock) that difference reads one low; so
+// its count (under the goroutine's next lock, or, for a shared subscription, right
+// after the send) that difference reads one low; so
 // progress reports the most it has seen, which never goes back and never passes the
 // truth (nor wraps, should the difference ever read below zero). Router.Close
 // samples it once per CloseTimeout, so at worst a reader that took a single event
