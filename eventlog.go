@@ -5,6 +5,7 @@ import (
 	"sync/atomic"
 
 	"github.com/openjobrouter/jobrouter/internal/engine"
+	"github.com/openjobrouter/jobrouter/internal/spares"
 )
 
 // eventLog is the events of a bus, stored once for all its shared subscriptions: the
@@ -31,8 +32,8 @@ type eventLog struct {
 	head, tail *logChunk     // head is the oldest chunk kept, tail the one being written; nil until a reader attaches
 	end        atomic.Uint64 // events appended so far: the next event's position
 	readers    []*Subscription
-	spares     []*logChunk // chunks for reuse, at most maxSpareLogChunks; their old events are cleared only by detach
-	made       int         // chunks allocated, reuse aside
+	spares     spares.List[logChunk] // chunks for reuse, at most maxSpareLogChunks; their old events are cleared only by detach
+	made       int                   // chunks allocated, reuse aside
 }
 
 // logChunkLen is the number of events per chunk of an eventLog (18 KB a chunk).
@@ -124,19 +125,16 @@ func (lg *eventLog) recycle(end uint64) {
 	for c := lg.head; c != nil && c != lg.tail && c.start+logChunkLen < low; c = lg.head {
 		lg.head = c.next
 		c.next = nil
-		if len(lg.spares) < maxSpareLogChunks {
-			lg.spares = append(lg.spares, c)
-		}
+		lg.spares.Keep(c, maxSpareLogChunks)
 	}
 }
 
 // chunk returns an empty chunk, a spare when there is one.
 func (lg *eventLog) chunk() *logChunk {
-	if c := popSpare(&lg.spares); c != nil {
-		return c
+	if lg.spares.Len() == 0 {
+		lg.made++
 	}
-	lg.made++
-	return new(logChunk)
+	return lg.spares.Get()
 }
 
 // attach puts s's cursor at the end of the log: s reads the events appended from now
@@ -166,13 +164,11 @@ func (lg *eventLog) detach(s *Subscription) {
 	for c := lg.head; c != nil; {
 		next := c.next
 		c.next = nil
-		if len(lg.spares) < maxSpareLogChunks {
-			lg.spares = append(lg.spares, c)
-		}
+		lg.spares.Keep(c, maxSpareLogChunks)
 		c = next
 	}
 	lg.head, lg.tail = nil, nil
-	for _, c := range lg.spares {
+	for _, c := range lg.spares.All() {
 		clear(c.evs[:]) // drop the references to engine maps
 	}
 }
@@ -242,23 +238,20 @@ func (b *bus) publishShared(ev *engine.Event) (yield bool) {
 // often on another core, and reading it for every event cost a cache miss an event.
 const lagCheckEvery = 64
 
-// full reports whether s's backlog is full, and if so stops it (overflowShared).
-// publishShared calls it only when published - sentSeen + eventsBuffer, a bound
-// on the backlog that reads nothing the goroutine writes (sentSeen ≤ sent, and the
-// channel holds at most eventsBuffer), has reached the limit: it refreshes sentSeen
-// and estimates again, and takes s's lock only if that estimate is full too. So a
-// publish reads the goroutine's count, a cache line it writes for every event, only
-// near the limit. Called with bus.mu held.
+// full reports whether s's backlog is full, and if so stops it with
+// ErrSlowSubscriber. publishShared calls it only when published - sentSeen +
+// eventsBuffer, a bound on the backlog that reads nothing the goroutine writes
+// (sentSeen ≤ sent, and the channel holds at most eventsBuffer), has reached the
+// limit: it refreshes sentSeen and estimates again (one high at most, never low),
+// and takes s's lock only if that estimate is full too, to count exactly (a send on
+// the channel that did not wait is counted under the lock). So a publish reads the
+// goroutine's count, a cache line it writes for every event, only near the limit.
+// Called with bus.mu held.
 func (s *Subscription) full() bool {
 	s.sentSeen = s.sent.Load()
-	return s.published-s.sentSeen+uint64(len(s.ch)) >= uint64(s.maxBacklog) && s.overflowShared()
-}
-
-// overflowShared stops s with ErrSlowSubscriber if its backlog, counted exactly
-// under its lock (a send on its channel that did not wait is counted under it too),
-// is full, and reports whether s is stopped. The estimate without the lock can read
-// one high, never low. Called with bus.mu held.
-func (s *Subscription) overflowShared() bool {
+	if s.published-s.sentSeen+uint64(len(s.ch)) < uint64(s.maxBacklog) {
+		return false
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.state != subOpen {
@@ -318,32 +311,28 @@ func (s *Subscription) runShared(b *bus) {
 	var ev engine.Event
 	var enc coldEvent
 	for {
+		pos, end := s.pos.Load(), lg.end.Load()
+		if end-pos >= farBehind {
+			// Far behind though not waiting for the reader (converting, or decoding
+			// its spill, is the bottleneck): see farBehind.
+			s.spill(lg, &cold)
+			pos = end
+		}
 		var pub Event
 		if cold.n > 0 {
-			if lg.end.Load()-s.pos.Load() >= farBehind {
-				s.spill(lg, &cold) // decoding its spill while its reader keeps up: see farBehind
-			}
 			cold.take(&enc)
 			enc.decode(&ev)
 			enc = coldEvent{}
 			pub = toEvent(&ev)
 			ev = engine.Event{}
 		} else {
-			pos, end := s.pos.Load(), lg.end.Load()
 			if pos == end {
 				if !s.park(b) {
 					return
 				}
 				continue
 			}
-			if end-pos >= farBehind {
-				s.spill(lg, &cold) // far behind though not waiting for the reader: see farBehind
-				continue
-			}
-			if pos == s.at.start+logChunkLen {
-				s.at = s.at.next
-			}
-			slot := &s.at.evs[pos-s.at.start]
+			slot := s.slot(pos)
 			if !s.matches(slot) {
 				s.pos.Store(pos + 1)
 				continue
@@ -396,14 +385,21 @@ func (s *Subscription) hand(pub Event, lg *eventLog, cold *coldQueue) bool {
 func (s *Subscription) spill(lg *eventLog, cold *coldQueue) {
 	end := lg.end.Load()
 	for pos := s.pos.Load(); pos < end; pos++ {
-		if pos == s.at.start+logChunkLen {
-			s.at = s.at.next
-		}
-		if slot := &s.at.evs[pos-s.at.start]; s.matches(slot) {
+		if slot := s.slot(pos); s.matches(slot) {
 			cold.push(slot)
 		}
 	}
 	s.pos.Store(end)
+}
+
+// slot returns the log's slot at pos, the cursor's position or the next one the
+// goroutine reads (below the log's end), moving the cursor's chunk on when pos is
+// past its last event. Only the goroutine calls it, while the cursor is its own.
+func (s *Subscription) slot(pos uint64) *engine.Event {
+	if pos == s.at.start+logChunkLen {
+		s.at = s.at.next
+	}
+	return &s.at.evs[pos-s.at.start]
 }
 
 // park waits for the next event of a shared subscription whose cursor is at the end

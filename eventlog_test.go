@@ -91,7 +91,7 @@ func TestSharedStalledReaderSpillsAndLetsTheLogRecycle(t *testing.T) {
 	}
 	require.NoError(t, stalled.Err())
 	require.Zero(t, logChunks(b), "no reader left: the log keeps no event")
-	for _, c := range b.log.spares {
+	for _, c := range b.log.spares.All() {
 		require.Equal(t, [logChunkLen]engine.Event{}, c.evs, "a spare chunk references no event")
 	}
 }

@@ -1,6 +1,9 @@
 package jobrouter
 
-import "github.com/openjobrouter/jobrouter/internal/engine"
+import (
+	"github.com/openjobrouter/jobrouter/internal/engine"
+	"github.com/openjobrouter/jobrouter/internal/spares"
+)
 
 // eventQueue is the backlog of a subscription that is not shared (an ID filter, or
 // Synchronous; the shared ones read the bus's eventLog): an unbounded FIFO of engine
@@ -106,7 +109,7 @@ type chunkQueue struct {
 	head, tail *queueChunk
 	r, w       int // next read index in head, next write index in tail
 	n          int
-	spares     []*queueChunk // emptied chunks kept for reuse, at most maxSpareChunks
+	spares     spares.List[queueChunk] // emptied chunks, cleared as read, for reuse: at most maxSpareChunks
 }
 
 // maxSpareChunks bounds the emptied chunks a queue keeps: enough for a backlog that
@@ -155,9 +158,7 @@ func (q *chunkQueue) popInto(ev *engine.Event) {
 		q.head = c.next
 		q.r = 0
 		c.next = nil
-		if len(q.spares) < maxSpareChunks {
-			q.spares = append(q.spares, c)
-		}
+		q.spares.Keep(c, maxSpareChunks)
 	}
 }
 
@@ -183,9 +184,7 @@ func (q *chunkQueue) drain(f func(*engine.Event)) {
 			break
 		}
 		c.next = nil
-		if len(q.spares) < maxSpareChunks {
-			q.spares = append(q.spares, c)
-		}
+		q.spares.Keep(c, maxSpareChunks)
 		q.head, q.r = next, 0
 		c = next
 	}
@@ -193,24 +192,7 @@ func (q *chunkQueue) drain(f func(*engine.Event)) {
 }
 
 // chunk returns an empty chunk, reusing a spare one when there is one.
-func (q *chunkQueue) chunk() *queueChunk {
-	if c := popSpare(&q.spares); c != nil {
-		return c
-	}
-	return new(queueChunk)
-}
-
-// popSpare takes the last chunk of *spares, or returns nil when there is none.
-func popSpare[C any](spares *[]*C) *C {
-	n := len(*spares)
-	if n == 0 {
-		return nil
-	}
-	c := (*spares)[n-1]
-	(*spares)[n-1] = nil
-	*spares = (*spares)[:n-1]
-	return c
-}
+func (q *chunkQueue) chunk() *queueChunk { return q.spares.Get() }
 
 // takeAll moves every event of q into a queue of its own, in O(1), and leaves q empty
 // (keeping its spare chunks). Poll uses it to convert a batch outside the
@@ -225,14 +207,11 @@ func (q *chunkQueue) takeAll() chunkQueue {
 // recycle keeps the chunks of from, which must be empty, as q's spares (up to
 // maxSpareChunks), so that a queue emptied by takeAll does not allocate again.
 func (q *chunkQueue) recycle(from *chunkQueue) {
-	if from.head != nil && len(q.spares) < maxSpareChunks {
-		q.spares = append(q.spares, from.head)
+	if from.head != nil {
+		q.spares.Keep(from.head, maxSpareChunks)
 	}
-	for _, c := range from.spares {
-		if len(q.spares) == maxSpareChunks {
-			break
-		}
-		q.spares = append(q.spares, c)
+	for _, c := range from.spares.All() {
+		q.spares.Keep(c, maxSpareChunks)
 	}
 	*from = chunkQueue{}
 }

@@ -390,7 +390,7 @@ func (s *Subscription) enqueue(ev *engine.Event) bool {
 // (see run), never low.
 func (s *Subscription) backlogLocked() int {
 	if s.shared {
-		// published is bus.mu's: this runs under it (overflowShared) or once the bus
+		// published is bus.mu's: this runs under it (full) or once the bus
 		// is closed (abort), after the last publish.
 		return int(s.published-s.sent.Load()) + len(s.ch)
 	}

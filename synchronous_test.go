@@ -427,9 +427,9 @@ func TestEventQueueTakeAll(t *testing.T) {
 		require.Zero(t, batch.len())
 		q.recycle(&batch)
 		require.Equal(t, eventQueue{}, batch)
-		require.LessOrEqual(t, len(q.hot.spares), maxSpareChunks)
+		require.LessOrEqual(t, q.hot.spares.Len(), maxSpareChunks)
 	}
-	require.NotEmpty(t, q.hot.spares, "chunks come back for reuse")
+	require.NotZero(t, q.hot.spares.Len(), "chunks come back for reuse")
 }
 
 // TestEventQueueDrain checks Poll's drain: every event in order, the queue left empty
@@ -454,8 +454,8 @@ func TestEventQueueDrain(t *testing.T) {
 			require.Equal(t, next-uint64(size)+uint64(i), seq, "round %d", round)
 		}
 		require.Zero(t, batch.len())
-		require.LessOrEqual(t, len(batch.hot.spares), maxSpareChunks)
-		for _, c := range append([]*queueChunk{batch.hot.head}, batch.hot.spares...) {
+		require.LessOrEqual(t, batch.hot.spares.Len(), maxSpareChunks)
+		for _, c := range append([]*queueChunk{batch.hot.head}, batch.hot.spares.All()...) {
 			if c == nil {
 				continue
 			}

@@ -256,10 +256,10 @@ func (e *Engine) CheckIndexes() error {
 // maxSpareOffers, each cleared, so that none is still an open offer or keeps a job
 // or worker alive. O(spare records).
 func (e *Engine) checkSpareOffers() error {
-	if e.spareOffers.len() > maxSpareOffers {
-		return fmt.Errorf("%d spare offer records kept, more than %d", e.spareOffers.len(), maxSpareOffers)
+	if e.spareOffers.Len() > maxSpareOffers {
+		return fmt.Errorf("%d spare offer records kept, more than %d", e.spareOffers.Len(), maxSpareOffers)
 	}
-	for _, o := range e.spareOffers.free {
+	for _, o := range e.spareOffers.All() {
 		if *o != (offerState{}) {
 			return fmt.Errorf("spare offer record %q is not cleared", o.id)
 		}

@@ -16,6 +16,7 @@ import (
 
 	"github.com/openjobrouter/jobrouter/internal/deadline"
 	"github.com/openjobrouter/jobrouter/internal/match"
+	"github.com/openjobrouter/jobrouter/internal/spares"
 )
 
 // Deadline kinds. The order of the values does not matter: equal deadlines fire in
@@ -89,8 +90,8 @@ type Engine struct {
 	cands        []match.Candidate // offerJob's scratch list
 	pivot        workerState       // offerJob's RoundRobin probe (only its ID is set)
 
-	spareHolds  spares[holding]    // released holding records (newHolding)
-	spareOffers spares[offerState] // ended offer records (newOffer)
+	spareHolds  spares.List[holding]    // released holding records (newHolding)
+	spareOffers spares.List[offerState] // ended offer records (newOffer)
 
 	fallbackIDs uint64 // IDs made when Config.NewID failed
 }

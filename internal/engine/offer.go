@@ -69,13 +69,13 @@ const maxSpareOffers = 1024
 // newOffer returns a zero offer record: an ended one when the engine keeps any
 // (Engine.spareOffers), so that issuing an offer after one ended allocates nothing,
 // else a new one. O(1).
-func (e *Engine) newOffer() *offerState { return e.spareOffers.get() }
+func (e *Engine) newOffer() *offerState { return e.spareOffers.Get() }
 
 // freeOffer keeps o, an offer ended by endOffer that nothing refers to any more, for
 // newOffer, unless enough are kept. Each command that ends an offer frees it after
 // its last use of the record (an event built, the capacity moved): endOffer itself
 // cannot, since its callers still read it. O(1).
-func (e *Engine) freeOffer(o *offerState) { e.spareOffers.put(o, maxSpareOffers) }
+func (e *Engine) freeOffer(o *offerState) { e.spareOffers.Put(o, maxSpareOffers) }
 
 // endOffer removes an open offer from every index. When release is set its capacity
 // returns to the worker. O(log n) for the deadline, plus O(the job's offers) (O(1)

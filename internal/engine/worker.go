@@ -83,13 +83,13 @@ const maxSpareHolds = 1024
 // (Engine.spareHolds), so that an accept that follows a release allocates none
 // (the spare records are the engine's, not a worker's), else a new one. O(1).
 func (e *Engine) newHolding(h holding) *holding {
-	x := e.spareHolds.get()
+	x := e.spareHolds.Get()
 	*x = h
 	return x
 }
 
 // freeHolding keeps h, out of every chain, for newHolding, unless enough are kept.
-func (e *Engine) freeHolding(h *holding) { e.spareHolds.put(h, maxSpareHolds) }
+func (e *Engine) freeHolding(h *holding) { e.spareHolds.Put(h, maxSpareHolds) }
 
 func (w *workerState) channel(id string) (ChannelConfig, bool) {
 	for _, c := range w.Channels {

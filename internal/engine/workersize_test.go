@@ -28,11 +28,11 @@ func TestHoldingRecordsAreReused(t *testing.T) {
 	again := e.newHolding(holding{jobID: "k", assignmentID: "b"})
 	require.Same(t, h, again)
 	require.Equal(t, holding{jobID: "k", assignmentID: "b"}, *again)
-	require.Zero(t, e.spareHolds.len())
+	require.Zero(t, e.spareHolds.Len())
 	for range maxSpareHolds + 10 {
 		e.freeHolding(new(holding))
 	}
-	require.Equal(t, maxSpareHolds, e.spareHolds.len())
+	require.Equal(t, maxSpareHolds, e.spareHolds.Len())
 }
 
 // An ended offer's record is kept for the next offer (newOffer), cleared, up to
@@ -47,14 +47,14 @@ func TestOfferRecordsAreReused(t *testing.T) {
 	require.NotNil(t, first)
 	f.advance(time.Second)
 	require.NoError(t, f.e.DeclineOffer(f.now, "w", first.id, time.Time{}))
-	require.Equal(t, 1, f.e.spareOffers.len())
-	require.Same(t, first, f.e.spareOffers.free[0])
+	require.Equal(t, 1, f.e.spareOffers.Len())
+	require.Same(t, first, f.e.spareOffers.All()[0])
 	require.Equal(t, offerState{}, *first, "cleared: it keeps no job or worker alive")
 
 	f.job(call("j2", "q"))
 	second := f.e.workers["w"].offers.first
 	require.Same(t, first, second, "the record is reused")
-	require.Zero(t, f.e.spareOffers.len())
+	require.Zero(t, f.e.spareOffers.Len())
 	require.Equal(t, "j2", second.job.ID)
 	f.take()
 	// Only the new offer's expiry is pending, and it fires once, at its own time
@@ -74,6 +74,6 @@ func TestOfferRecordsAreReused(t *testing.T) {
 	for range maxSpareOffers + 10 {
 		f.e.freeOffer(new(offerState))
 	}
-	require.Equal(t, maxSpareOffers, f.e.spareOffers.len())
+	require.Equal(t, maxSpareOffers, f.e.spareOffers.Len())
 	require.NoError(t, f.e.CheckIndexes())
 }
