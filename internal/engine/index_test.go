@@ -303,3 +303,36 @@ func TestListJobsMergesActiveAndTerminalJobs(t *testing.T) {
 	cancelled["j99"] = true
 	check() // the last job terminal: the active index runs out first
 }
+
+// BenchmarkJobIndexInsert inserts 100,000 jobs into a jobIndex, then removes them, in
+// ascending ID order (a counter, B1's IDs) and in random order (version 4 UUIDs).
+// Reported per job: one insert and one remove.
+func BenchmarkJobIndexInsert(b *testing.B) {
+	const n = 100_000
+	jobs := make([]*jobState, n)
+	for i := range jobs {
+		jobs[i] = &jobState{ID: fmt.Sprintf("j%08d", i)}
+	}
+	shuffled := slices.Clone(jobs)
+	rand.New(rand.NewPCG(1, 2)).Shuffle(n, func(i, k int) { shuffled[i], shuffled[k] = shuffled[k], shuffled[i] })
+	for _, c := range []struct {
+		name string
+		jobs []*jobState
+	}{{"ascending", jobs}, {"random", shuffled}} {
+		b.Run(c.name, func(b *testing.B) {
+			for b.Loop() {
+				var x jobIndex
+				for _, j := range c.jobs {
+					x.insert(j)
+				}
+				for _, j := range c.jobs {
+					x.remove(j)
+				}
+				if x.len() != 0 {
+					b.Fatal(x.len())
+				}
+			}
+			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*n), "ns/job")
+		})
+	}
+}
