@@ -378,7 +378,7 @@ func (e *Engine) finishClassification(now time.Time, j *jobState, c classificati
 		e.emit(now, ev)
 		return
 	}
-	j.queue, j.ext().queueByPolicy = intern(c.queueID), c.byPolicy
+	j.queue, j.ext().queueByPolicy = e.names.intern(c.queueID), c.byPolicy
 	j.Priority = int8(c.priority) // -100..100 (ruleInt)
 	old := j.cold().AttachedWorkerSelectors
 	j.ext().AttachedWorkerSelectors = c.workers

@@ -43,6 +43,8 @@ type Engine struct {
 	seq    uint64 // last event sequence number
 	regSeq uint64 // last worker registration number
 
+	names nameCache // the channel and queue IDs interned last
+
 	policies map[string]*DistributionPolicy
 	queues   map[string]*queueState
 	workers  map[string]*workerState

@@ -307,7 +307,7 @@ func (e *Engine) runActions(now time.Time, j *jobState, ruleID string, actions [
 			e.unqueue(j)
 			if a.QueueID != "" {
 				if _, ok := e.queues[a.QueueID]; ok {
-					j.queue = intern(a.QueueID)
+					j.queue = e.names.intern(a.QueueID)
 					j.ext().queueByPolicy = false // chosen here, as if by the caller
 				}
 			}

@@ -394,7 +394,7 @@ func (e *Engine) CreateJob(now time.Time, in Job) (Job, error) {
 		return Job{}, conflict("job", in.ID, "a job with this ID exists")
 	}
 	j := &jobState{
-		ID: in.ID, channel: intern(in.ChannelID), queue: intern(in.QueueID), Priority: int8(in.Priority),
+		ID: in.ID, channel: e.names.intern(in.ChannelID), queue: e.names.intern(in.QueueID), Priority: int8(in.Priority),
 		Labels: in.Labels, st: stCreated, CreatedAt: now, enqDelta: notEnqueued,
 	}
 	j.setRequested(in.RequestedWorkerSelectors)
@@ -687,7 +687,7 @@ func (e *Engine) UpdateJob(now time.Time, in Job) (Job, error) {
 	if routing && j.st == stQueued {
 		e.revokeJobOffers(now, j, "job updated")
 	}
-	j.queue, j.channel, j.Priority = intern(in.QueueID), intern(in.ChannelID), int8(in.Priority)
+	j.queue, j.channel, j.Priority = e.names.intern(in.QueueID), e.names.intern(in.ChannelID), int8(in.Priority)
 	j.Labels = in.Labels
 	j.setWritable(&in)
 	startSelectorClocks(now, in.RequestedWorkerSelectors, j.requested())

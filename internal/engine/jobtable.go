@@ -62,8 +62,22 @@ type jobTable struct {
 	next     int      // old's slots below next have been moved
 	n        int      // live entries in cur and old
 
+	// recent holds the jobs put or found last, direct-mapped by eight bits of the
+	// ID's hash (not the tag's nor the home slot's): a get that finds its job here
+	// reads no slot. A slot of a table of a million jobs is a cache miss, two for a
+	// job found (its tag, then its pointer), and the lifecycle of B1 finds its job
+	// twice (CompleteJob, CloseJob) while 31 others go through the engine: a CPU
+	// profile of B1 put 6 % of its time on loading the tags. Only live jobs are
+	// held: del clears the entry of the job it removes. 2 KiB.
+	recent [256]*jobState
+
 	// moved counts the slots migrated, for tests of the per-call bound.
 	moved int
+}
+
+// recentAt is the entry of recent for hash h.
+func (t *jobTable) recentAt(h uint64) **jobState {
+	return &t.recent[(h>>8)&uint64(len(t.recent)-1)]
 }
 
 // jobSlots is one open-addressing array: jobs[i] is live when tags[i] ≥ tagLive.
@@ -103,12 +117,18 @@ func (t *jobTable) get(id string) (*jobState, bool) {
 		return nil, false
 	}
 	h := t.hash(id)
+	r := t.recentAt(h)
+	if j := *r; j != nil && j.ID == id {
+		return j, true
+	}
 	if i := t.cur.find(id, h); i >= 0 {
-		return t.cur.jobs[i], true
+		*r = t.cur.jobs[i]
+		return *r, true
 	}
 	if t.old.jobs != nil {
 		if i := t.old.find(id, h); i >= 0 {
-			return t.old.jobs[i], true
+			*r = t.old.jobs[i]
+			return *r, true
 		}
 	}
 	return nil, false
@@ -133,6 +153,7 @@ func (t *jobTable) put(j *jobState) {
 		t.rebuild()
 	}
 	t.cur.insert(j, h)
+	*t.recentAt(h) = j
 	t.n++
 }
 
@@ -153,6 +174,9 @@ func (t *jobTable) del(id string) bool {
 	}
 	if i < 0 {
 		return false
+	}
+	if r := t.recentAt(h); *r == s.jobs[i] {
+		*r = nil
 	}
 	s.tags[i], s.jobs[i] = tagDeleted, nil
 	t.n--
@@ -333,6 +357,18 @@ func (t *jobTable) check() error {
 	}
 	if live != t.n {
 		return fmt.Errorf("job table: counts %d jobs, holds %d", t.n, live)
+	}
+	for k, j := range t.recent {
+		if j == nil {
+			continue
+		}
+		h := t.hash(j.ID)
+		switch i, o := t.cur.find(j.ID, h), t.old.find(j.ID, h); {
+		case t.recentAt(h) != &t.recent[k]:
+			return fmt.Errorf("job table: job %q is in recent entry %d, not its own", j.ID, k)
+		case (i < 0 || t.cur.jobs[i] != j) && (o < 0 || t.old.jobs[o] != j):
+			return fmt.Errorf("job table: recent entry %d holds job %q, which the table does not", k, j.ID)
+		}
 	}
 	if t.old.jobs == nil {
 		if t.next != 0 {
