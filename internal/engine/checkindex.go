@@ -70,11 +70,11 @@ func (e *Engine) CheckIndexes() error {
 			}
 			inIdle := w.inFree
 			if q.classTrees {
-				_, inIdle = c.free.Get(w)
+				_, inIdle = c.free.get(w)
 			}
 			inID := w.inFree
 			if c.freeByID != nil {
-				_, inID = c.freeByID.Get(w)
+				_, inID = c.freeByID.get(w)
 			}
 			if inIdle != w.inFree || inID != w.inFree {
 				return fmt.Errorf("worker %q: free trees of queue %q disagree (%v, %v, want %v)", id, w.Queues[i], inIdle, inID, w.inFree)
@@ -112,16 +112,16 @@ func (e *Engine) CheckIndexes() error {
 			if c.nFree != freeMembers[c] {
 				return fmt.Errorf("queue %q: class counts %d free members, %d found", qid, c.nFree, freeMembers[c])
 			}
-			if q.classTrees && c.free.Len() != c.nFree || !q.classTrees && c.free.Len() != 0 {
-				return fmt.Errorf("queue %q: class tree holds %d of %d free members (class trees %v)", qid, c.free.Len(), c.nFree, q.classTrees)
+			if q.classTrees && c.free.len() != c.nFree || !q.classTrees && c.free.len() != 0 {
+				return fmt.Errorf("queue %q: class tree holds %d of %d free members (class trees %v)", qid, c.free.len(), c.nFree, q.classTrees)
 			}
 		}
 		byID := classFree
 		if q.freeByID != nil {
-			byID = q.freeByID.Len()
+			byID = q.freeByID.len()
 		}
-		if q.free.Len() != classFree || byID != classFree {
-			return fmt.Errorf("queue %q: %d free listeners in its classes, queue trees hold %d (LongestIdle) and %d (ID)", qid, classFree, q.free.Len(), byID)
+		if q.free.len() != classFree || byID != classFree {
+			return fmt.Errorf("queue %q: %d free listeners in its classes, queue trees hold %d (LongestIdle) and %d (ID)", qid, classFree, q.free.len(), byID)
 		}
 		for _, c := range q.classList {
 			if members[c] != c.members || c.members == 0 {
@@ -130,7 +130,7 @@ func (e *Engine) CheckIndexes() error {
 			if (c.freeByID != nil) != (q.freeByID != nil) {
 				return fmt.Errorf("queue %q: class has an ID-ordered free tree %v, queue %v", qid, c.freeByID != nil, q.freeByID != nil)
 			}
-			if c.freeByID != nil && c.free.Len() != c.freeByID.Len() {
+			if c.freeByID != nil && c.free.len() != c.freeByID.len() {
 				return fmt.Errorf("queue %q: class free trees differ in size", qid)
 			}
 		}

@@ -44,12 +44,12 @@ func TestClassTreesAreBuiltOnlyWhenAJobNeedsThem(t *testing.T) {
 	require.False(t, q.classTrees, "no job needed them")
 	for _, c := range q.classList {
 		require.Equal(t, 6, c.nFree)
-		require.Zero(t, c.free.Len())
+		require.Zero(t, c.free.len())
 	}
 
 	// The longest idle French speaker, by the queue's own order.
 	var want string
-	q.free.Ascend(func(w *workerState) bool {
+	q.free.ascend(func(w *workerState) bool {
 		if langOf(w) == "fr" {
 			want = w.ID
 			return false
@@ -63,7 +63,7 @@ func TestClassTreesAreBuiltOnlyWhenAJobNeedsThem(t *testing.T) {
 	require.Equal(t, []string{want}, f.offeredTo("fr"))
 	require.True(t, q.classTrees, "built for the job with selectors")
 	for _, c := range q.classList {
-		require.Equal(t, c.nFree, c.free.Len())
+		require.Equal(t, c.nFree, c.free.len())
 	}
 
 	// From now on both kinds of job go where LongestIdle says, the class trees kept
@@ -77,7 +77,7 @@ func TestClassTreesAreBuiltOnlyWhenAJobNeedsThem(t *testing.T) {
 			j.RequestedWorkerSelectors = []Selector{{Key: "lang", Op: labels.Equal, Value: lang}}
 		}
 		var next string
-		q.free.Ascend(func(w *workerState) bool {
+		q.free.ascend(func(w *workerState) bool {
 			if n%2 == 1 || langOf(w) == lang {
 				next = w.ID
 				return false
@@ -101,8 +101,8 @@ func TestRoundRobinBuildsClassTrees(t *testing.T) {
 	f.policy("p", Mode{Kind: RoundRobin})
 	require.True(t, q.classTrees)
 	for _, c := range q.classList {
-		require.Equal(t, 3, c.free.Len())
-		require.Equal(t, 3, c.freeByID.Len())
+		require.Equal(t, 3, c.free.len())
+		require.Equal(t, 3, c.freeByID.len())
 	}
 	fr := call("fr", "q")
 	fr.RequestedWorkerSelectors = []Selector{{Key: "lang", Op: labels.Equal, Value: "fr"}}

@@ -5,8 +5,6 @@ import (
 	"slices"
 	"time"
 
-	"github.com/google/btree"
-
 	"github.com/openjobrouter/jobrouter/internal/match"
 )
 
@@ -267,9 +265,9 @@ func (e *Engine) offerJob(now time.Time, j *jobState) {
 	case LongestIdle:
 		// Each source contributes its first want eligible workers in LongestIdle
 		// order; the first want of their union are the first want overall.
-		firstEligible := func(t *btree.BTreeG[*workerState]) {
+		firstEligible := func(t *workerTree) {
 			n := 0
-			t.Ascend(func(w *workerState) bool {
+			t.ascend(func(w *workerState) bool {
 				if e.eligible(w, j, bp) {
 					add(w)
 					n++
@@ -292,9 +290,9 @@ func (e *Engine) offerJob(now time.Time, j *jobState) {
 		// and its first want from the lowest ID: enough for any want in cyclic order.
 		pivot := &e.pivot // a probe, so that a RoundRobin offer allocates no worker
 		pivot.ID = q.rrLast
-		cyclic := func(t *btree.BTreeG[*workerState]) {
+		cyclic := func(t *workerTree) {
 			n := 0
-			t.AscendGreaterOrEqual(pivot, func(w *workerState) bool {
+			t.ascendFrom(pivot, func(w *workerState) bool {
 				if w.ID > q.rrLast && e.eligible(w, j, bp) {
 					add(w)
 					n++
@@ -302,7 +300,7 @@ func (e *Engine) offerJob(now time.Time, j *jobState) {
 				return n < want
 			})
 			n = 0
-			t.AscendLessThan(pivot, func(w *workerState) bool {
+			t.ascendBelow(pivot, func(w *workerState) bool {
 				if e.eligible(w, j, bp) {
 					add(w)
 					n++
@@ -310,7 +308,7 @@ func (e *Engine) offerJob(now time.Time, j *jobState) {
 				return n < want
 			})
 			// The worker named by the cursor itself comes last in cyclic order.
-			if w, ok := t.Get(pivot); ok && e.eligible(w, j, bp) {
+			if w, ok := t.get(pivot); ok && e.eligible(w, j, bp) {
 				add(w)
 			}
 		}
@@ -325,8 +323,8 @@ func (e *Engine) offerJob(now time.Time, j *jobState) {
 		}
 		picked = match.RoundRobin(cands, q.rrLast, want)
 	case BestWorker:
-		every := func(t *btree.BTreeG[*workerState]) {
-			t.Ascend(func(w *workerState) bool {
+		every := func(t *workerTree) {
+			t.ascend(func(w *workerState) bool {
 				if e.eligible(w, j, bp) {
 					add(w)
 				}
@@ -424,7 +422,7 @@ func (e *Engine) bestByClass(j *jobState, g *jobGroup, mode Mode, want int, cand
 		k := i
 		for k < len(levels) && !better(levels[i].s, levels[k].s) && !better(levels[k].s, levels[i].s) {
 			s := levels[k].s
-			levels[k].c.free.Ascend(func(w *workerState) bool {
+			levels[k].c.free.ascend(func(w *workerState) bool {
 				if e.eligible(w, j, bp) {
 					cands = append(cands, match.Candidate{ID: w.ID, LoadRatio: w.ikey.load, IdleSince: w.idleSince, Score: s})
 				}
@@ -450,7 +448,7 @@ func (e *Engine) bestByClass(j *jobState, g *jobGroup, mode Mode, want int, cand
 // needed. Else O(linked classes).
 func (e *Engine) sources(q *queueState, g *jobGroup) (whole bool, classes []*workerClass) {
 	if len(g.classes) == len(q.classList) {
-		return q.free.Len() > 0, nil
+		return q.free.len() > 0, nil
 	}
 	n := 0
 	for _, c := range g.classes {
@@ -459,7 +457,7 @@ func (e *Engine) sources(q *queueState, g *jobGroup) (whole bool, classes []*wor
 	if n == 0 {
 		return false, nil
 	}
-	if len(g.classes) > 1 && 2*n >= q.free.Len() {
+	if len(g.classes) > 1 && 2*n >= q.free.len() {
 		return true, nil
 	}
 	ensureClassTrees(q)

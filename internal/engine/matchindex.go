@@ -36,19 +36,16 @@ import (
 // every change of the state they summarise; CheckIndexes verifies them against a
 // recomputation (tests call it after every step).
 
-// degree of the matching B-trees: small nodes, as most trees here are short.
-const matchDegree = 8
-
 type workerClass struct {
 	q        *queueState
 	sig      classSig
 	labels   *labelSet // the members' labels, without "Id"
 	channels []string  // channel IDs, sorted
 	members  int
-	nFree    int                         // offerable members
-	free     *btree.BTreeG[*workerState] // offerable members, LongestIdle order; empty unless q.classTrees
-	freeByID *btree.BTreeG[*workerState] // offerable members, by ID; nil unless q.freeByID is not
-	groups   []*jobGroup                 // linked groups, in link order
+	nFree    int         // offerable members
+	free     *workerTree // offerable members, LongestIdle order; empty unless q.classTrees
+	freeByID *workerTree // offerable members, by ID; nil unless q.freeByID is not
+	groups   []*jobGroup // linked groups, in link order
 }
 
 type jobGroup struct {
@@ -399,9 +396,9 @@ func (e *Engine) placeWorker(w *workerState, gone bool) {
 		c := q.classes[sig]
 		if c == nil {
 			c = &workerClass{q: q, sig: sig, labels: w.labels, channels: chans,
-				free: btree.NewG(matchDegree, lessIdle)}
+				free: newWorkerTree(lessIdle)}
 			if q.freeByID != nil {
-				c.freeByID = btree.NewG(matchDegree, lessID)
+				c.freeByID = newWorkerTree(lessID)
 			}
 			if q.classes == nil {
 				q.classes = make(map[classSig]*workerClass)
@@ -445,13 +442,13 @@ func (e *Engine) refreshWorker(w *workerState) {
 		w.ikey = k
 		for _, c := range w.classes {
 			c.nFree++
-			c.q.free.ReplaceOrInsert(w)
+			c.q.free.insert(w)
 			if c.q.classTrees {
-				c.free.ReplaceOrInsert(w)
+				c.free.insert(w)
 			}
 			if c.freeByID != nil {
-				c.freeByID.ReplaceOrInsert(w)
-				c.q.freeByID.ReplaceOrInsert(w)
+				c.freeByID.insert(w)
+				c.q.freeByID.insert(w)
 			}
 		}
 		w.inFree = true
@@ -465,13 +462,13 @@ func (e *Engine) unfree(w *workerState) {
 	}
 	for _, c := range w.classes {
 		c.nFree--
-		c.q.free.Delete(w)
+		c.q.free.remove(w)
 		if c.q.classTrees {
-			c.free.Delete(w)
+			c.free.remove(w)
 		}
 		if c.freeByID != nil {
-			c.freeByID.Delete(w)
-			c.q.freeByID.Delete(w)
+			c.freeByID.remove(w)
+			c.q.freeByID.remove(w)
 		}
 	}
 	w.inFree = false
@@ -515,10 +512,10 @@ func ensureClassTrees(q *queueState) {
 		return
 	}
 	q.classTrees = true
-	q.free.Ascend(func(w *workerState) bool {
+	q.free.ascend(func(w *workerState) bool {
 		for _, c := range w.classes {
 			if c.q == q {
-				c.free.ReplaceOrInsert(w)
+				c.free.insert(w)
 				break
 			}
 		}
@@ -527,10 +524,10 @@ func ensureClassTrees(q *queueState) {
 }
 
 // byIDOf returns a B-tree by ID of the workers in t. O(n log n).
-func byIDOf(t *btree.BTreeG[*workerState]) *btree.BTreeG[*workerState] {
-	byID := btree.NewG(matchDegree, lessID)
-	t.Ascend(func(w *workerState) bool {
-		byID.ReplaceOrInsert(w)
+func byIDOf(t *workerTree) *workerTree {
+	byID := newWorkerTree(lessID)
+	t.ascend(func(w *workerState) bool {
+		byID.insert(w)
 		return true
 	})
 	return byID

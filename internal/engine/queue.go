@@ -3,28 +3,26 @@ package engine
 import (
 	"time"
 
-	"github.com/google/btree"
-
 	"github.com/openjobrouter/jobrouter/internal/labels"
 )
 
 // queueState is a stored queue and its matching state.
 type queueState struct {
 	Queue
-	workers *btree.BTreeG[*workerState] // workers listening on the queue, by ID
-	rrLast  string                      // RoundRobin: the last worker offered a job from this queue
-	pol     *DistributionPolicy         // e.policies[DistributionPolicyID], kept current
+	workers *workerTree         // workers listening on the queue, by ID
+	rrLast  string              // RoundRobin: the last worker offered a job from this queue
+	pol     *DistributionPolicy // e.policies[DistributionPolicyID], kept current
 
 	// Matching indexes (matchindex.go).
-	order       queueOrder                  // queued jobs, in queue order (counted)
-	free        *btree.BTreeG[*workerState] // offerable listeners, LongestIdle order
-	freeByID    *btree.BTreeG[*workerState] // offerable listeners, by ID; RoundRobin only (syncByID)
-	classTrees  bool                        // its classes keep free trees (ensureClassTrees)
-	classes     map[classSig]*workerClass   // worker classes by signature
-	classList   []*workerClass              // the same, in creation order
-	groups      map[string]*jobGroup        // job groups by signature
-	groupList   []*jobGroup                 // the same, in creation order
-	emptyGroups int                         // groups in groupList without jobs
+	order       queueOrder                // queued jobs, in queue order (counted)
+	free        *workerTree               // offerable listeners, LongestIdle order
+	freeByID    *workerTree               // offerable listeners, by ID; RoundRobin only (syncByID)
+	classTrees  bool                      // its classes keep free trees (ensureClassTrees)
+	classes     map[classSig]*workerClass // worker classes by signature
+	classList   []*workerClass            // the same, in creation order
+	groups      map[string]*jobGroup      // job groups by signature
+	groupList   []*jobGroup               // the same, in creation order
+	emptyGroups int                       // groups in groupList without jobs
 }
 
 // UpsertQueue creates or replaces a queue. Its Labels gain "Id" = ID.
@@ -58,7 +56,7 @@ func (e *Engine) UpsertQueue(now time.Time, q Queue) (Queue, error) {
 		e.rebuildQueue(qs)
 	} else {
 		qs := &queueState{Queue: q, pol: e.policies[q.DistributionPolicyID], order: newQueueOrder(),
-			workers: btree.NewG(matchDegree, lessID), free: btree.NewG(matchDegree, lessIdle)}
+			workers: newWorkerTree(lessID), free: newWorkerTree(lessIdle)}
 		syncByID(qs)
 		e.queues[q.ID] = qs
 	}
@@ -113,7 +111,7 @@ func (e *Engine) DeleteQueue(now time.Time, id string) error {
 	if !ok {
 		return notFound("queue", id)
 	}
-	if w, ok := q.workers.Min(); ok {
+	if w, ok := q.workers.min(); ok {
 		return conflict("queue", id, "worker "+quote(w.ID)+" listens on it")
 	}
 	if j := e.firstActiveJob(func(j *jobState) bool { return j.QueueID() == id }); j != nil {
@@ -140,10 +138,10 @@ func (e *Engine) DeleteQueue(now time.Time, id string) error {
 // addListener and removeListener keep q.workers, the queue's listeners by ID.
 // O(log n): a B-tree, so that registering many workers in random ID order does not
 // cost a linear insertion each.
-func (q *queueState) addListener(w *workerState) { q.workers.ReplaceOrInsert(w) }
+func (q *queueState) addListener(w *workerState) { q.workers.insert(w) }
 
-func (q *queueState) removeListener(w *workerState) { q.workers.Delete(w) }
+func (q *queueState) removeListener(w *workerState) { q.workers.remove(w) }
 
 // eachListener calls fn with each worker listening on q, by ID, until fn returns
 // false. O(log n + listeners visited).
-func (q *queueState) eachListener(fn func(w *workerState) bool) { q.workers.Ascend(fn) }
+func (q *queueState) eachListener(fn func(w *workerState) bool) { q.workers.ascend(fn) }
