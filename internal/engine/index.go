@@ -110,6 +110,9 @@ func (x *idIndex) ascendAfter(after string, fn func(id string) bool) {
 type jobIndex struct {
 	t     *tbtree.BTreeG[*jobState]
 	probe *jobState // ascendAfter's search key, reused so that a listing allocates none
+	// removeHint is where the last removal went: jobs end roughly in the order
+	// they were created, so with ascending IDs removals cluster at the low end.
+	removeHint tbtree.PathHint
 }
 
 // indexHead is in every jobIndex, before every job. It is never written to.
@@ -130,7 +133,7 @@ func (x *jobIndex) insert(j *jobState) {
 // remove deletes j (the job with j's ID) if it is there. O(log n).
 func (x *jobIndex) remove(j *jobState) {
 	if x.t != nil {
-		x.t.Delete(j)
+		x.t.DeleteHint(j, &x.removeHint)
 	}
 }
 

@@ -21,6 +21,11 @@ import (
 // The zero value is not usable; newQueueOrder makes one.
 type queueOrder struct {
 	t *tbtree.BTreeG[*jobState]
+	// removeHint is where the last removal went: the head of the line, mostly, as
+	// jobs leave it in order when workers accept them. Inserts go through Load,
+	// which appends a job that sorts after every other (a job of the lowest level
+	// present, the usual case, enqueued last) after one comparison per level.
+	removeHint tbtree.PathHint
 }
 
 // orderHead is in every queue order before every job: its key is expedited, of
@@ -33,16 +38,16 @@ var orderHead = &jobState{keyExpedite: true, keyPriority: math.MaxInt8}
 const queueOrderDegree = 32
 
 func newQueueOrder() queueOrder {
-	o := queueOrder{tbtree.NewBTreeGOptions(lessJob, tbtree.Options{Degree: queueOrderDegree, NoLocks: true})}
+	o := queueOrder{t: tbtree.NewBTreeGOptions(lessJob, tbtree.Options{Degree: queueOrderDegree, NoLocks: true})}
 	o.t.Set(orderHead)
 	return o
 }
 
-// insert adds j. O(log n).
-func (o queueOrder) insert(j *jobState) { o.t.Set(j) }
+// insert adds j. O(log n); O(depth) comparisons when j sorts last.
+func (o *queueOrder) insert(j *jobState) { o.t.Load(j) }
 
 // remove deletes j. O(log n).
-func (o queueOrder) remove(j *jobState) { o.t.Delete(j) }
+func (o *queueOrder) remove(j *jobState) { o.t.DeleteHint(j, &o.removeHint) }
 
 // has reports whether j is in the order. O(log n).
 func (o queueOrder) has(j *jobState) bool {
