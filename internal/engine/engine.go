@@ -54,11 +54,10 @@ type Engine struct {
 
 	// Every job is in one of two ID-ordered indexes, for paged listing (index.go):
 	// a job in both would cost one more tree entry each (B4).
-	activeIDs jobIndex               // the jobs that are not terminal
-	doneIDs   jobIndex               // the closed and cancelled jobs
-	workerIDs idIndex                // every worker ID in order (index.go)
-	labelSets map[string]*labelSet   // interned worker label sets by labelKey (labelset.go)
-	served    map[string]*serviceLog // recent assignment times by queue ID (stats.go)
+	activeIDs jobIndex             // the jobs that are not terminal
+	doneIDs   jobIndex             // the closed and cancelled jobs
+	workerIDs idIndex              // every worker ID in order (index.go)
+	labelSets map[string]*labelSet // interned worker label sets by labelKey (labelset.go)
 
 	// Worker ranks (rank.go): the spacing of the last layout, the workers ranked
 	// since, and the layouts made (for tests).

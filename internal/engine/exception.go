@@ -197,7 +197,7 @@ func (e *Engine) exceptionsOnEnqueue(now time.Time, j *jobState) {
 	if e.excDepth == 0 && j.x != nil && !j.x.byException {
 		j.x.fired = nil
 	}
-	q := e.queues[j.QueueID()]
+	q := j.inQueue // put in line by enqueue just before
 	if q == nil || q.ExceptionPolicyID == "" || e.excDepth >= maxExceptionDepth {
 		return
 	}

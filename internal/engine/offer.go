@@ -192,7 +192,7 @@ func (e *Engine) AcceptOffer(now time.Time, workerID, offerID string) (jobID, as
 	e.pushHolding(w, e.newHolding(holding{jobID: j.ID, assignmentID: aid, channelID: o.channel.String(), cost: o.cost, assignedAt: now}))
 	e.freeOffer(o)
 	e.refreshWorker(w)
-	e.recordService(now, j.QueueID()) // the queue's service rate, for wait estimates
+	recordService(now, j.inQueue) // the queue's service rate, for wait estimates
 	e.unqueue(j)
 	e.cancelWaitTimes(j) // the wait in queue is over
 	j.st = stAssigned

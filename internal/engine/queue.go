@@ -23,6 +23,8 @@ type queueState struct {
 	groups      map[string]*jobGroup      // job groups by signature
 	groupList   []*jobGroup               // the same, in creation order
 	emptyGroups int                       // groups in groupList without jobs
+
+	served *serviceLog // its latest assignment times (stats.go); nil before the first
 }
 
 // UpsertQueue creates or replaces a queue. Its Labels gain "Id" = ID.

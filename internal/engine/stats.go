@@ -69,26 +69,23 @@ type JobPosition struct {
 }
 
 // serviceLog is a ring of a queue's latest assignment times, oldest first from next.
+// It hangs off the queue's state (queueState.served), so that a queue deleted and
+// created again starts afresh.
 type serviceLog struct {
-	q     *queueState // the queue it was recorded for: a queue deleted and created again starts afresh
 	times [ServiceWindowSize]time.Time
 	next  int // where the next time goes
 	n     int // times held, at most ServiceWindowSize
 }
 
-// recordService notes that a job of queueID was assigned at t. O(1).
-func (e *Engine) recordService(t time.Time, queueID string) {
-	q := e.queues[queueID]
+// recordService notes that a job of q was assigned at t. O(1).
+func recordService(t time.Time, q *queueState) {
 	if q == nil {
 		return
 	}
-	if e.served == nil {
-		e.served = make(map[string]*serviceLog)
-	}
-	l := e.served[queueID]
-	if l == nil || l.q != q {
-		l = &serviceLog{q: q}
-		e.served[queueID] = l
+	l := q.served
+	if l == nil {
+		l = &serviceLog{}
+		q.served = l
 	}
 	l.times[l.next] = t
 	l.next = (l.next + 1) % ServiceWindowSize
@@ -98,8 +95,8 @@ func (e *Engine) recordService(t time.Time, queueID string) {
 // serviceRate returns the queue's rate as k-1 assignments over span (see the top of
 // this file), and false when there is no history. O(ServiceWindowSize).
 func (e *Engine) serviceRate(now time.Time, q *queueState) (k int, span time.Duration, ok bool) {
-	l := e.served[q.ID]
-	if l == nil || l.q != q {
+	l := q.served
+	if l == nil {
 		return 0, 0, false
 	}
 	from := now.Add(-ServiceWindowSpan)

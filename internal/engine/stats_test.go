@@ -142,7 +142,7 @@ func TestStatistics_EmptyQueue(t *testing.T) {
 // history records assignments for queueID at the given offsets from t0.
 func (f *fixture) history(queueID string, offsets ...time.Duration) {
 	for _, d := range offsets {
-		f.e.recordService(t0.Add(d), queueID)
+		recordService(t0.Add(d), f.e.queues[queueID])
 	}
 }
 
