@@ -87,8 +87,9 @@
 // channel. A publish, under the Router's mutex, costs O(1) per subscription: it
 // copies the event into the queue of each subscription keyed on an ID or
 // Synchronous, and once into a log that the asynchronous subscriptions without an
-// ID filter share, each reading it by its own cursor (see Subscription). When a
-// subscription has
+// ID filter share, each reading it by its own cursor (see Subscription); for one of
+// these whose goroutine is parked, the calling goroutine delivers the call's events
+// itself once the Router's mutex is released. When a subscription has
 // more than MaxBacklog events queued and not yet received (default 65,536), it is
 // closed: its channel is closed, its queued events are discarded and Err returns
 // ErrSlowSubscriber. The Router and the other subscriptions are not slowed.

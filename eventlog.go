@@ -210,8 +210,20 @@ func (b *bus) publishShared(ev *engine.Event) (yield bool) {
 			s.published++
 			if s.logWaiting {
 				s.logWaiting = false
-				s.signal()
+				if len(b.handoff) < maxHelped {
+					b.handoff = append(b.handoff, s) // delivered by the caller (help)
+					b.handoffs.Store(int32(len(b.handoff)))
+					s.handedOff = end
+				} else {
+					s.signal()
+				}
 				continue
+			}
+			if s.handedOff != 0 && end-s.handedOff >= maxHelpEvents {
+				// A long call (an advance that fires many deadlines): let the
+				// goroutine deliver as the events come rather than after the call.
+				s.handedOff = 0
+				s.signal()
 			}
 		} else if s.logWaiting {
 			s.pos.Store(end)
@@ -404,9 +416,11 @@ func (s *Subscription) slot(pos uint64) *engine.Event {
 
 // park waits for the next event of a shared subscription whose cursor is at the end
 // of the log, and reports false when the goroutine is to stop: stopped, or finishing
-// with nothing left. Its token comes from a publish (or finish) that cleared
-// logWaiting under b.mu after any move of the cursor, so the cursor is the
-// goroutine's again when it returns true.
+// with nothing left. While it waits, the cursor is not its own: publishes move it
+// past events the filters drop, and a caller may deliver for it (help). Its token
+// comes from a publish or finish that cleared logWaiting, or from help when the
+// reader's buffer is full; woken, it takes the cursor back (after any help under
+// way) and clears logWaiting itself, since help may have set it again meanwhile.
 func (s *Subscription) park(b *bus) bool {
 	b.mu.Lock()
 	if s.pos.Load() != b.log.end.Load() {
@@ -428,11 +442,129 @@ func (s *Subscription) park(b *bus) bool {
 	default:
 	}
 	s.logWaiting = true
+	// Let go of the cursor under b.mu, with logWaiting set: a publish that then
+	// hands s off (bus.help) finds the cursor free, and one that came before saw
+	// the events the check above counted.
+	s.cursor.Unlock()
 	b.mu.Unlock()
+	ok := true
 	select {
 	case <-s.wake:
-		return true
 	case <-s.done:
+		ok = false
+	}
+	s.cursor.Lock()
+	b.mu.Lock()
+	s.logWaiting, s.handedOff = false, 0
+	b.mu.Unlock()
+	return ok
+}
+
+// maxHelped is how many parked shared subscriptions one Router call delivers to
+// itself (help); a publish wakes the goroutines of any others, as before. One
+// covers the usual case, a single subscriber to every event, without making a
+// call that many subscribers watch convert each of its events for each of them.
+const maxHelped = 1
+
+// maxHelpEvents bounds the events help delivers in one go; the goroutine, woken,
+// delivers the rest.
+const maxHelpEvents = eventsBuffer
+
+// help delivers, on the calling goroutine, the events of the Router call just
+// ended to the shared subscriptions whose parked goroutine its publishes did not
+// wake (bus.handoff), once the call has released the Router's lock. A goroutine
+// woken costs the waker a futex call when the other processors are idle, and that
+// call's tail (37 µs at p99 in CalibrationWake on this project's 2-core machine, and
+// more under the Router's lock) was most of B2's p99; a caller that reads its own
+// events after the call (a test, a simulation, B2) now finds them in the channel
+// with no goroutine woken, and a reader blocked on the channel is woken by the
+// caller directly, one hand-off instead of two. O(1) without a hand-off.
+func (b *bus) help() {
+	if b.handoffs.Load() == 0 {
+		return
+	}
+	b.mu.Lock()
+	subs := b.handoff
+	b.handoff, b.spareHandoff = b.spareHandoff[:0], nil
+	b.handoffs.Store(0)
+	b.mu.Unlock()
+	for _, s := range subs {
+		s.help(b)
+	}
+	clear(subs)
+	b.mu.Lock()
+	if b.spareHandoff == nil {
+		b.spareHandoff = subs[:0]
+	}
+	b.mu.Unlock()
+}
+
+// help delivers what s's cursor lags by, as its goroutine would, but without
+// waiting: each event is put on the channel only if the buffer has room, under
+// s.mu with its count (hand). It stops at the first that does not fit, at a
+// subscription no longer open, or after maxHelpEvents, and then wakes the
+// goroutine for the rest; having delivered everything, it leaves the goroutine
+// parked.
+//
+// It does nothing when the cursor is taken. Whoever holds it then delivers the
+// events of this call: the cursor is let go only under b.mu, by park or by help,
+// after seeing the log's end there (every event appended so far), and with
+// logWaiting set, without which no publish hands s off; a holder that took it
+// since then reads the log from the cursor to its end before it parks. (TryLock
+// also fails on a free mutex in starvation mode, which means a waiter, the
+// goroutine, is next to take it.)
+func (s *Subscription) help(b *bus) {
+	if !s.cursor.TryLock() {
+		return
+	}
+	b.mu.Lock()
+	s.logWaiting, s.handedOff = false, 0 // no publish moves the cursor while it is read here
+	b.mu.Unlock()
+	lg := &b.log
+	pos, end := s.pos.Load(), lg.end.Load()
+	for n := 0; pos < end && n < maxHelpEvents; n++ {
+		slot := s.slot(pos)
+		if s.matches(slot) {
+			pub := toEvent(slot)
+			if pub == nil {
+				s.sent.Add(1) // as runShared counts it
+			} else if !s.offer(pub) {
+				break
+			}
+		}
+		pos++
+		s.pos.Store(pos)
+	}
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	s.mu.Lock()
+	open := s.state == subOpen
+	s.mu.Unlock()
+	if open && pos == lg.end.Load() {
+		select { // a stale token, from a spill asked for meanwhile
+		case <-s.wake:
+		default:
+		}
+		s.logWaiting = true
+	} else {
+		s.signal() // the rest is the goroutine's
+	}
+	s.cursor.Unlock() // under b.mu: see above
+}
+
+// offer puts pub on s's channel if the buffer has room and s is open, counting it
+// under s.mu as hand does, and reports whether it did.
+func (s *Subscription) offer(pub Event) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.state != subOpen {
+		return false
+	}
+	select {
+	case s.ch <- pub:
+		s.sent.Add(1)
+		return true
+	default:
 		return false
 	}
 }

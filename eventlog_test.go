@@ -239,9 +239,10 @@ func sharedReadersAgainstBruteForce(t *testing.T, seed uint64) {
 }
 
 // A token left on wake before the goroutine parked (a spill asked for while it was
-// catching up) does not end the parking: the cursor is the publishes' to move while
-// the goroutine is parked, so it must not read it until a publish (or finish) has
-// handed it back with a fresh token.
+// catching up) does not end the parking: the cursor is not the goroutine's to read
+// while it is parked. A publish does not wake it either: the publishing call
+// delivers the event itself (help) and leaves it parked. Only a token given while
+// it is parked (here finish's) wakes it, with the cursor its own again.
 func TestSharedParkIgnoresAStaleToken(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		b := newBus(0)
@@ -251,15 +252,21 @@ func TestSharedParkIgnoresAStaleToken(t *testing.T) {
 		b.index.add(s)
 		b.log.attach(s)
 		b.mu.Unlock()
-		s.signal() // the stale token
+		s.cursor.Lock() // as subscribe does for the goroutine
+		s.signal()      // the stale token
 		returned := make(chan bool, 1)
 		go func() { returned <- s.park(b) }()
 		synctest.Wait()
 		require.Empty(t, returned, "still parked")
-		b.publish([]engine.Event{offerIssued(1, "j", "w", "q")})
+		ev := offerIssued(1, "j", "w", "q")
+		b.publish([]engine.Event{ev})
 		synctest.Wait()
-		require.True(t, <-returned, "woken by the event")
-		require.Equal(t, uint64(0), s.pos.Load(), "the cursor is at the event")
+		require.Empty(t, returned, "still parked: the publish delivered the event itself")
+		require.Equal(t, toEvent(&ev), <-s.Events())
+		require.Equal(t, uint64(1), s.pos.Load(), "the cursor is past the event")
+		b.finish(s)
+		synctest.Wait()
+		require.True(t, <-returned, "woken by finish")
 		b.mu.Lock()
 		require.False(t, s.logWaiting)
 		b.log.detach(s)
@@ -309,4 +316,106 @@ func TestSharedPublishYieldsForAGoroutineFarBehind(t *testing.T) {
 	require.Equal(t, uint64(3*farBehind), s.published)
 	b.log.detach(s)
 	b.index.remove(s)
+}
+
+// Calls publish concurrently as the Router's do: their publishes one at a time
+// (the Router's lock), each call's help after it, unlocked and racing the next
+// calls, and at most inFlight calls whose last event the first reader has not read
+// yet (B1's window of jobs). Readers that take each event as it comes (B1's agent),
+// one that reads in bursts, and one that is a publishing goroutine itself (B2) must
+// each get every event, once, in order. A hand-off that no one delivers leaves the
+// first reader waiting, the window full and the calls stopped: found by B1, where a
+// goroutine let go of its cursor after b.mu, so that a caller's help failed to take
+// it and the goroutine parked with the event undelivered.
+func TestSharedHandOffsUnderConcurrentCalls(t *testing.T) {
+	const callers, calls, perCall, inFlight = 3, 20000, 3, 4
+	const total = callers * calls * perCall
+	b := newTestBus(t, total+1)
+	var routerMu sync.Mutex
+	var seq uint64
+	window := make(chan struct{}, inFlight)
+	call := func() uint64 { // one Router call: perCall events, then help
+		window <- struct{}{}
+		routerMu.Lock()
+		var last uint64
+		for range perCall {
+			seq++
+			last = seq
+			ev := logEvent(seq)
+			b.publishOne(&ev)
+		}
+		routerMu.Unlock()
+		b.help()
+		return last
+	}
+	steady := b.subscribe(nil)
+	bursty := b.subscribe(nil)
+	own := b.subscribe(nil) // read by the first caller after each of its calls
+	results := make(chan []uint64, 2)
+	read := func(s *Subscription, burst int, releases bool) {
+		var got []uint64
+		for len(got) < total {
+			ev, ok := <-s.Events()
+			if !ok {
+				break
+			}
+			got = append(got, ev.Seq())
+			if releases && ev.Seq()%perCall == 0 {
+				<-window
+			}
+			if burst > 0 && len(got)%burst == 0 {
+				runtime.Gosched()
+			}
+		}
+		results <- got
+	}
+	go read(steady, 0, true)
+	go read(bursty, 97, false)
+	var wg sync.WaitGroup
+	var ownGot []uint64
+	for c := range callers {
+		wg.Go(func() {
+			for range calls {
+				last := call()
+				if c != 0 {
+					continue
+				}
+				for len(ownGot) == 0 || ownGot[len(ownGot)-1] < last {
+					ownGot = append(ownGot, (<-own.Events()).Seq())
+				}
+			}
+		})
+	}
+	done := make(chan struct{})
+	go func() { wg.Wait(); close(done) }()
+	watchdog := time.After(time.Minute) // only to fail instead of hanging
+	var all [][]uint64
+	for len(all) < 2 {
+		select {
+		case got := <-results:
+			all = append(all, got)
+		case <-watchdog:
+			t.Fatalf("a reader is still waiting after a minute: an event was never delivered (%d readers done)", len(all))
+		}
+	}
+	select {
+	case <-done:
+	case <-watchdog:
+		t.Fatal("the publishing goroutine waits for its own event")
+	}
+	for len(ownGot) < total {
+		select {
+		case ev := <-own.Events():
+			ownGot = append(ownGot, ev.Seq())
+		case <-watchdog:
+			t.Fatalf("the own reader got %d of %d events", len(ownGot), total)
+		}
+	}
+	want := make([]uint64, total)
+	for i := range want {
+		want[i] = uint64(i + 1)
+	}
+	for i, got := range append(all, ownGot) {
+		require.Equal(t, want, got, "reader %d", i)
+	}
 }

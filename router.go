@@ -137,6 +137,7 @@ func (r *Router) Close() error {
 func (r *Router) AdvanceTo(t time.Time) error {
 	const op = "advance time"
 	r.mu.Lock()
+	defer r.bus.help() // after the unlock: delivers to a parked subscriber
 	defer r.mu.Unlock()
 	if r.closed {
 		return errClosed(op)
@@ -188,6 +189,7 @@ func (r *Router) do(ctx context.Context, op string, f func(now time.Time) error)
 		}
 	}
 	r.mu.Lock()
+	defer r.bus.help() // after the unlock: delivers to a parked subscriber
 	defer r.mu.Unlock()
 	if r.closed {
 		return errClosed(op)
@@ -248,6 +250,7 @@ func (r *Router) rearm(now time.Time) {
 // onTimer runs on the timer's goroutine when the earliest deadline is due.
 func (r *Router) onTimer() {
 	r.mu.Lock()
+	defer r.bus.help() // after the unlock: delivers to a parked subscriber
 	defer r.mu.Unlock()
 	if r.closed {
 		return

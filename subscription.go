@@ -72,10 +72,17 @@ type SubscribeOptions struct {
 // publish writes once for all of them; each goroutine reads it by its own cursor and,
 // once it is 1,024 of the Router's events behind while its reader is not taking
 // them (or 4,096 behind in any case), encodes what it lags by into a queue of its
-// own, off the Router's path. The others (an ID filter, or Synchronous) have a queue
-// each, which the publish fills. The channel is buffered (64 events), so
-// the goroutine and the reader do not meet for every event; what waits in the
-// buffer counts toward MaxBacklog.
+// own, off the Router's path. (ours) While such a goroutine is parked, with nothing
+// left to deliver, the Router call that publishes the next events for it does not
+// wake it: once the call has released the Router's mutex, the calling goroutine
+// converts them and puts them on the channel itself, as long as the buffer has room
+// (up to 64 events; beyond that, or for a second such subscription in the same call,
+// the goroutine is woken as before). A reader that is the caller finds its events
+// in the channel when the call returns, with no goroutine woken, and a reader
+// blocked on the channel is woken by the caller, one hand-off instead of two. The
+// others (an ID filter, or Synchronous) have a queue each, which the publish fills.
+// The channel is buffered (64 events), so the goroutine and the reader do not meet
+// for every event; what waits in the buffer counts toward MaxBacklog.
 //
 // The channel is closed, and the goroutine has exited, after one of:
 //   - Close: the undelivered events, those in the channel's buffer included, are
@@ -147,6 +154,7 @@ type Subscription struct {
 	published  uint64
 	logWaiting bool
 	nextYield  uint64 // the log's end before which a publish does not yield for s again
+	handedOff  uint64 // the log's end when a publish handed s off to its call's help; 0 when none is pending
 	sentSeen   uint64 // sent, as a publish last read it (full)
 
 	// A shared subscription's cursor in the bus's eventLog: the position of the next
@@ -155,6 +163,12 @@ type Subscription struct {
 	// lagCheckEvery events) and moves both only while logWaiting.
 	pos atomic.Uint64
 	at  *logChunk
+	// cursor is held by whoever reads the log at the cursor: the goroutine, but
+	// while it is parked, and a Router caller delivering for it meanwhile (bus.help).
+	// Whoever takes it clears logWaiting under bus.mu before reading, so that no
+	// publish moves the cursor under it. The goroutine keeps it once it has
+	// stopped.
+	cursor sync.Mutex
 
 	mu       sync.Mutex
 	state    subState
@@ -579,6 +593,14 @@ type bus struct {
 	log     eventLog // the events, once, for the shared subscriptions (their goroutines still running)
 	serials uint64   // subscriptions made
 	closed  bool
+
+	// handoff holds the shared subscriptions whose parked goroutine a publish did
+	// not wake, for the Router call that published to deliver to once it has
+	// unlocked (help); guarded by mu, with its length in handoffs for a check
+	// without the lock. spareHandoff is the other list, swapped in by help.
+	handoff      []*Subscription
+	spareHandoff []*Subscription
+	handoffs     atomic.Int32
 }
 
 // subIndex holds a bus's open subscriptions by the ID filter they are keyed on, so
@@ -698,6 +720,7 @@ func (b *bus) subscribe(opts *SubscribeOptions) *Subscription {
 	switch {
 	case s.shared:
 		b.log.attach(s)
+		s.cursor.Lock() // the goroutine's until it parks
 		b.wg.Go(func() { s.runShared(b) })
 	case !s.sync:
 		b.wg.Go(s.run)
@@ -706,12 +729,16 @@ func (b *bus) subscribe(opts *SubscribeOptions) *Subscription {
 }
 
 // publish queues evs, which are in Seq order, for every subscription whose filters
-// they pass. It never blocks on a reader and never calls the Router. Subscriptions
-// found stopped, or stopped by an overflow here, leave the index.
+// they pass, then delivers to a parked shared subscriber (help), as one Router call
+// does: the Router publishes each event through publishOne as the engine records it,
+// under its lock, and calls help once unlocked. It never blocks on a reader and
+// never calls the Router. Subscriptions found stopped, or stopped by an overflow
+// here, leave the index.
 func (b *bus) publish(evs []engine.Event) {
 	for i := range evs {
 		b.publishOne(&evs[i])
 	}
+	b.help()
 }
 
 // publishOne hands one event to every open subscription that wants it, as the

@@ -78,6 +78,7 @@ func evalAsync(rule *engine.Rule, l engine.Labels) (v any, err error) {
 // It does nothing once the Router is closed.
 func (r *Router) applyRuleResults(req engine.RuleRequest, results []engine.RuleResult) {
 	r.mu.Lock()
+	defer r.bus.help() // after the unlock: delivers to a parked subscriber
 	defer r.mu.Unlock()
 	if r.closed {
 		return
