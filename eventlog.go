@@ -11,7 +11,8 @@ import (
 // eventLog is the events of a bus, stored once for all its shared subscriptions: the
 // asynchronous ones without an ID filter (SubscribeOptions), which see every event.
 // Each such subscription reads the log by a cursor of its own (Subscription.pos and
-// .at), in its own goroutine, without any lock: a publish writes an event into its
+// .at), in its own goroutine (or, while that is parked, in a Router call delivering
+// for it: bus.help), without the bus's lock: a publish writes an event into its
 // slot and only then moves end past it, and a slot is written again only once every
 // cursor is past its chunk. So a publish costs one copy of the event, whatever the
 // number of shared subscriptions, and each of them only a filter check and a few
@@ -183,8 +184,11 @@ func (lg *eventLog) chunks() int {
 }
 
 // publishShared puts ev in the log for the shared subscriptions. It counts ev for
-// each one whose filters it passes, and wakes the goroutines that need it: one parked
-// at the end of the log, or one waiting for its reader while spillAt events behind.
+// each one whose filters it passes, and gets it delivered: a subscription whose
+// goroutine is parked at the end of the log is handed off to the publishing call
+// (bus.help) when no other hand-off is pending (maxHelped), else its goroutine is
+// woken, as is one handed off maxHelpEvents events ago and one waiting for its reader
+// while spillAt events behind.
 // A parked subscription the event does not concern has its cursor moved past it, so
 // that a subscription that rarely matches never holds the log's chunks. A
 // subscription whose backlog is full is stopped with ErrSlowSubscriber and leaves
@@ -406,7 +410,7 @@ func (s *Subscription) spill(lg *eventLog, cold *coldQueue) {
 
 // slot returns the log's slot at pos, the cursor's position or the next one the
 // goroutine reads (below the log's end), moving the cursor's chunk on when pos is
-// past its last event. Only the goroutine calls it, while the cursor is its own.
+// past its last event. Only the cursor's holder calls it: the goroutine, or help.
 func (s *Subscription) slot(pos uint64) *engine.Event {
 	if pos == s.at.start+logChunkLen {
 		s.at = s.at.next
@@ -418,9 +422,11 @@ func (s *Subscription) slot(pos uint64) *engine.Event {
 // of the log, and reports false when the goroutine is to stop: stopped, or finishing
 // with nothing left. While it waits, the cursor is not its own: publishes move it
 // past events the filters drop, and a caller may deliver for it (help). Its token
-// comes from a publish or finish that cleared logWaiting, or from help when the
-// reader's buffer is full; woken, it takes the cursor back (after any help under
-// way) and clears logWaiting itself, since help may have set it again meanwhile.
+// comes from a publish or finish that cleared logWaiting, from a publish that finds
+// it handed off maxHelpEvents events ago or spillAt behind, or from help when the
+// reader's buffer is full, the subscription is no longer open or events came
+// meanwhile; woken, it takes the cursor back (after any help under way) and clears
+// logWaiting itself, since help may have set it again meanwhile.
 func (s *Subscription) park(b *bus) bool {
 	b.mu.Lock()
 	if s.pos.Load() != b.log.end.Load() {
@@ -508,15 +514,29 @@ func (b *bus) help() {
 //
 // It does nothing when the cursor is taken. Whoever holds it then delivers the
 // events of this call: the cursor is let go only under b.mu, by park or by help,
-// after seeing the log's end there (every event appended so far), and with
-// logWaiting set, without which no publish hands s off; a holder that took it
-// since then reads the log from the cursor to its end before it parks. (TryLock
-// also fails on a free mutex in starvation mode, which means a waiter, the
-// goroutine, is next to take it.)
+// after seeing the log's end there (every event appended so far), with logWaiting
+// set (without which no publish hands s off) or with a token left for the parked
+// goroutine; a holder that took it since then reads the log from the cursor to its
+// end before it parks. (TryLock also fails on a free mutex in starvation mode, which
+// means a waiter, the goroutine, is next to take it.) A call that took the hand-off
+// list and has not yet taken the cursor delays the events of later calls until it
+// does, or until maxHelpEvents more events wake the goroutine: a latency, never a
+// loss.
 func (s *Subscription) help(b *bus) {
 	if !s.cursor.TryLock() {
 		return
 	}
+	defer func() {
+		// A conversion that panicked (a bug) must not leave the cursor taken, which
+		// would hang Close: the goroutine takes over, converts that event again and
+		// fails there, as it did before calls delivered for it.
+		if p := recover(); p != nil {
+			b.mu.Lock()
+			s.signal()
+			s.cursor.Unlock()
+			b.mu.Unlock()
+		}
+	}()
 	b.mu.Lock()
 	s.logWaiting, s.handedOff = false, 0 // no publish moves the cursor while it is read here
 	b.mu.Unlock()

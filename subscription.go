@@ -76,10 +76,13 @@ type SubscribeOptions struct {
 // left to deliver, the Router call that publishes the next events for it does not
 // wake it: once the call has released the Router's mutex, the calling goroutine
 // converts them and puts them on the channel itself, as long as the buffer has room
-// (up to 64 events; beyond that, or for a second such subscription in the same call,
-// the goroutine is woken as before). A reader that is the caller finds its events
-// in the channel when the call returns, with no goroutine woken, and a reader
-// blocked on the channel is woken by the caller, one hand-off instead of two. The
+// (up to 64 events; beyond that, or while another such hand-off is pending, the
+// goroutine is woken as before). A reader that is the caller then usually finds its
+// events in the channel when the call returns, with no goroutine woken, and a reader
+// blocked on the channel is woken by the caller, one hand-off instead of two. It is
+// not a guarantee (a concurrent call, the Router's timer or a webhook answer, may be
+// the one delivering); a Synchronous subscription is the way to have every event of
+// a call when it returns. The
 // others (an ID filter, or Synchronous) have a queue each, which the publish fills.
 // The channel is buffered (64 events), so the goroutine and the reader do not meet
 // for every event; what waits in the buffer counts toward MaxBacklog.
@@ -149,8 +152,10 @@ type Subscription struct {
 
 	// A shared subscription's counts, guarded by bus.mu: published counts the events
 	// that passed the filters (the goroutine's own check agrees): with sent, it gives
-	// the backlog. logWaiting: the goroutine is parked on wake, its cursor at the end
-	// of the log.
+	// the backlog. logWaiting: the cursor is free, at the end of the log, and no
+	// holder will read on (the goroutine is parked on wake, or about to take the
+	// cursor back and clear it), so a publish that concerns s must hand it off or
+	// wake it.
 	published  uint64
 	logWaiting bool
 	nextYield  uint64 // the log's end before which a publish does not yield for s again
@@ -158,9 +163,9 @@ type Subscription struct {
 	sentSeen   uint64 // sent, as a publish last read it (full)
 
 	// A shared subscription's cursor in the bus's eventLog: the position of the next
-	// event to read, and the chunk it is in (or at the end of). The goroutine moves
-	// them; a publish reads pos (the log's recycling, the spill check, once every
-	// lagCheckEvery events) and moves both only while logWaiting.
+	// event to read, and the chunk it is in (or at the end of). The cursor's holder
+	// moves them; a publish reads pos (the log's recycling, the spill check, once
+	// every lagCheckEvery events) and moves both only while logWaiting.
 	pos atomic.Uint64
 	at  *logChunk
 	// cursor is held by whoever reads the log at the cursor: the goroutine, but

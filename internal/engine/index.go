@@ -120,8 +120,8 @@ var indexHead = &jobState{}
 
 func jobIDLess(a, b *jobState) bool { return a.ID < b.ID }
 
-// insert adds j. O(1) when j's ID is above every ID in the index, O(log n)
-// otherwise.
+// insert adds j. O(log n): one comparison per level when j's ID is above every ID
+// in the index, a search of each node on the path otherwise.
 func (x *jobIndex) insert(j *jobState) {
 	if x.t == nil {
 		x.t = tbtree.NewBTreeGOptions(jobIDLess, tbtree.Options{Degree: indexDegree, NoLocks: true})
