@@ -186,7 +186,7 @@ func (lg *eventLog) chunks() int {
 // publishShared puts ev in the log for the shared subscriptions. It counts ev for
 // each one whose filters it passes, and gets it delivered: a subscription whose
 // goroutine is parked at the end of the log is handed off to the publishing call
-// (bus.help) when no other hand-off is pending (maxHelped), else its goroutine is
+// (bus.help) when no other hand-off is pending (bus.handoff), else its goroutine is
 // woken, as is one handed off maxHelpEvents events ago and one waiting for its reader
 // while spillAt events behind.
 // A parked subscription the event does not concern has its cursor moved past it, so
@@ -214,9 +214,7 @@ func (b *bus) publishShared(ev *engine.Event) (yield bool) {
 			s.published++
 			if s.logWaiting {
 				s.logWaiting = false
-				if len(b.handoff) < maxHelped {
-					b.handoff = append(b.handoff, s) // delivered by the caller (help)
-					b.handoffs.Store(int32(len(b.handoff)))
+				if b.handoff.CompareAndSwap(nil, s) { // delivered by the caller (help)
 					s.handedOff = end
 				} else {
 					s.signal()
@@ -366,23 +364,13 @@ func (s *Subscription) runShared(b *bus) {
 	}
 }
 
-// hand puts pub on the channel: under the lock with its count while the buffer has
-// room (so the backlog is exact for a reader that takes nothing), else outside it,
-// spilling whenever woken meanwhile. It reports false when the subscription stopped.
+// hand puts pub on the channel: with trySend while the buffer has room, else by a
+// blocking send outside the lock, spilling whenever woken meanwhile. It reports
+// false when the subscription stopped.
 func (s *Subscription) hand(pub Event, lg *eventLog, cold *coldQueue) bool {
-	s.mu.Lock()
-	if s.state == subStopped {
-		s.mu.Unlock()
-		return false
+	if sent, st := s.trySend(pub); sent || st == subStopped {
+		return sent
 	}
-	select {
-	case s.ch <- pub:
-		s.sent.Add(1)
-		s.mu.Unlock()
-		return true
-	default:
-	}
-	s.mu.Unlock()
 	for {
 		select {
 		case s.ch <- pub:
@@ -466,18 +454,12 @@ func (s *Subscription) park(b *bus) bool {
 	return ok
 }
 
-// maxHelped is how many parked shared subscriptions one Router call delivers to
-// itself (help); a publish wakes the goroutines of any others, as before. One
-// covers the usual case, a single subscriber to every event, without making a
-// call that many subscribers watch convert each of its events for each of them.
-const maxHelped = 1
-
 // maxHelpEvents bounds the events help delivers in one go; the goroutine, woken,
 // delivers the rest.
 const maxHelpEvents = eventsBuffer
 
 // help delivers, on the calling goroutine, the events of the Router call just
-// ended to the shared subscriptions whose parked goroutine its publishes did not
+// ended to the shared subscription whose parked goroutine its publishes did not
 // wake (bus.handoff), once the call has released the Router's lock. A goroutine
 // woken costs the waker a futex call when the other processors are idle, and that
 // call's tail (37 µs at p99 in CalibrationWake on this project's 2-core machine, and
@@ -486,31 +468,17 @@ const maxHelpEvents = eventsBuffer
 // with no goroutine woken, and a reader blocked on the channel is woken by the
 // caller directly, one hand-off instead of two. O(1) without a hand-off.
 func (b *bus) help() {
-	if b.handoffs.Load() == 0 {
-		return
-	}
-	b.mu.Lock()
-	subs := b.handoff
-	b.handoff, b.spareHandoff = b.spareHandoff[:0], nil
-	b.handoffs.Store(0)
-	b.mu.Unlock()
-	for _, s := range subs {
+	if s := b.handoff.Swap(nil); s != nil {
 		s.help(b)
 	}
-	clear(subs)
-	b.mu.Lock()
-	if b.spareHandoff == nil {
-		b.spareHandoff = subs[:0]
-	}
-	b.mu.Unlock()
 }
 
 // help delivers what s's cursor lags by, as its goroutine would, but without
-// waiting: each event is put on the channel only if the buffer has room, under
-// s.mu with its count (hand). It stops at the first that does not fit, at a
-// subscription no longer open, or after maxHelpEvents, and then wakes the
-// goroutine for the rest; having delivered everything, it leaves the goroutine
-// parked.
+// waiting: each event is put on the channel only if the buffer has room (trySend,
+// as hand does first). It stops at the first that does not fit, at a stopped
+// subscription, or after maxHelpEvents, and then wakes the goroutine for the rest
+// (or, when the subscription is no longer open, to finish or stop); having
+// delivered everything to an open one, it leaves the goroutine parked.
 //
 // It does nothing when the cursor is taken. Whoever holds it then delivers the
 // events of this call: the cursor is let go only under b.mu, by park or by help,
@@ -519,7 +487,7 @@ func (b *bus) help() {
 // goroutine; a holder that took it since then reads the log from the cursor to its
 // end before it parks. (TryLock also fails on a free mutex in starvation mode, which
 // means a waiter, the goroutine, is next to take it.) A call that took the hand-off
-// list and has not yet taken the cursor delays the events of later calls until it
+// and has not yet taken the cursor delays the events of later calls until it
 // does, or until maxHelpEvents more events wake the goroutine: a latency, never a
 // loss.
 func (s *Subscription) help(b *bus) {
@@ -548,8 +516,8 @@ func (s *Subscription) help(b *bus) {
 			pub := toEvent(slot)
 			if pub == nil {
 				s.sent.Add(1) // as runShared counts it
-			} else if !s.offer(pub) {
-				break
+			} else if sent, _ := s.trySend(pub); !sent {
+				break // the goroutine converts this one again and delivers the rest
 			}
 		}
 		pos++
@@ -572,20 +540,21 @@ func (s *Subscription) help(b *bus) {
 	s.cursor.Unlock() // under b.mu: see above
 }
 
-// offer puts pub on s's channel if the buffer has room and s is open, counting it
-// under s.mu as hand does, and reports whether it did.
-func (s *Subscription) offer(pub Event) bool {
+// trySend puts pub on s's channel if the buffer has room and s is not stopped,
+// counting it under s.mu (so the backlog is exact for a reader that takes nothing),
+// and reports whether it did and the state it saw.
+func (s *Subscription) trySend(pub Event) (sent bool, st subState) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.state != subOpen {
-		return false
+	if s.state == subStopped {
+		return false, subStopped
 	}
 	select {
 	case s.ch <- pub:
 		s.sent.Add(1)
-		return true
+		return true, s.state
 	default:
-		return false
+		return false, s.state
 	}
 }
 

@@ -599,13 +599,13 @@ type bus struct {
 	serials uint64   // subscriptions made
 	closed  bool
 
-	// handoff holds the shared subscriptions whose parked goroutine a publish did
-	// not wake, for the Router call that published to deliver to once it has
-	// unlocked (help); guarded by mu, with its length in handoffs for a check
-	// without the lock. spareHandoff is the other list, swapped in by help.
-	handoff      []*Subscription
-	spareHandoff []*Subscription
-	handoffs     atomic.Int32
+	// handoff is the shared subscription whose parked goroutine a publish did not
+	// wake, for the Router call that published to deliver to once it has unlocked
+	// (help); nil when none is pending. One at a time: that covers the usual case,
+	// a single subscriber to every event, without making a call that many
+	// subscribers watch convert each of its events for each of them; a publish
+	// wakes the goroutines of the others, as before. Set under mu, taken without it.
+	handoff atomic.Pointer[Subscription]
 }
 
 // subIndex holds a bus's open subscriptions by the ID filter they are keyed on, so
