@@ -23,7 +23,6 @@ import tbtree "github.com/tidwall/btree"
 type workerTree struct {
 	t    *tbtree.BTreeG[*workerState]
 	hint tbtree.PathHint
-	less func(a, b *workerState) bool
 }
 
 // treeHead is in every workerTree, first: a load ratio below any worker's (those
@@ -32,7 +31,7 @@ var treeHead = &workerState{ikey: wkey{load: -1}}
 
 // newWorkerTree returns an empty tree ordered by less (lessIdle or lessID).
 func newWorkerTree(less func(a, b *workerState) bool) *workerTree {
-	x := &workerTree{t: tbtree.NewBTreeGOptions(less, tbtree.Options{Degree: workerTreeDegree, NoLocks: true}), less: less}
+	x := &workerTree{t: tbtree.NewBTreeGOptions(less, tbtree.Options{Degree: workerTreeDegree, NoLocks: true})}
 	x.t.Set(treeHead)
 	return x
 }
@@ -76,7 +75,7 @@ func (x *workerTree) ascendFrom(pivot *workerState, fn func(w *workerState) bool
 // ascendBelow calls fn with each worker before pivot, in order, until fn returns
 // false. O(workers visited).
 func (x *workerTree) ascendBelow(pivot *workerState, fn func(w *workerState) bool) {
-	x.ascend(func(w *workerState) bool { return x.less(w, pivot) && fn(w) })
+	x.ascend(func(w *workerState) bool { return x.t.Less(w, pivot) && fn(w) })
 }
 
 // workerTreeDegree is the worker trees' degree: nodes of up to 63 workers. With
