@@ -468,6 +468,9 @@ const maxHelpEvents = eventsBuffer
 // with no goroutine woken, and a reader blocked on the channel is woken by the
 // caller directly, one hand-off instead of two. O(1) without a hand-off.
 func (b *bus) help() {
+	if b.handoff.Load() == nil { // the usual case: a plain load, no locked swap
+		return
+	}
 	if s := b.handoff.Swap(nil); s != nil {
 		s.help(b)
 	}
@@ -543,19 +546,20 @@ func (s *Subscription) help(b *bus) {
 // trySend puts pub on s's channel if the buffer has room and s is not stopped,
 // counting it under s.mu (so the backlog is exact for a reader that takes nothing),
 // and reports whether it did and the state it saw.
+//
+// Written without defer: it runs for every event a shared subscription delivers.
 func (s *Subscription) trySend(pub Event) (sent bool, st subState) {
 	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.state == subStopped {
-		return false, subStopped
+	if st = s.state; st != subStopped {
+		select {
+		case s.ch <- pub:
+			s.sent.Add(1)
+			sent = true
+		default:
+		}
 	}
-	select {
-	case s.ch <- pub:
-		s.sent.Add(1)
-		return true, s.state
-	default:
-		return false, s.state
-	}
+	s.mu.Unlock()
+	return sent, st
 }
 
 // leave detaches a shared subscription's cursor from the log once its goroutine has
