@@ -132,10 +132,22 @@ func Validate(v any) error {
 	return nil
 }
 
-// ValidateMap validates every key and value of m. Keys must be non-empty. Keys are
-// checked in sorted order, so the error for a map with several bad entries is
-// always the same one.
+// ValidateMap validates every key and value of m. Keys must be non-empty. The error
+// for a map with several bad entries is always the same one: that of the first bad
+// key in sorted order. A valid map, the usual case, is checked in one pass that
+// allocates nothing; the keys are sorted only once some entry is bad. O(n) for a
+// valid map of n labels, O(n log n) for an invalid one.
 func ValidateMap(m map[string]any) error {
+	bad := false
+	for k, v := range m {
+		if !validEntry(k, v) {
+			bad = true
+			break
+		}
+	}
+	if !bad {
+		return nil
+	}
 	keys := make([]string, 0, len(m))
 	for k := range m {
 		keys = append(keys, k)
@@ -151,6 +163,13 @@ func ValidateMap(m map[string]any) error {
 		}
 	}
 	return nil
+}
+
+// validEntry reports whether the key k and the value v are both valid, as
+// ValidateMap checks them, without building an error. O(1).
+func validEntry(k string, v any) bool {
+	_, ok := normalize(v)
+	return ok && k != ""
 }
 
 // IsNumber reports whether v is an integer or a float.

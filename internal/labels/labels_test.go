@@ -119,6 +119,23 @@ func TestValidateMap(t *testing.T) {
 	}
 }
 
+// Several bad entries: the error is always the first bad key's in sorted order,
+// whatever order the map iterates in; a valid map is checked without allocating.
+func TestValidateMapReportsTheFirstBadKeyAndAllocatesNothingWhenValid(t *testing.T) {
+	m := map[string]any{"d": math.Inf(1), "b": nil, "a": 1, "c": []int{1}, "e": "ok"}
+	for range 50 {
+		err := labels.ValidateMap(m)
+		require.Error(t, err)
+		require.Contains(t, err.Error(), `label "b"`)
+	}
+	valid := map[string]any{"a": 1, "b": "x", "c": true, "d": 2.5, "e": uint8(3), "f": -7}
+	require.Zero(t, testing.AllocsPerRun(100, func() {
+		if labels.ValidateMap(valid) != nil {
+			t.Fatal("valid map rejected")
+		}
+	}))
+}
+
 func TestSame(t *testing.T) {
 	tests := []struct {
 		name string
