@@ -388,6 +388,72 @@ func TestValuesAreCopies(t *testing.T) {
 	require.Equal(t, "gold", got.Labels["tier"])
 }
 
+// What a call was given is not kept: the conversions pass a job's Labels and Tags and
+// a worker's Queues, Labels and Tags through to the engine, which copies (or interns)
+// them within the call and writes to none of them. Writing to every input map and
+// slice afterwards changes neither the stored job and worker nor the events already
+// published; and the calls left the inputs as they were.
+func TestInputsAreNotAliased(t *testing.T) {
+	f := newFixture(t, nil)
+	w := Worker{ID: "w1", Queues: []string{"q"}, Capacity: 1, AvailableForOffers: true,
+		Channels: []ChannelConfig{{ChannelID: "voice", CapacityCostPerJob: 1}},
+		Labels:   Labels{"lang": "en", "tier": 2}, Tags: Labels{"team": "a"}}
+	_, err := f.r.UpsertWorker(ctx, w)
+	require.NoError(t, err)
+	require.Equal(t, Labels{"lang": "en", "tier": 2}, w.Labels, "the call wrote to the caller's labels")
+	j := Job{ID: "j1", ChannelID: "voice", QueueID: "q", Labels: Labels{"tier": "gold"}, Tags: Labels{"crm": "abc"},
+		RequestedWorkerSelectors: []WorkerSelector{{Key: "lang", LabelOperator: LabelOperatorEqual, Value: "en"}},
+		Notes:                    []Note{{Message: "hello"}}}
+	_, err = f.r.CreateJob(ctx, j)
+	require.NoError(t, err)
+	require.Equal(t, Labels{"tier": "gold"}, j.Labels, "the call wrote to the caller's labels")
+
+	w.Queues[0] = "changed"
+	w.Labels["lang"], w.Labels["new"] = "fr", 1
+	w.Tags["team"] = "b"
+	w.Channels[0].CapacityCostPerJob = 9
+	j.Labels["tier"], j.Labels["new"] = "changed", 1
+	j.Tags["crm"] = "changed"
+	j.RequestedWorkerSelectors[0].Value = "fr"
+	j.Notes[0].Message = "changed"
+
+	gw, err := f.r.GetWorker(ctx, "w1")
+	require.NoError(t, err)
+	require.Equal(t, []string{"q"}, gw.Queues)
+	require.Equal(t, Labels{"Id": "w1", "lang": "en", "tier": 2}, gw.Labels)
+	require.Equal(t, Labels{"team": "a"}, gw.Tags)
+	require.Equal(t, 1, gw.Channels[0].CapacityCostPerJob)
+	gj, err := f.r.GetJob(ctx, "j1")
+	require.NoError(t, err)
+	require.Equal(t, Labels{"tier": "gold"}, gj.Labels)
+	require.Equal(t, Labels{"crm": "abc"}, gj.Tags)
+	require.Equal(t, "en", gj.RequestedWorkerSelectors[0].Value)
+	require.Equal(t, "hello", gj.Notes[0].Message)
+
+	reg := next[WorkerRegistered](f)
+	require.Equal(t, Labels{"Id": "w1", "lang": "en", "tier": 2}, reg.Labels)
+	require.Equal(t, Labels{"team": "a"}, reg.Tags)
+	require.Equal(t, []string{"q"}, reg.Queues)
+	rec := next[JobReceived](f)
+	require.Equal(t, Labels{"tier": "gold"}, rec.Labels)
+	require.Equal(t, Labels{"crm": "abc"}, rec.Tags)
+	// The worker still matches on its stored labels: the job, which asks for "en",
+	// is offered to it.
+	o := next[OfferIssued](f)
+	require.Equal(t, "w1", o.WorkerID)
+	require.Equal(t, Labels{"Id": "w1", "lang": "en", "tier": 2}, o.WorkerLabels)
+
+	// An update through the same maps, written to after the first call, is taken as
+	// it is at the second call, and kept apart from them again.
+	w.Queues[0] = "q"
+	_, err = f.r.UpsertWorker(ctx, w)
+	require.NoError(t, err)
+	w.Labels["lang"] = "de"
+	gw, err = f.r.GetWorker(ctx, "w1")
+	require.NoError(t, err)
+	require.Equal(t, Labels{"Id": "w1", "lang": "fr", "new": 1, "tier": 2}, gw.Labels)
+}
+
 func TestOptionsValidation(t *testing.T) {
 	_, err := New(&Options{DefaultMaxBacklog: -1})
 	require.ErrorIs(t, err, ErrInvalidArgument)
