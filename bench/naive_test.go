@@ -249,6 +249,11 @@ func (s *naiveSub) next() (event, bool) {
 }
 
 func (s *naiveSub) nextWithin(d time.Duration) (event, bool, bool) {
+	select { // usually there already: no timer (see realSub.nextWithin)
+	case ev, ok := <-s.ch:
+		return ev, ok, false
+	default:
+	}
 	t := time.NewTimer(d)
 	defer t.Stop()
 	select {
