@@ -95,6 +95,22 @@ func (h *Heap) holds(it *item) bool {
 	return it.pos >= 0 && int(it.pos) < len(h.items) && h.items[it.pos].it == it
 }
 
+// HoldsIn reports whether the deadline stored in e by AddIn is pending in h. A zero
+// Entry, or one whose deadline popped or was removed, is not. O(1).
+func (h *Heap) HoldsIn(e *Entry) bool { return h.holds(&e.it) && !e.it.indexed }
+
+// RemoveIn cancels the deadline stored in e by AddIn and reports whether it was
+// pending in h: what Remove does with AddIn's handle, for an owner that keeps the
+// Entry but not the handle (one word less per owner). A zero Entry is never
+// pending. O(log n).
+func (h *Heap) RemoveIn(e *Entry) bool {
+	if !h.HoldsIn(e) {
+		return false
+	}
+	h.remove(int(e.it.pos))
+	return true
+}
+
 // Remove cancels a deadline added with Add and reports whether it was pending.
 // O(log n).
 func (h *Heap) Remove(x Handle) bool {

@@ -525,3 +525,40 @@ func TestAddInStoresTheDeadlineInTheOwnersEntry(t *testing.T) {
 	require.True(t, ok)
 	require.Equal(t, "a2", x.ID)
 }
+
+// RemoveIn and HoldsIn work from the owner's Entry alone: a zero Entry is not
+// pending (its position reads 0, the heap's first slot), nor one whose deadline
+// popped or was removed; removing cancels exactly that deadline, once.
+func TestRemoveInAndHoldsInUseTheEntryAlone(t *testing.T) {
+	h := deadline.New()
+	var a, b, c, zero deadline.Entry
+	h.Set(key("set"), at(3)) // the first slot is taken by a deadline of no Entry
+	require.False(t, h.HoldsIn(&zero))
+	require.False(t, h.RemoveIn(&zero))
+	require.Equal(t, 1, h.Len())
+
+	h.AddIn(&a, key("a"), at(2), nil)
+	h.AddIn(&b, key("b"), at(1), nil)
+	h.AddIn(&c, key("c"), at(4), nil)
+	require.True(t, h.HoldsIn(&a))
+	require.True(t, h.HoldsIn(&b))
+	require.True(t, h.RemoveIn(&a))
+	require.False(t, h.HoldsIn(&a))
+	require.False(t, h.RemoveIn(&a), "removed once")
+	require.Equal(t, 3, h.Len())
+
+	x, ok := h.PopDue(at(10))
+	require.True(t, ok)
+	require.Equal(t, "b", x.ID)
+	require.False(t, h.HoldsIn(&b), "popped")
+	require.False(t, h.RemoveIn(&b))
+	var ids []string
+	for {
+		x, ok := h.PopDue(at(10))
+		if !ok {
+			break
+		}
+		ids = append(ids, x.ID)
+	}
+	require.Equal(t, []string{"set", "c"}, ids)
+}

@@ -224,7 +224,7 @@ func (e *Engine) CheckIndexes() error {
 		if !j.st.terminal() {
 			active++
 		}
-		if err := checkJobOffers(j); err != nil {
+		if err := e.checkJobOffers(j); err != nil {
 			return err
 		}
 		if q := j.inQueue; q != nil {
@@ -267,18 +267,26 @@ func (e *Engine) checkSpareOffers() error {
 	return nil
 }
 
-// checkJobOffers verifies j's list of open offers: as long as its count, each of them
+// checkJobOffers verifies j's list of open offers: as long as its count, linked both
+// ways (each offer's jprev the one before it, the first's the last), each of them
 // the job's, open (in its worker's chain, with its expiry pending) and on the job's
 // channel. A terminal job has none.
-func checkJobOffers(j *jobState) error {
+func (e *Engine) checkJobOffers(j *jobState) error {
 	n := uint32(0)
-	for o := j.offers; o != nil; o = o.jnext {
+	var prev *offerState
+	for o := j.offers; o != nil; prev, o = o, o.jnext {
 		if n++; n > j.nOffers {
 			return fmt.Errorf("job %q: more offers listed than its %d counted", j.ID, j.nOffers)
 		}
-		if o.job != j || o.worker.offerByID(o.id) != o || !o.dl.Pending() || o.channel != j.channel {
+		if prev != nil && o.jprev != prev {
+			return fmt.Errorf("job %q: offer %q does not link back to the offer before it", j.ID, o.id)
+		}
+		if o.job != j || o.worker.offerByID(o.id) != o || !e.deadlines.HoldsIn(&o.dlEntry) || o.channel != j.channel {
 			return fmt.Errorf("job %q: offer %q is another job's, or not open", j.ID, o.id)
 		}
+	}
+	if j.offers != nil && j.offers.jprev != prev {
+		return fmt.Errorf("job %q: the first offer does not link back to the last", j.ID)
 	}
 	if n != j.nOffers || n > 0 && j.st.terminal() {
 		return fmt.Errorf("job %q (%s): %d offers listed, %d counted", j.ID, j.Status(), n, j.nOffers)
@@ -317,7 +325,7 @@ func (e *Engine) checkHeld(w *workerState) error {
 	used := 0
 	onChan := map[string]int{}
 	for o := w.offers.first; o != nil; o = o.next {
-		if o.worker != w || !o.dl.Pending() {
+		if o.worker != w || !e.deadlines.HoldsIn(&o.dlEntry) {
 			return fmt.Errorf("worker %q: offer %q of another worker, or without its expiry", w.ID, o.id)
 		}
 		if !o.job.hasOffer(o) {

@@ -60,8 +60,9 @@ type jobState struct {
 	visit   uint64        // the last pass that visited it
 	sel     *jobSelectors // its worker selectors; nil while it has none
 	// offers is the first of the job's open offers, in issue order, linked by
-	// offerState.jnext (offer.go): one pointer where a slice took 24 bytes and, once
-	// the job had been offered, an array of its own.
+	// offerState.jnext and jprev (offer.go; the first's jprev is the last): one
+	// pointer where a slice took 24 bytes and, once the job had been offered, an
+	// array of its own.
 	offers  *offerState
 	nOffers uint32 // open offers
 	// Priority is -100..100 (validateJob, classification, exception actions).

@@ -481,15 +481,13 @@ func (w *workerState) canTake(channel string) bool {
 
 // eligible is the full eligibility rule of a worker for a queued job (the worker
 // listens on the job's queue: the caller takes it from that queue's classes).
-// O(channels + selectors + the job's offers).
+// O(channels + selectors + min(the job's offers, the worker's offers)).
 func (e *Engine) eligible(w *workerState, j *jobState, bypass bool) bool {
 	if !w.canTake(j.ChannelID()) {
 		return false
 	}
-	for o := j.offers; o != nil; o = o.jnext {
-		if o.worker == w {
-			return false
-		}
+	if holdsOfferFor(w, j) {
+		return false
 	}
 	if j.declined(w) {
 		return false
@@ -525,4 +523,26 @@ func (e *Engine) score(mode Mode, j *jobState, w *workerState) (s float64) {
 		return worst
 	}
 	return v
+}
+
+// holdsOfferFor reports whether w holds an open offer for j, looking through the
+// shorter of the two lists of open offers: a job offered to a thousand workers at
+// once (a large MaxConcurrentOffers) is checked against each candidate through the
+// candidate's few offers, not the job's thousand. O(min(the job's offers, the
+// worker's offers)).
+func holdsOfferFor(w *workerState, j *jobState) bool {
+	if int64(j.nOffers) <= int64(w.nOffers) {
+		for o := j.offers; o != nil; o = o.jnext {
+			if o.worker == w {
+				return true
+			}
+		}
+		return false
+	}
+	for o := w.offers.first; o != nil; o = o.next {
+		if o.job == j {
+			return true
+		}
+	}
+	return false
 }

@@ -11,15 +11,17 @@ import (
 // allocates one record, not two. It does not embed Offer: the job's and the worker's
 // IDs are theirs (offer returns the Offer).
 type offerState struct {
-	links[offerState]             // its place among its worker's open offers (workerindex.go)
-	jnext             *offerState // the job's next open offer (jobState.offers)
-	id                string
-	cost              int
-	offeredAt         time.Time
-	expiresAt         time.Time
-	channel           name            // the job's ChannelID when it was offered
-	dl                deadline.Handle // the expiry deadline, stored in dlEntry
-	dlEntry           deadline.Entry
+	links[offerState] // its place among its worker's open offers (workerindex.go)
+	// jnext and jprev are its place among its job's open offers (jobState.offers):
+	// jnext runs to the last, which has none; jprev runs back to the first, whose
+	// jprev is the last, so that appending and removing are O(1).
+	jnext, jprev *offerState
+	id           string
+	cost         int
+	offeredAt    time.Time
+	expiresAt    time.Time
+	channel      name           // the job's ChannelID when it was offered
+	dlEntry      deadline.Entry // the expiry deadline (Heap.AddIn, RemoveIn)
 	// The offer's job and worker: both exist while the offer is open (a worker is
 	// deleted, and a job becomes deletable, only after its offers end).
 	job    *jobState
@@ -52,7 +54,7 @@ func (e *Engine) issueOffer(now time.Time, j *jobState, w *workerState, cost int
 	e.pushOffer(w, o)
 	w.used += cost
 	j.addOffer(o)
-	o.dl = e.deadlines.AddIn(&o.dlEntry, offerKey(id), o.expiresAt, o)
+	e.deadlines.AddIn(&o.dlEntry, offerKey(id), o.expiresAt, o)
 	e.refreshWorker(w)
 	e.refreshJob(j)
 	e.emit(now, Event{Type: EvOfferIssued, WorkerID: w.ID, JobID: j.ID, OfferID: id, QueueID: j.QueueID(),
@@ -78,10 +80,9 @@ func (e *Engine) newOffer() *offerState { return e.spareOffers.Get() }
 func (e *Engine) freeOffer(o *offerState) { e.spareOffers.Put(o, maxSpareOffers) }
 
 // endOffer removes an open offer from every index. When release is set its capacity
-// returns to the worker. O(log n) for the deadline, plus O(the job's offers) (O(1)
-// when o is the job's first, as offers usually end in the order they were issued).
+// returns to the worker. O(log n) for the deadline, O(1) for the rest.
 func (e *Engine) endOffer(o *offerState, release bool) {
-	e.deadlines.Remove(o.dl)
+	e.deadlines.RemoveIn(&o.dlEntry)
 	w, j := o.worker, o.job
 	e.unlinkOffer(w, o)
 	if release {
@@ -114,26 +115,37 @@ func (e *Engine) revokeWorkerOffers(now time.Time, w *workerState, reason string
 	}
 }
 
-// addOffer appends o to j's open offers. O(the job's offers): a job holds at most its
-// policy's MaxConcurrentOffers, one by default.
+// addOffer appends o to j's open offers. O(1): the first offer's jprev is the last,
+// so a job offered to many workers at once (a large MaxConcurrentOffers) takes each
+// offer in constant time, where walking to the end made n offers cost O(n²).
 func (j *jobState) addOffer(o *offerState) {
 	o.jnext = nil
-	p := &j.offers
-	for *p != nil {
-		p = &(*p).jnext
+	if first := j.offers; first == nil {
+		j.offers, o.jprev = o, o
+	} else {
+		last := first.jprev
+		last.jnext, o.jprev, first.jprev = o, last, o
 	}
-	*p = o
 	j.nOffers++
 }
 
-// removeOffer takes o, which must be open, out of j's open offers. O(1) when o is the
-// first, else O(the job's offers).
+// removeOffer takes o, which must be open, out of j's open offers. O(1).
 func (j *jobState) removeOffer(o *offerState) {
-	p := &j.offers
-	for *p != o {
-		p = &(*p).jnext
+	first := j.offers
+	switch {
+	case o == first:
+		j.offers = o.jnext
+		if o.jnext != nil {
+			o.jnext.jprev = o.jprev // the last
+		}
+	case o.jnext == nil: // the last, not the first
+		o.jprev.jnext = nil
+		first.jprev = o.jprev
+	default:
+		o.jprev.jnext = o.jnext
+		o.jnext.jprev = o.jprev
 	}
-	*p, o.jnext = o.jnext, nil
+	o.jnext, o.jprev = nil, nil
 	j.nOffers--
 }
 

@@ -1,6 +1,7 @@
 package engine
 
 import (
+	"fmt"
 	"testing"
 	"time"
 
@@ -310,6 +311,82 @@ func TestOfferRevocation(t *testing.T) {
 			}
 			_, _, err := f.e.AcceptOffer(f.now, "a", o.ID)
 			requireCode(t, err, CodeNotFound)
+		})
+	}
+}
+
+// A job holds its open offers in issue order, whichever of them end: one declined
+// from the middle, the last and the first leave the others in order, and an offer
+// issued after them goes to the end. The order shows in the OfferRevoked events of
+// an accept, which revokes the job's other offers first to last; the fixture's
+// index checks (Config.Checks) verify the list's links both ways after every call.
+func TestJobOffersKeepIssueOrderWhicheverEnd(t *testing.T) {
+	f := newFixture(t)
+	f.policy("p", Mode{Kind: LongestIdle, MinConcurrentOffers: 1, MaxConcurrentOffers: 6})
+	f.queue("q", "p")
+	for i := 1; i <= 6; i++ {
+		f.worker(agent(fmt.Sprintf("w%d", i), "q"))
+	}
+	f.job(call("j", "q"))
+	require.Equal(t, []string{"w1", "w2", "w3", "w4", "w5", "w6"}, f.offeredTo("j"))
+	for _, w := range []string{"w3", "w6", "w1"} { // the middle, the last, the first
+		require.NoError(t, f.e.DeclineOffer(f.now, w, f.offer(w, "j").ID, time.Time{}))
+	}
+	require.Equal(t, []string{"w2", "w4", "w5"}, f.offeredTo("j"))
+	f.worker(agent("w0", "q")) // sorts first by ID, but is offered last
+	require.Equal(t, []string{"w0", "w2", "w4", "w5"}, f.offeredTo("j"))
+	f.take()
+	f.accept("w4", "j")
+	var revoked []string
+	for _, ev := range f.take() {
+		if ev.Type == EvOfferRevoked {
+			revoked = append(revoked, ev.WorkerID)
+		}
+	}
+	require.Equal(t, []string{"w2", "w5", "w0"}, revoked, "revoked in issue order")
+}
+
+// BenchmarkOffersOfOneJob issues n concurrent offers of one job (a policy whose
+// MaxConcurrentOffers is n, n idle workers), then accepts the last, which revokes
+// the n-1 others. ns/offer stays flat in n: each offer joins and leaves the job's
+// list in O(1).
+func BenchmarkOffersOfOneJob(b *testing.B) {
+	for _, n := range []int{10, 100, 1000, 10000} {
+		b.Run(fmt.Sprintf("offers=%d", n), func(b *testing.B) {
+			e := New(Config{NewID: counterIDs("id"), Emit: func(*Event) {}})
+			now := t0
+			if _, err := e.UpsertDistributionPolicy(now, DistributionPolicy{ID: "p", OfferExpiresAfter: time.Hour,
+				Mode: Mode{Kind: LongestIdle, MinConcurrentOffers: 1, MaxConcurrentOffers: n}}); err != nil {
+				b.Fatal(err)
+			}
+			if _, err := e.UpsertQueue(now, Queue{ID: "q", DistributionPolicyID: "p"}); err != nil {
+				b.Fatal(err)
+			}
+			for i := range n {
+				if _, err := e.UpsertWorker(now, agent(fmt.Sprintf("w%06d", i), "q")); err != nil {
+					b.Fatal(err)
+				}
+			}
+			last := fmt.Sprintf("w%06d", n-1)
+			k := 0
+			for b.Loop() {
+				id := fmt.Sprintf("j%d", k)
+				k++
+				if _, err := e.CreateJob(now, call(id, "q")); err != nil {
+					b.Fatal(err)
+				}
+				w, err := e.GetWorker(last)
+				if err != nil || len(w.Offers) != 1 {
+					b.Fatalf("worker %s: %d offers, err %v", last, len(w.Offers), err)
+				}
+				if _, _, err := e.AcceptOffer(now, last, w.Offers[0].ID); err != nil {
+					b.Fatal(err)
+				}
+				if err := e.CancelJob(now, id, "", ""); err != nil {
+					b.Fatal(err)
+				}
+			}
+			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*n), "ns/offer")
 		})
 	}
 }
