@@ -552,13 +552,5 @@ func TestRemoveInAndHoldsInUseTheEntryAlone(t *testing.T) {
 	require.Equal(t, "b", x.ID)
 	require.False(t, h.HoldsIn(&b), "popped")
 	require.False(t, h.RemoveIn(&b))
-	var ids []string
-	for {
-		x, ok := h.PopDue(at(10))
-		if !ok {
-			break
-		}
-		ids = append(ids, x.ID)
-	}
-	require.Equal(t, []string{"set", "c"}, ids)
+	require.Equal(t, []string{"set", "c"}, drain(t, h))
 }
