@@ -624,3 +624,33 @@ func TestMaxJobAge_AJobThatEndedFirstIsNotTouched(t *testing.T) {
 	require.Empty(t, f.take())
 	require.Equal(t, "Done", f.getJob("j").DispositionCode)
 }
+
+// A job view shares the job's selector and note slices, and a worker view its
+// channels (view): the engine never writes to them once stored, so a view taken
+// before a selector expires, before the job is updated or before the worker's
+// channels change stays as it was taken.
+func TestViewsStayAsTakenWhileTheEngineMovesOn(t *testing.T) {
+	f := busyW7(t)
+	created := f.now
+	j := withSelectors("j", "q", preferred("w7", 45*time.Second))
+	j.Notes = []Note{{Message: "first", AddedAt: created}}
+	before := f.job(j)
+	w1 := f.getWorker("w1")
+	wantSel := []Selector{{Key: "Id", Op: labels.Equal, Value: "w7", Expedite: true,
+		ExpiresAfter: 45 * time.Second, ExpiresAt: created.Add(45 * time.Second)}}
+	wantNotes := []Note{{Message: "first", AddedAt: created}}
+	wantChannels := slices.Clone(w1.Channels)
+
+	f.advanceTo(created.Add(45 * time.Second)) // the selector expires: a new slice
+	require.True(t, f.getJob("j").RequestedWorkerSelectors[0].Expired)
+	require.NoError(t, f.e.CancelJob(f.now, "j", "", "second note"))
+	require.Len(t, f.getJob("j").Notes, 2)
+	w := agent("w1", "q")
+	w.Channels = []ChannelConfig{{ChannelID: chat, CapacityCostPerJob: 1}}
+	f.worker(w)
+	require.Equal(t, chat, f.getWorker("w1").Channels[0].ChannelID)
+
+	require.Equal(t, wantSel, before.RequestedWorkerSelectors, "the view taken at creation")
+	require.Equal(t, wantNotes, before.Notes)
+	require.Equal(t, wantChannels, w1.Channels)
+}

@@ -274,16 +274,22 @@ type pendingClose struct {
 func closeKey(jobID string) deadline.Key    { return deadline.Key{Kind: dlCloseAt, ID: jobID} }
 func scheduleKey(jobID string) deadline.Key { return deadline.Key{Kind: dlSchedule, ID: jobID} }
 
-// view returns a copy of the job safe to hand out (maps of labels are immutable and
-// shared; the shell copies them).
+// view returns the job as a Job value. Its Labels, Tags, RequestedWorkerSelectors,
+// Notes and AttachedWorkerSelectors are the job's own, shared, and must not be
+// written to: the engine never writes to them either once stored (it replaces a
+// job's selectors with a new slice when one expires, expireDue, or when the job is
+// updated), so a view stays as it was taken. The public shell converts each of them
+// into a new value of the public type anyway, so copying them here too was one
+// more allocation per selector list for every CreateJob and GetJob. Assignments is
+// a new map. O(assignments).
 func (j *jobState) view() Job {
 	x := j.cold()
 	v := Job{
 		ID: j.ID, ChannelID: j.ChannelID(), ChannelReference: x.ChannelReference, QueueID: j.QueueID(),
 		ClassificationPolicyID: x.ClassificationPolicyID, Priority: int(j.Priority),
-		RequestedWorkerSelectors: slices.Clone(j.requested()), Labels: j.Labels, Tags: x.Tags,
-		Notes: slices.Clone(x.Notes), MatchingMode: x.MatchingMode, Status: j.Status(), CreatedAt: j.CreatedAt,
-		EnqueuedAt: j.EnqueuedAt(), ScheduledAt: x.ScheduledAt, AttachedWorkerSelectors: slices.Clone(x.AttachedWorkerSelectors),
+		RequestedWorkerSelectors: j.requested(), Labels: j.Labels, Tags: x.Tags,
+		Notes: x.Notes, MatchingMode: x.MatchingMode, Status: j.Status(), CreatedAt: j.CreatedAt,
+		EnqueuedAt: j.EnqueuedAt(), ScheduledAt: x.ScheduledAt, AttachedWorkerSelectors: x.AttachedWorkerSelectors,
 		DispositionCode: j.asg().DispositionCode, UnassignmentCount: x.UnassignmentCount,
 	}
 	if as := j.asg().assigns; len(as) > 0 {

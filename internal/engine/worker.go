@@ -112,12 +112,13 @@ func (w *workerState) loadRatio() float64 {
 
 // view returns a copy of the worker with its read-only fields filled, and its labels
 // as a new map with "Id": its open offers in issue order and its assigned jobs in
-// assignment order. Its Queues, Channels, Labels, Offers and AssignedJobs are fresh,
-// shared with nothing (the public shell adopts the Queues and Labels); its Tags are
-// the worker's own map, which must not be written to. O(labels + offers + holdings).
+// assignment order. Its Queues, Labels, Offers and AssignedJobs are fresh, shared
+// with nothing (the public shell adopts the Queues and Labels); its Tags and
+// Channels are the worker's own, which must not be written to (the engine replaces
+// them whole on an update; the shell converts them). O(labels + offers + holdings).
 func (w *workerState) view() Worker {
 	v := Worker{ID: w.ID, Queues: slices.Clone(w.Queues), Capacity: w.Capacity,
-		Channels: slices.Clone(w.Channels), Labels: WorkerLabelMap(&w.labels.Set, w.ID), Tags: w.Tags,
+		Channels: w.Channels, Labels: WorkerLabelMap(&w.labels.Set, w.ID), Tags: w.Tags,
 		AvailableForOffers: w.AvailableForOffers, MaxConcurrentOffers: w.MaxConcurrentOffers, State: w.state.State()}
 	if w.nOffers > 0 {
 		v.Offers = make([]Offer, 0, w.nOffers)
