@@ -452,6 +452,20 @@ func TestInputsAreNotAliased(t *testing.T) {
 	gw, err = f.r.GetWorker(ctx, "w1")
 	require.NoError(t, err)
 	require.Equal(t, Labels{"Id": "w1", "lang": "fr", "new": 1, "tier": 2}, gw.Labels)
+	require.Equal(t, Labels{"team": "b"}, w.Tags, "the call wrote to the caller's tags")
+	require.Equal(t, []string{"q"}, w.Queues, "the call wrote to the caller's queues")
+
+	// UpdateJob, the third caller of the job conversion, keeps nothing either.
+	u := Job{ID: "j1", ChannelID: "voice", QueueID: "q", Labels: Labels{"tier": "silver"}, Tags: Labels{"crm": "upd"}}
+	_, err = f.r.UpdateJob(ctx, u)
+	require.NoError(t, err)
+	require.Equal(t, Labels{"tier": "silver"}, u.Labels, "the call wrote to the caller's labels")
+	require.Equal(t, Labels{"crm": "upd"}, u.Tags, "the call wrote to the caller's tags")
+	u.Labels["tier"], u.Tags["crm"] = "changed", "changed"
+	gj, err = f.r.GetJob(ctx, "j1")
+	require.NoError(t, err)
+	require.Equal(t, Labels{"tier": "silver"}, gj.Labels)
+	require.Equal(t, Labels{"crm": "upd"}, gj.Tags)
 }
 
 func TestOptionsValidation(t *testing.T) {

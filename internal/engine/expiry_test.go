@@ -625,10 +625,12 @@ func TestMaxJobAge_AJobThatEndedFirstIsNotTouched(t *testing.T) {
 	require.Equal(t, "Done", f.getJob("j").DispositionCode)
 }
 
-// A job view shares the job's selector and note slices, and a worker view its
-// channels (view): the engine never writes to them once stored, so a view taken
-// before a selector expires, before the job is updated or before the worker's
-// channels change stays as it was taken.
+// A job view shares the job's requested selector and note slices, and a worker view
+// its channels (view): the engine never writes to them once a view can see them, so
+// a view taken before a selector expires, before the job is updated, before a note
+// is added or before the worker's channels change stays as it was taken. (Attached
+// selectors, which classification sets, are replaced the same way; not covered
+// here.)
 func TestViewsStayAsTakenWhileTheEngineMovesOn(t *testing.T) {
 	f := busyW7(t)
 	created := f.now
@@ -642,7 +644,15 @@ func TestViewsStayAsTakenWhileTheEngineMovesOn(t *testing.T) {
 	wantChannels := slices.Clone(w1.Channels)
 
 	f.advanceTo(created.Add(45 * time.Second)) // the selector expires: a new slice
-	require.True(t, f.getJob("j").RequestedWorkerSelectors[0].Expired)
+	expired := f.getJob("j")
+	require.True(t, expired.RequestedWorkerSelectors[0].Expired)
+	wantExpired := slices.Clone(expired.RequestedWorkerSelectors)
+	upd := withSelectors("j", "q", excluding("w9", time.Minute)) // replaces the selectors
+	upd.Notes = expired.Notes
+	_, err := f.e.UpdateJob(f.now, upd)
+	require.NoError(t, err)
+	require.Equal(t, "w9", f.getJob("j").RequestedWorkerSelectors[0].Value)
+	require.Equal(t, wantExpired, expired.RequestedWorkerSelectors, "the view taken before the update")
 	require.NoError(t, f.e.CancelJob(f.now, "j", "", "second note"))
 	require.Len(t, f.getJob("j").Notes, 2)
 	w := agent("w1", "q")

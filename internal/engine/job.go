@@ -276,12 +276,15 @@ func scheduleKey(jobID string) deadline.Key { return deadline.Key{Kind: dlSchedu
 
 // view returns the job as a Job value. Its Labels, Tags, RequestedWorkerSelectors,
 // Notes and AttachedWorkerSelectors are the job's own, shared, and must not be
-// written to: the engine never writes to them either once stored (it replaces a
-// job's selectors with a new slice when one expires, expireDue, or when the job is
-// updated), so a view stays as it was taken. The public shell converts each of them
-// into a new value of the public type anyway, so copying them here too was one
-// more allocation per selector list for every CreateJob and GetJob. Assignments is
-// a new map. O(assignments).
+// written to (nor appended to: they may have room past their length). The engine
+// does not write to them either once a view or an event can see them: it replaces
+// a job's selectors with a new slice when one expires (expireDue) or the job is
+// updated, and appends a note after a clip; startSelectorClocks writes into a
+// selector slice only when it has just been stored, within the same call, before
+// any view is taken. So a view stays as it was taken. The public shell converts
+// each of them into a new value of the public type anyway, so copying them here too
+// was one more allocation per selector list for every CreateJob and GetJob.
+// Assignments is a new map. O(assignments).
 func (j *jobState) view() Job {
 	x := j.cold()
 	v := Job{
