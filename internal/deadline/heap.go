@@ -97,7 +97,7 @@ func (h *Heap) holds(it *item) bool {
 
 // HoldsIn reports whether the deadline stored in e by AddIn is pending in h. A zero
 // Entry, or one whose deadline popped or was removed, is not. O(1).
-func (h *Heap) HoldsIn(e *Entry) bool { return h.holds(&e.it) && !e.it.indexed }
+func (h *Heap) HoldsIn(e *Entry) bool { return h.holds(&e.it) } // AddIn never indexes
 
 // RemoveIn cancels the deadline stored in e by AddIn and reports whether it was
 // pending in h: what Remove does with AddIn's handle, for an owner that keeps the

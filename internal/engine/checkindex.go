@@ -267,29 +267,21 @@ func (e *Engine) checkSpareOffers() error {
 	return nil
 }
 
-// checkJobOffers verifies j's list of open offers: as long as its count, linked both
-// ways (each offer's jprev the one before it, the first's the last), each of them
-// the job's, open (in its worker's chain, with its expiry pending) and on the job's
-// channel. A terminal job has none.
+// checkJobOffers verifies j's chain of open offers: its links, its length against
+// its count, each offer the job's, open (in its worker's chain, with its expiry
+// pending) and on the job's channel. A terminal job has none.
 func (e *Engine) checkJobOffers(j *jobState) error {
-	n := uint32(0)
-	var prev *offerState
-	for o := j.offers; o != nil; prev, o = o, o.jnext {
-		if n++; n > j.nOffers {
-			return fmt.Errorf("job %q: more offers listed than its %d counted", j.ID, j.nOffers)
-		}
-		if prev != nil && o.jprev != prev {
-			return fmt.Errorf("job %q: offer %q does not link back to the offer before it", j.ID, o.id)
-		}
+	n := j.offers.check()
+	if n < 0 {
+		return fmt.Errorf("job %q: the links of its offer chain disagree", j.ID)
+	}
+	if n != int(j.nOffers) || n > 0 && j.st.terminal() {
+		return fmt.Errorf("job %q (%s): %d offers listed, %d counted", j.ID, j.Status(), n, j.nOffers)
+	}
+	for o := j.offers.first; o != nil; o = o.jlinks.next {
 		if o.job != j || o.worker.offerByID(o.id) != o || !e.deadlines.HoldsIn(&o.dlEntry) || o.channel != j.channel {
 			return fmt.Errorf("job %q: offer %q is another job's, or not open", j.ID, o.id)
 		}
-	}
-	if j.offers != nil && j.offers.jprev != prev {
-		return fmt.Errorf("job %q: the first offer does not link back to the last", j.ID)
-	}
-	if n != j.nOffers || n > 0 && j.st.terminal() {
-		return fmt.Errorf("job %q (%s): %d offers listed, %d counted", j.ID, j.Status(), n, j.nOffers)
 	}
 	return nil
 }

@@ -59,11 +59,10 @@ type jobState struct {
 	group   *jobGroup     // the job group holding it while hungry (matchindex.go)
 	visit   uint64        // the last pass that visited it
 	sel     *jobSelectors // its worker selectors; nil while it has none
-	// offers is the first of the job's open offers, in issue order, linked by
-	// offerState.jnext and jprev (offer.go; the first's jprev is the last): one
-	// pointer where a slice took 24 bytes and, once the job had been offered, an
-	// array of its own.
-	offers  *offerState
+	// offers are the job's open offers, in issue order (a chain through
+	// offerState.jlinks): one pointer where a slice took 24 bytes and, once the job
+	// had been offered, an array of its own.
+	offers  chain[offerState, jobOffers]
 	nOffers uint32 // open offers
 	// Priority is -100..100 (validateJob, classification, exception actions).
 	Priority int8

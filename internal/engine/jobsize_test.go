@@ -202,9 +202,9 @@ func TestCheckIndexesCatchesABrokenOfferList(t *testing.T) {
 	require.ErrorContains(t, f.e.CheckIndexes(), `job "j" (queued): 2 offers listed, 3 counted`)
 	j.nOffers--
 
-	second := j.offers.jnext
-	j.offers.jnext = nil // the second offer is open but off the job's list
+	second := j.offers.first.jlinks.next
+	j.offers.first.jlinks.next = nil // the second offer is open but off the job's list
 	require.ErrorContains(t, f.e.CheckIndexes(), "is not among job \"j\"'s offers")
-	j.offers.jnext = second
+	j.offers.first.jlinks.next = second
 	require.NoError(t, f.e.CheckIndexes())
 }

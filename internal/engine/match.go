@@ -532,7 +532,7 @@ func (e *Engine) score(mode Mode, j *jobState, w *workerState) (s float64) {
 // worker's offers)).
 func holdsOfferFor(w *workerState, j *jobState) bool {
 	if int64(j.nOffers) <= int64(w.nOffers) {
-		for o := j.offers; o != nil; o = o.jnext {
+		for o := j.offers.first; o != nil; o = o.jlinks.next {
 			if o.worker == w {
 				return true
 			}

@@ -11,17 +11,14 @@ import (
 // allocates one record, not two. It does not embed Offer: the job's and the worker's
 // IDs are theirs (offer returns the Offer).
 type offerState struct {
-	links[offerState] // its place among its worker's open offers (workerindex.go)
-	// jnext and jprev are its place among its job's open offers (jobState.offers):
-	// jnext runs to the last, which has none; jprev runs back to the first, whose
-	// jprev is the last, so that appending and removing are O(1).
-	jnext, jprev *offerState
-	id           string
-	cost         int
-	offeredAt    time.Time
-	expiresAt    time.Time
-	channel      name           // the job's ChannelID when it was offered
-	dlEntry      deadline.Entry // the expiry deadline (Heap.AddIn, RemoveIn)
+	links[offerState]                   // its place among its worker's open offers (workerindex.go)
+	jlinks            links[offerState] // its place among its job's open offers (jobState.offers)
+	id                string
+	cost              int
+	offeredAt         time.Time
+	expiresAt         time.Time
+	channel           name           // the job's ChannelID when it was offered
+	dlEntry           deadline.Entry // the expiry deadline (Heap.AddIn, RemoveIn)
 	// The offer's job and worker: both exist while the offer is open (a worker is
 	// deleted, and a job becomes deletable, only after its offers end).
 	job    *jobState
@@ -115,43 +112,22 @@ func (e *Engine) revokeWorkerOffers(now time.Time, w *workerState, reason string
 	}
 }
 
-// addOffer appends o to j's open offers. O(1): the first offer's jprev is the last,
-// so a job offered to many workers at once (a large MaxConcurrentOffers) takes each
-// offer in constant time, where walking to the end made n offers cost O(n²).
+// addOffer appends o to j's open offers. O(1): a job offered to many workers at
+// once (a large MaxConcurrentOffers) takes each offer in constant time.
 func (j *jobState) addOffer(o *offerState) {
-	o.jnext = nil
-	if first := j.offers; first == nil {
-		j.offers, o.jprev = o, o
-	} else {
-		last := first.jprev
-		last.jnext, o.jprev, first.jprev = o, last, o
-	}
+	j.offers.pushBack(o)
 	j.nOffers++
 }
 
 // removeOffer takes o, which must be open, out of j's open offers. O(1).
 func (j *jobState) removeOffer(o *offerState) {
-	first := j.offers
-	switch {
-	case o == first:
-		j.offers = o.jnext
-		if o.jnext != nil {
-			o.jnext.jprev = o.jprev // the last
-		}
-	case o.jnext == nil: // the last, not the first
-		o.jprev.jnext = nil
-		first.jprev = o.jprev
-	default:
-		o.jprev.jnext = o.jnext
-		o.jnext.jprev = o.jprev
-	}
-	o.jnext, o.jprev = nil, nil
+	j.offers.remove(o)
 	j.nOffers--
 }
 
 // hasOffer reports whether o is among j's open offers. O(the job's offers).
 func (j *jobState) hasOffer(o *offerState) bool {
-	for x := j.offers; x != nil; x = x.jnext {
+	for x := j.offers.first; x != nil; x = x.jlinks.next {
 		if x == o {
 			return true
 		}
@@ -161,8 +137,8 @@ func (j *jobState) hasOffer(o *offerState) bool {
 
 // revokeJobOffers revokes j's open offers, in issue order. O(offers × log n).
 func (e *Engine) revokeJobOffers(now time.Time, j *jobState, reason string) {
-	for j.offers != nil {
-		e.revoke(now, j.offers, reason)
+	for j.offers.first != nil {
+		e.revoke(now, j.offers.first, reason)
 	}
 }
 

@@ -26,11 +26,11 @@ type workerState struct {
 	MaxConcurrentOffers int    // 0: no limit
 	reg                 uint64 // registration number: a new one each time the worker registers
 	idleSince           time.Time
-	offers              chain[offerState, *offerState] // open offers, in issue order
-	holds               chain[holding, *holding]       // assignments holding capacity, in assignment order
-	nOffers, nHolds     int32                          // their lengths (a worker holds far fewer than 2^31)
-	many                *workerIndex                   // nil unless it holds many (workerindex.go)
-	used                int                            // capacity used by offers and holdings
+	offers              chain[offerState, workerOffers] // open offers, in issue order
+	holds               chain[holding, heldJobs]        // assignments holding capacity, in assignment order
+	nOffers, nHolds     int32                           // their lengths (a worker holds far fewer than 2^31)
+	many                *workerIndex                    // nil unless it holds many (workerindex.go)
+	used                int                             // capacity used by offers and holdings
 
 	// Matching indexes (matchindex.go).
 	classes            []*workerClass // its class in each queue it listens on

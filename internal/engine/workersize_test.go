@@ -9,8 +9,9 @@ import (
 )
 
 // TestWorkerStructsFitTheirSizeClasses: B4's bytes per worker count workerState
-// whole, and B6 holds a million offerStates. One more word takes workerState from
-// the 256-byte size class to the 288-byte one, offerState (its expiry's 80-byte heap
+// whole, and B6 holds a million offerStates. workerState is 240 bytes (its two
+// chains' heads are a word each), 16 under the 256-byte class; three more words take
+// it to the 288-byte one. One more word takes offerState (its expiry's 80-byte heap
 // entry included) from 208 to 224, a holding from 96 to 112.
 func TestWorkerStructsFitTheirSizeClasses(t *testing.T) {
 	require.LessOrEqual(t, unsafe.Sizeof(workerState{}), uintptr(256))
