@@ -1,0 +1,84 @@
+package jobrouter
+
+import (
+	"fmt"
+	"runtime"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+)
+
+// TestDeletedJobsLeaveNothingBehind runs thousands of jobs through a Router, each
+// created with labels, tags, a note and a selector, offered, then either cancelled
+// or accepted, completed and closed, and then deleted, and checks that the live heap
+// does not grow with them: a deleted job must leave nothing in the engine's tables,
+// indexes, queues, deadlines or caches, nor in the event bus. A job kept anywhere
+// costs hundreds of bytes; the bound allows 16 bytes a job, for the jobs table's
+// incremental migrations and the collector's noise. A router whose deleted jobs
+// stayed would grow all run long, and a growing heap was most of B2's p99 latency
+// (BENCHMARKS.md, "Where B2's tail went").
+func TestDeletedJobsLeaveNothingBehind(t *testing.T) {
+	r := newManualRouter(t, nil)
+	sub := r.Subscribe(&SubscribeOptions{Synchronous: true})
+	defer sub.Close()
+	_, err := r.UpsertWorker(ctx, Worker{ID: "w", Queues: []string{"q"}, Capacity: 1,
+		Channels: []ChannelConfig{{ChannelID: "voice", CapacityCostPerJob: 1}},
+		Labels:   map[string]any{"lang": "en", "tier": 3}, Tags: map[string]any{"site": "north"},
+		AvailableForOffers: true})
+	require.NoError(t, err)
+
+	var evs []Event
+	cycle := func(k int) {
+		id := fmt.Sprintf("job-%08d", k)
+		_, err := r.CreateJob(ctx, Job{ID: id, ChannelID: "voice", QueueID: "q",
+			Labels: map[string]any{"account": k}, Tags: map[string]any{"crm": "case-" + id},
+			Notes:                    []Note{{Message: "called back"}},
+			RequestedWorkerSelectors: []WorkerSelector{{Key: "lang", LabelOperator: LabelOperatorEqual, Value: "en"}}})
+		require.NoError(t, err)
+		evs = sub.PollAppend(evs[:0])
+		var offer OfferIssued
+		for _, ev := range evs {
+			if o, ok := ev.(OfferIssued); ok {
+				offer = o
+			}
+		}
+		require.Equal(t, id, offer.JobID, "the job is offered to the idle worker")
+		if k%2 == 0 {
+			require.NoError(t, r.CancelJob(ctx, id, &CancelJobOptions{Note: "caller hung up"}))
+		} else {
+			res, err := r.AcceptJobOffer(ctx, "w", offer.OfferID)
+			require.NoError(t, err)
+			require.NoError(t, r.CompleteJob(ctx, id, res.AssignmentID, &CompleteJobOptions{Note: "done"}))
+			require.NoError(t, r.CloseJob(ctx, id, res.AssignmentID, &CloseJobOptions{DispositionCode: "resolved"}))
+		}
+		require.NoError(t, r.DeleteJob(ctx, id))
+		clear(evs)
+		evs = sub.PollAppend(evs[:0])
+		clear(evs)
+	}
+
+	const warm, n = 2_000, 10_000
+	for k := range warm {
+		cycle(k)
+	}
+	before := liveHeap()
+	for k := warm; k < warm+n; k++ {
+		cycle(k)
+	}
+	after := liveHeap()
+	grown := int64(after) - int64(before)
+	require.Less(t, grown, int64(16*n), "the live heap grew by %d B over %d deleted jobs (%.1f B a job)",
+		grown, n, float64(grown)/n)
+	_, err = r.GetJob(ctx, fmt.Sprintf("job-%08d", warm))
+	require.ErrorIs(t, err, ErrNotFound)
+}
+
+// liveHeap returns the bytes of live heap objects after two full collections (the
+// second frees what the first's finalizers and sweeps left).
+func liveHeap() uint64 {
+	runtime.GC()
+	runtime.GC()
+	var m runtime.MemStats
+	runtime.ReadMemStats(&m)
+	return m.HeapAlloc
+}
