@@ -18,6 +18,8 @@ type core interface {
 	upsertWorker(w workerSpec) error
 	createJob(j jobSpec) error
 	cancelJob(jobID string) error
+	// deleteJob deletes a closed or cancelled job.
+	deleteJob(jobID string) error
 	accept(workerID, offerID string) (assignmentID string, err error)
 	decline(workerID, offerID string, retryAt time.Time) error
 	complete(jobID, assignmentID string) error

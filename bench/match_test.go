@@ -73,7 +73,9 @@ func benchMatch(b *testing.B, im impl, workers, jobs int) {
 				b.Fatalf("job %s offered to %s, want %s", id, ev.workerID, workerID(w))
 			}
 			must(b, r.c.upsertWorker(r.spec(w, false)))
+			// Cancelled, then deleted: the state stays as built (see backlog).
 			must(b, r.c.cancelJob(id))
+			must(b, r.c.deleteJob(id))
 			k++
 		}
 		lat.reportPerJob(b, jobs)
@@ -110,11 +112,20 @@ func benchMatch(b *testing.B, im impl, workers, jobs int) {
 // sample brings one online; then jobs queued for the combinations 0..49 (a seeded
 // random one each).
 //
-// The workers are offline because the engine, as it stands, runs a matching pass
-// over every queued job and every listening worker on any change while some worker
-// is registered, busy or not: building 100,000 queued jobs in front of 10,000
-// registered workers would take hours. To a matching pass an offline worker costs
-// the same as a busy one: both are looked at and rejected, job by job.
+// The workers are offline so that the backlog stays queued (an online worker of
+// combinations 0..49 would be offered its first job) and so that a sample of
+// op=new-job-idle-worker has exactly one idle eligible worker, the one it brings
+// online. (The first engine had a further reason: it ran a matching pass over every
+// queued job and every listening worker on any change, so building 100,000 queued
+// jobs in front of 10,000 online workers would have taken hours.)
+//
+// Every sample leaves this state as it found it. A sample of op=new-job-idle-worker
+// cancels its job and then deletes it: a cancelled job stays until deleted, as in
+// Azure, and kept, the samples' jobs doubled the router's jobs within a second's run.
+// That growth was most of the p99: the heap grew all run long, so the calls that ran
+// while the collector marked found fresh memory to fault in and set up (see
+// BENCHMARKS.md, "Where B2's tail went"). op=worker-frees-up leaves nothing behind:
+// its worker goes offline again, which revokes the offer and requeues the job.
 type backlog struct {
 	c       core
 	offers  subscription // OfferIssued only
@@ -167,7 +178,7 @@ func (r *backlog) spec(i int, available bool) workerSpec {
 // BenchmarkB3BestWorker measures one BestWorker choice among W idle workers that are
 // all eligible: the CreateJob call of a job whose labels ("lang", "tier") make the
 // default score 1 for the 1% of workers with both, 0.5 for the 18% with one. Between
-// samples the job is cancelled (untimed), which frees its worker again.
+// samples the job is cancelled (untimed), which frees its worker again, and deleted.
 func BenchmarkB3BestWorker(b *testing.B) {
 	sz := scale(b)
 	b.Run(fmt.Sprintf("workers=%d", sz.b3Workers), func(b *testing.B) {
@@ -202,6 +213,7 @@ func BenchmarkB3BestWorker(b *testing.B) {
 					b.Fatalf("job %s (combination %d) offered to %s", id, combo, ev.workerID)
 				}
 				must(b, c.cancelJob(id))
+				must(b, c.deleteJob(id)) // the state stays as built, as in B2
 				k++
 				b.StartTimer()
 			}

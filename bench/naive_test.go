@@ -120,6 +120,10 @@ func (c *naiveCore) cancelJob(jobID string) error {
 	return c.do(func(now time.Time) error { return c.r.CancelJob(now, jobID, "", "") })
 }
 
+func (c *naiveCore) deleteJob(jobID string) error {
+	return c.do(func(now time.Time) error { return c.r.DeleteJob(now, jobID) })
+}
+
 func (c *naiveCore) accept(workerID, offerID string) (string, error) {
 	var aid string
 	err := c.do(func(now time.Time) error {

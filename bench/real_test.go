@@ -77,6 +77,8 @@ func (c *realCore) createJob(j jobSpec) error {
 
 func (c *realCore) cancelJob(jobID string) error { return c.r.CancelJob(c.ctx, jobID, nil) }
 
+func (c *realCore) deleteJob(jobID string) error { return c.r.DeleteJob(c.ctx, jobID) }
+
 func (c *realCore) accept(workerID, offerID string) (string, error) {
 	res, err := c.r.AcceptJobOffer(c.ctx, workerID, offerID)
 	return res.AssignmentID, err
