@@ -56,6 +56,7 @@ func benchMatch(b *testing.B, im impl, workers, jobs int) {
 		r := newBacklog(b, im, workers, jobs)
 		defer r.close()
 		var lat latencies
+		var split gcSplit
 		k := 0
 		for b.Loop() {
 			// An idle worker of a combination that has no backlog.
@@ -64,9 +65,12 @@ func benchMatch(b *testing.B, im impl, workers, jobs int) {
 			id := jobID("a", k)
 			spec := jobSpec{id: id, queueID: "q", selectors: comboSelectors(w % combos)}
 
+			marking := collectorMarking()
 			t0 := time.Now()
 			err := r.c.createJob(spec)
-			lat = append(lat, time.Since(t0))
+			d := time.Since(t0)
+			lat = append(lat, d)
+			split.add(d, marking || collectorMarking())
 
 			must(b, err)
 			if ev := waitFor(b, r.offers, evOfferIssued, id); ev.workerID != workerID(w) {
@@ -79,11 +83,13 @@ func benchMatch(b *testing.B, im impl, workers, jobs int) {
 			k++
 		}
 		lat.reportPerJob(b, jobs)
+		split.report(b)
 	})
 	b.Run("op=worker-frees-up", func(b *testing.B) {
 		r := newBacklog(b, im, workers, jobs)
 		defer r.close()
 		var lat latencies
+		var split gcSplit
 		k := 0
 		for b.Loop() {
 			// A worker of the combination of the k-th queued job: it is offered the
@@ -92,9 +98,12 @@ func benchMatch(b *testing.B, im impl, workers, jobs int) {
 			w := r.worker(k, combo)
 			spec := r.spec(w, true)
 
+			marking := collectorMarking()
 			t0 := time.Now()
 			err := r.c.upsertWorker(spec)
-			lat = append(lat, time.Since(t0))
+			d := time.Since(t0)
+			lat = append(lat, d)
+			split.add(d, marking || collectorMarking())
 
 			must(b, err)
 			if ev := waitFor(b, r.offers, evOfferIssued, ""); ev.workerID != workerID(w) || ev.jobID != r.first[combo] {
@@ -104,6 +113,7 @@ func benchMatch(b *testing.B, im impl, workers, jobs int) {
 			k++
 		}
 		lat.reportPerJob(b, jobs)
+		split.report(b)
 	})
 }
 
