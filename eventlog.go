@@ -15,7 +15,8 @@ import (
 // for it: bus.help), without the bus's lock: a publish writes an event into its
 // slot and only then moves end past it, and a slot is written again only once every
 // cursor is past its chunk. So a publish costs one copy of the event, whatever the
-// number of shared subscriptions, and each of them only a filter check and a few
+// number of shared subscriptions (and none when no shared subscription's filters
+// pass it), and each of them only a filter check and a few
 // counters (bus.publishShared): a subscriber that keeps up and one that is stalled cost
 // the publishing path about the same. A subscription whose reader stalls falls behind
 // in the log; once it is spillAt events behind, its goroutine (woken for it) encodes
@@ -183,8 +184,9 @@ func (lg *eventLog) chunks() int {
 	return n
 }
 
-// publishShared puts ev in the log for the shared subscriptions. It counts ev for
-// each one whose filters it passes, and gets it delivered: a subscription whose
+// publishShared puts ev in the log for the shared subscriptions, unless none of them
+// passes it (then it does nothing). It counts ev for each one whose filters it
+// passes, and gets it delivered: a subscription whose
 // goroutine is parked at the end of the log is handed off to the publishing call
 // (bus.help) when no other hand-off is pending (bus.handoff), else its goroutine is
 // woken, as is one handed off maxHelpEvents events ago and one waiting for its reader
@@ -202,6 +204,13 @@ func (lg *eventLog) chunks() int {
 func (b *bus) publishShared(ev *engine.Event) (yield bool) {
 	lg := &b.log
 	l := &b.index.shared
+	if !b.index.sharedWants(ev) {
+		// No shared subscription passes ev: each would only step over it, so it is
+		// not logged at all (a subscriber to a few event types, such as B2's to
+		// OfferIssued, no longer has every other event copied into the log). The
+		// log's positions count the events logged; nothing reads them as Seq.
+		return false
+	}
 	end := lg.reserve() + 1 // the end once ev is in
 	for i := 0; i < len(l.subs); i++ {
 		s := l.subs[i]

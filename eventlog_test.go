@@ -118,6 +118,76 @@ func TestSharedParkedReaderWithARareFilterHoldsNoChunk(t *testing.T) {
 	require.Empty(t, rare.Events(), "nothing else")
 }
 
+// An event that no shared subscription's filters pass is not copied into the log:
+// the log's end moves only for the events some reader wants. Each reader still gets
+// exactly its events, in order, whether it reads as they come or only at the end.
+func TestSharedEventsNoReaderWantsAreNotLogged(t *testing.T) {
+	b := newTestBus(t, 0)
+	offers := b.subscribe(&SubscribeOptions{Types: []EventType{EventTypeOfferIssued}})
+	deleted := b.subscribe(&SubscribeOptions{Types: []EventType{EventTypeJobDeleted}})
+	gotOffers := collect(offers)
+	const n = 3 * spillAt
+	var wantOffers, wantDeleted []uint64
+	for seq := uint64(1); seq <= n; seq++ {
+		ev := logEvent(seq) // every third a JobQueued, which neither reader wants
+		if seq%10 == 0 {
+			ev.Type = engine.EvJobDeleted
+		}
+		switch ev.Type {
+		case engine.EvOfferIssued:
+			wantOffers = append(wantOffers, seq)
+		case engine.EvJobDeleted:
+			wantDeleted = append(wantDeleted, seq)
+		}
+		b.publish([]engine.Event{ev})
+	}
+	b.mu.Lock()
+	logged := b.log.end.Load()
+	b.mu.Unlock()
+	require.Equal(t, uint64(len(wantOffers)+len(wantDeleted)), logged,
+		"only the events a reader wants are logged")
+	gotDeleted := collect(deleted) // reads only now: its events waited in the log or its spill
+	b.close(time.Minute)
+	require.Equal(t, wantOffers, seqs(<-gotOffers))
+	require.Equal(t, wantDeleted, seqs(<-gotDeleted))
+	require.NoError(t, offers.Err())
+	require.NoError(t, deleted.Err())
+}
+
+// Whether an event is logged follows the shared subscriptions open at the time, as
+// they come and go: a type filter adds its types, a subscription without one adds
+// every type, and a closed subscription takes back what it added.
+func TestSharedLogFollowsTheSubscriptionsTypes(t *testing.T) {
+	b := newTestBus(t, 0)
+	seq := uint64(0)
+	logged := func(typ engine.EventType) uint64 {
+		seq++
+		ev := offerIssued(seq, "j", "w", "q")
+		ev.Type = typ
+		b.publish([]engine.Event{ev})
+		b.mu.Lock()
+		defer b.mu.Unlock()
+		return b.log.end.Load()
+	}
+	queued := b.subscribe(&SubscribeOptions{Types: []EventType{EventTypeJobQueued, EventTypeJobDeleted}})
+	require.EqualValues(t, 0, logged(engine.EvOfferIssued), "no reader wants it")
+	require.EqualValues(t, 1, logged(engine.EvJobQueued))
+	queued2 := b.subscribe(&SubscribeOptions{Types: []EventType{EventTypeJobQueued}})
+	all := b.subscribe(nil)
+	require.EqualValues(t, 2, logged(engine.EvOfferIssued), "the unfiltered reader wants every event")
+	all.Close()
+	require.EqualValues(t, 2, logged(engine.EvOfferIssued), "closed: its types are taken back")
+	queued.Close()
+	require.EqualValues(t, 3, logged(engine.EvJobQueued), "queued2 still wants JobQueued")
+	require.EqualValues(t, 3, logged(engine.EvJobDeleted), "no one wants JobDeleted any more")
+	queued2.Close()
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	require.Zero(t, b.index.sharedAllTypes)
+	require.Zero(t, b.index.sharedTypes)
+	require.Equal(t, [32]int{}, b.index.sharedTypeUses)
+}
+
 // The backlog limit counts only the events a shared subscription's filters pass,
 // whatever else the log holds, and the publish that would exceed it closes the
 // subscription: the reader still gets what was on the channel, in order.

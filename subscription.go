@@ -625,6 +625,39 @@ type subIndex struct {
 	byWorker map[string]*subList // WorkerID filter, with or without others
 	byJob    map[string]*subList // JobID filter, no WorkerID filter
 	byQueue  map[string]*subList // QueueID filter only
+
+	// The shared subscriptions' Types filters, summed up so that a publish can tell
+	// in O(1) whether any of them passes an event (sharedWants): how many have none,
+	// how many name each type (by its bit in eventTypeBits), and the bits some name.
+	sharedAllTypes int
+	sharedTypeUses [32]int
+	sharedTypes    uint32
+}
+
+// sharedWants reports whether some shared subscription passes ev: their only
+// filter is Types (an ID filter makes a subscription keyed). O(1).
+func (x *subIndex) sharedWants(ev *engine.Event) bool {
+	return x.sharedAllTypes > 0 || x.sharedTypes&eventTypeBits[ev.Type] != 0
+}
+
+// countShared adds (by +1) or takes away (by -1) s's Types filter in the shared
+// subscriptions' summary. O(event types).
+func (x *subIndex) countShared(s *Subscription, by int) {
+	if !s.hasTypes {
+		x.sharedAllTypes += by
+		return
+	}
+	for i := range x.sharedTypeUses {
+		if s.types&(1<<i) == 0 {
+			continue
+		}
+		x.sharedTypeUses[i] += by
+		if x.sharedTypeUses[i] > 0 {
+			x.sharedTypes |= 1 << i
+		} else {
+			x.sharedTypes &^= 1 << i
+		}
+	}
 }
 
 // hasKeyed reports whether any subscription filters on an ID: the maps hold only
@@ -657,6 +690,7 @@ func (x *subIndex) add(s *Subscription) {
 	l := &x.unkeyed
 	if s.shared {
 		l = &x.shared
+		x.countShared(s, +1)
 	} else if m, key := x.keyOf(s); m != nil {
 		if *m == nil {
 			*m = make(map[string]*subList)
@@ -675,6 +709,9 @@ func (x *subIndex) add(s *Subscription) {
 // job's, say) leave nothing behind.
 func (x *subIndex) remove(s *Subscription) {
 	l := s.list
+	if l == &x.shared {
+		x.countShared(s, -1)
+	}
 	last := len(l.subs) - 1
 	l.subs[s.idx] = l.subs[last]
 	l.subs[s.idx].idx = s.idx
