@@ -80,7 +80,7 @@ func New(opts *Options) (*Router, error) {
 		KeepWorkersOnOfferExpiry: o.KeepWorkersOnOfferExpiry,
 		MaxJobAge:                o.MaxJobAge,
 		Seed:                     o.Seed,
-		Emit:                     r.bus.publishOne,
+		Emit:                     func(ev engine.Event) { r.bus.publishOne(&ev) }, // ev stays on the stack: publishOne keeps no pointer to it
 	})
 	if o.ManualTime {
 		r.manualNow = o.StartTime

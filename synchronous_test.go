@@ -15,9 +15,9 @@ import (
 	"github.com/openjobrouter/jobrouter/internal/engine"
 )
 
-// newManualRouter returns a ManualTime Router at start with IDs id1, id2, ..., a
-// LongestIdle policy "p" (one-minute offers) and a queue "q"; it is closed when the
-// test ends.
+// newManualRouter returns a ManualTime Router at start with IDs id1, id2, ... (unless
+// opts has a NewID), a LongestIdle policy "p" (one-minute offers) and a queue "q";
+// it is closed when the test ends.
 func newManualRouter(t *testing.T, opts *Options) *Router {
 	t.Helper()
 	o := Options{}
@@ -25,8 +25,10 @@ func newManualRouter(t *testing.T, opts *Options) *Router {
 		o = *opts
 	}
 	o.ManualTime, o.StartTime = true, start
-	n := 0
-	o.NewID = func() string { n++; return fmt.Sprintf("id%d", n) } // under the Router's lock
+	if o.NewID == nil {
+		n := 0
+		o.NewID = func() string { n++; return fmt.Sprintf("id%d", n) } // under the Router's lock
+	}
 	r, err := New(&o)
 	require.NoError(t, err)
 	t.Cleanup(func() { require.NoError(t, r.Close()) })

@@ -40,7 +40,7 @@ func newNaiveCore(cfg coreConfig) core {
 func newEngineCore(cfg coreConfig) core {
 	c := &naiveCore{t: startTime}
 	ec := shellConfig(cfg)
-	ec.Emit = func(ev *engine.Event) { c.publish([]engine.Event{*ev}) }
+	ec.Emit = func(ev engine.Event) { c.publish([]engine.Event{ev}) }
 	c.r = engine.New(ec)
 	return c
 }

@@ -28,7 +28,7 @@ func TestLifecycleAllocations(t *testing.T) {
 	var workerID, offerID string // the last offer issued
 	e := New(Config{
 		NewID: func() string { next++; return ids[next-1] },
-		Emit: func(ev *Event) {
+		Emit: func(ev Event) {
 			events++
 			if ev.Type == EvOfferIssued {
 				workerID, offerID = ev.WorkerID, ev.OfferID

@@ -22,9 +22,12 @@ type Config struct {
 	Seed uint64
 	// Emit, when set, receives each event as it is recorded, instead of the engine
 	// keeping it for TakeEvents: a command that records a million events (one Advance
-	// over a million expiries) then holds none of them. The pointer is valid only
-	// during the call; Emit must copy what it keeps and must not call the engine.
-	Emit func(ev *Event)
+	// over a million expiries) then holds none of them. Emit must not call the
+	// engine. The event comes by value, on the stack: handed over by pointer, it
+	// would have to be copied into the heap first (a pointer passed to a function
+	// value escapes), a copy that a subscriber's path then repeats, each time with
+	// the collector's write barriers while it marks.
+	Emit func(ev Event)
 	// Checks makes every matching pass verify the matching indexes and the stability
 	// of the state with CheckIndexes, panicking on a violation. For tests only: it
 	// costs O(jobs × workers) per pass.

@@ -74,7 +74,6 @@ type Engine struct {
 	deadlines *deadline.Heap
 	ages      ageList // maximum-age deadlines, outside the heap (agelist.go)
 	events    []Event
-	emitted   Event // the event being, or last, handed to Config.Emit
 
 	// Matching (match.go, matchindex.go).
 	freeWorkers  int            // workers that could take an offer now
@@ -186,12 +185,7 @@ func (e *Engine) emit(t time.Time, ev Event) {
 	ev.Seq = e.seq
 	ev.Time = t
 	if e.cfg.Emit != nil {
-		// Handed over from a field, so that the event does not escape to the heap.
-		// It is not cleared after the hand-over (a clear is one more pointerful write
-		// per event): the field keeps the maps of one event, the last, alive until
-		// the next event overwrites it.
-		e.emitted = ev
-		e.cfg.Emit(&e.emitted)
+		e.cfg.Emit(ev) // by value, on the stack: see Config.Emit
 		return
 	}
 	e.events = append(e.events, ev)

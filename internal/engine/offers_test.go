@@ -353,7 +353,7 @@ func TestJobOffersKeepIssueOrderWhicheverEnd(t *testing.T) {
 func BenchmarkOffersOfOneJob(b *testing.B) {
 	for _, n := range []int{10, 100, 1000, 10000} {
 		b.Run(fmt.Sprintf("offers=%d", n), func(b *testing.B) {
-			e := New(Config{NewID: counterIDs("id"), Emit: func(*Event) {}})
+			e := New(Config{NewID: counterIDs("id"), Emit: func(Event) {}})
 			now := t0
 			if _, err := e.UpsertDistributionPolicy(now, DistributionPolicy{ID: "p", OfferExpiresAfter: time.Hour,
 				Mode: Mode{Kind: LongestIdle, MinConcurrentOffers: 1, MaxConcurrentOffers: n}}); err != nil {

@@ -11,7 +11,7 @@ import (
 // lists: a shared one would have the next pass append into the list it iterates.
 func TestPanickingPassLeavesNoSharedListBuffer(t *testing.T) {
 	offers := 0
-	f := newFixture(t, Config{Emit: func(ev *Event) {
+	f := newFixture(t, Config{Emit: func(ev Event) {
 		if ev.Type == EvOfferIssued {
 			if offers++; offers == 2 { // j1's
 				panic("emit failed")

@@ -370,7 +370,7 @@ func TestQueueInsightEqualsAWalkOfTheLine(t *testing.T) {
 // jobs over four priorities, a tenth of them expedited: a search of the counted
 // order, not a walk of the line.
 func BenchmarkQueueInsight(b *testing.B) {
-	e := New(Config{Emit: func(*Event) {}})
+	e := New(Config{Emit: func(Event) {}})
 	now := t0
 	_, _ = e.UpsertDistributionPolicy(now, DistributionPolicy{ID: "p", OfferExpiresAfter: time.Minute, Mode: Mode{Kind: LongestIdle}})
 	_, _ = e.UpsertQueue(now, Queue{ID: "q", DistributionPolicyID: "p"})

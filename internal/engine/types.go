@@ -291,8 +291,8 @@ const (
 // Only the fields that the frequent events (jobs received, queued, completed and
 // closed; offers issued, accepted, expired) carry are inline; the rest are in an
 // EventExtra that only the events carrying one of them allocate. An event is
-// copied several times on its way to a subscriber (into Config.Emit's hand-over, into
-// each subscription's queue, out of it), each copy of a pointerful struct into the
+// copied several times on its way to a subscriber (to Config.Emit, into the bus's log
+// or each subscription's queue, out of it), each copy of a pointerful struct into the
 // heap pays the GC's write barriers, and a stalled subscriber holds tens of thousands
 // of them: TestEventSize keeps it small.
 type Event struct {
