@@ -11,10 +11,10 @@ import (
 // offered to an idle worker, accept, complete, close) allocates through the public
 // Router when its one subscriber wants none of the lifecycle's events: the engine's
 // two records for the job (TestLifecycleAllocations in internal/engine) and
-// nothing for the events, which cross from the engine to the bus on the stack and
-// are not logged when no subscriber wants them. The job and offer IDs are
-// precomputed. A change that allocates an event on the way (the engine's hand-over
-// escaping to the heap, say) fails here.
+// nothing for the events, which cross from the engine to the bus on the stack. The
+// job and offer IDs are precomputed. A change that allocates an event on the way
+// (the engine's hand-over escaping to the heap, say) fails here. (That the bus does
+// not log what no one wants is TestSharedEventsNoReaderWantsAreNotLogged's.)
 func TestLifecycleAllocationsThroughTheRouter(t *testing.T) {
 	const runs = 200
 	ids := make([]string, 2*(runs+2))

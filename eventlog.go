@@ -131,6 +131,19 @@ func (lg *eventLog) recycle(end uint64) {
 	}
 }
 
+// caughtUp recycles the chunks that every reader has passed, when a reader has
+// caught up with the log's end. A publish recycles as it starts a chunk (grow), but
+// an event that no shared subscription wants is not appended at all
+// (publishShared), so a log that gets only such events would otherwise keep the
+// chunks, and the events' maps, that its readers read last. Called with bus.mu
+// held. O(1) when only the tail is left; else O(attached readers + chunks
+// recycled).
+func (lg *eventLog) caughtUp() {
+	if lg.head != lg.tail {
+		lg.recycle(lg.end.Load())
+	}
+}
+
 // chunk returns an empty chunk, a spare when there is one.
 func (lg *eventLog) chunk() *logChunk {
 	if lg.spares.Len() == 0 {
@@ -445,6 +458,7 @@ func (s *Subscription) park(b *bus) bool {
 	default:
 	}
 	s.logWaiting = true
+	b.log.caughtUp()
 	// Let go of the cursor under b.mu, with logWaiting set: a publish that then
 	// hands s off (bus.help) finds the cursor free, and one that came before saw
 	// the events the check above counted.
@@ -546,6 +560,7 @@ func (s *Subscription) help(b *bus) {
 		default:
 		}
 		s.logWaiting = true
+		lg.caughtUp()
 	} else {
 		s.signal() // the rest is the goroutine's
 	}

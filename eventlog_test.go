@@ -102,6 +102,10 @@ func TestSharedStalledReaderSpillsAndLetsTheLogRecycle(t *testing.T) {
 func TestSharedParkedReaderWithARareFilterHoldsNoChunk(t *testing.T) {
 	b := newTestBus(t, 0)
 	rare := b.subscribe(&SubscribeOptions{Types: []EventType{EventTypeJobDeleted}})
+	// Another reader wants the OfferIssued events, so that they are logged (an event
+	// no reader wants is not), and takes them as they come.
+	offers := b.subscribe(&SubscribeOptions{Types: []EventType{EventTypeOfferIssued}})
+	gotOffers := collect(offers)
 	waitFor(t, "the reader to park", func() bool {
 		b.mu.Lock()
 		defer b.mu.Unlock()
@@ -109,13 +113,24 @@ func TestSharedParkedReaderWithARareFilterHoldsNoChunk(t *testing.T) {
 	})
 	for seq := uint64(1); seq <= 50*logChunkLen; seq++ {
 		b.publish([]engine.Event{offerIssued(seq, "j", "w", "q")})
-		require.LessOrEqual(t, logChunks(b), 2)
+		b.mu.Lock()
+		end, pos := b.log.end.Load(), rare.pos.Load()
+		b.mu.Unlock()
+		require.Equal(t, end, pos, "the parked reader's cursor is moved past event %d", seq)
 	}
+	waitFor(t, "the other reader to catch up and park", func() bool {
+		b.mu.Lock()
+		defer b.mu.Unlock()
+		return offers.logWaiting && offers.pos.Load() == b.log.end.Load()
+	})
+	require.LessOrEqual(t, logChunks(b), 2)
 	deleted := engine.Event{Seq: 50*logChunkLen + 1, Time: testEpoch, Type: engine.EvJobDeleted, JobID: "j"}
 	b.publish([]engine.Event{deleted})
 	ev := <-rare.Events()
 	require.Equal(t, toEvent(&deleted), ev)
 	require.Empty(t, rare.Events(), "nothing else")
+	b.close(time.Minute)
+	require.Len(t, <-gotOffers, 50*logChunkLen)
 }
 
 // An event that no shared subscription's filters pass is not copied into the log:
@@ -152,6 +167,32 @@ func TestSharedEventsNoReaderWantsAreNotLogged(t *testing.T) {
 	require.Equal(t, wantDeleted, seqs(<-gotDeleted))
 	require.NoError(t, offers.Err())
 	require.NoError(t, deleted.Err())
+}
+
+// A reader that has caught up lets the log recycle the chunks it read, even when no
+// event after that is logged (none that anyone wants): the log does not keep the
+// last events' chunks, and their maps, until the next wanted one.
+func TestSharedLogRecyclesWhenItsReadersCatchUp(t *testing.T) {
+	b := newTestBus(t, 0)
+	offers := b.subscribe(&SubscribeOptions{Types: []EventType{EventTypeOfferIssued}})
+	got := collect(offers)
+	const wanted = 50 * logChunkLen
+	for seq := uint64(1); seq <= wanted; seq++ {
+		b.publish([]engine.Event{offerIssued(seq, "j", "w", "q")})
+	}
+	waitFor(t, "the reader to catch up and park", func() bool {
+		b.mu.Lock()
+		defer b.mu.Unlock()
+		return offers.logWaiting && offers.pos.Load() == b.log.end.Load()
+	})
+	for seq := uint64(wanted + 1); seq <= 2*wanted; seq++ {
+		ev := offerIssued(seq, "j", "w", "q")
+		ev.Type = engine.EvJobQueued
+		b.publish([]engine.Event{ev})
+	}
+	require.LessOrEqual(t, logChunks(b), 2, "the chunks read are recycled, not kept for the next wanted event")
+	b.close(time.Minute)
+	require.Len(t, <-got, wanted)
 }
 
 // Whether an event is logged follows the shared subscriptions open at the time, as
@@ -198,6 +239,10 @@ func TestSharedBacklogCountsOnlyMatchedEvents(t *testing.T) {
 	// Every third event is a JobQueued: 3*limit events fill the backlog exactly.
 	publishLog(b, 1, 3*limit)
 	require.NoError(t, s.Err(), "exactly full: not over")
+	// However the goroutine was scheduled meanwhile (on one processor it may not
+	// have run at all), it fills the channel before the overflow below, so that the
+	// reader has events to take after it.
+	waitFor(t, "the channel to fill", func() bool { return len(s.ch) == eventsBuffer })
 	publishLog(b, 3*limit+1, 3*limit+2) // no JobQueued among them
 	require.NoError(t, s.Err())
 	publishLog(b, 3*limit+3, 3*limit+3) // a JobQueued: one too many
