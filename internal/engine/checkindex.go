@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"maps"
 	"reflect"
+	"slices"
 )
 
 // checkLabelSet verifies that w's labels are the interned set of their key, which
@@ -209,8 +210,15 @@ func (e *Engine) CheckIndexes() error {
 		return err
 	}
 	active := 0
+	sharers := map[*jobSelectors]int{}
 	for _, j := range e.jobs.sorted() {
 		id := j.ID
+		if s := j.sel; s != nil && s.shared != nil {
+			if err := e.checkInterned(j); err != nil {
+				return err
+			}
+			sharers[s]++
+		}
 		in, out := &e.activeIDs, &e.doneIDs
 		if j.st.terminal() {
 			in, out = out, in
@@ -236,6 +244,20 @@ func (e *Engine) CheckIndexes() error {
 		} else if j.group != nil {
 			return errors.New("job " + quote(id) + ": grouped but not queued")
 		}
+	}
+	// Every shared selector record is interned, in the bucket of its selectors'
+	// hash, and counts as many jobs as share it; every interned record is shared.
+	for _, h := range slices.Sorted(maps.Keys(e.selSets.m)) {
+		for rec := e.selSets.m[h]; rec != nil; rec = rec.next {
+			s := &rec.jobSelectors
+			if s.shared != rec || rec.set != &e.selSets || rec.hash != h || rec.refs <= 0 || rec.refs != sharers[s] ||
+				e.selSets.hash(s.requested) != h {
+				return fmt.Errorf("interned selectors %v: not interned as such, or %d sharers found for the count", s.requested, sharers[s])
+			}
+		}
+	}
+	if len(sharers) != e.selSets.len() {
+		return fmt.Errorf("%d shared selector records, %d interned", len(sharers), e.selSets.len())
 	}
 	if e.activeIDs.len() != active || e.doneIDs.len() != e.jobs.len()-active {
 		return fmt.Errorf("job indexes hold %d active and %d terminal jobs, want %d and %d", e.activeIDs.len(), e.doneIDs.len(), active, e.jobs.len()-active)
@@ -355,6 +377,21 @@ func (e *Engine) checkHeld(w *workerState) error {
 		if x.holds[holdKey{h.jobID, h.assignmentID}] != h {
 			return fmt.Errorf("worker %q: holding of job %q not indexed", w.ID, h.jobID)
 		}
+	}
+	return nil
+}
+
+// checkInterned checks a job that shares an interned selector record: the job has
+// no attached selectors, and the record holds its requirements as activeReqs makes
+// them (a terminal job keeps the shared record, requirements and all, until it is
+// deleted).
+func (e *Engine) checkInterned(j *jobState) error {
+	s := j.sel
+	if len(j.cold().AttachedWorkerSelectors) > 0 || !internable(s.requested) {
+		return fmt.Errorf("job %q: %s, shares interned selectors it may not", j.ID, j.Status())
+	}
+	if want := activeReqs(j); !reflect.DeepEqual(s.reqs, want) {
+		return fmt.Errorf("job %q: interned requirements %v, want %v", j.ID, s.reqs, want)
 	}
 	return nil
 }

@@ -86,6 +86,7 @@ type Engine struct {
 	spareWorkers []*workerState
 	streams      []stream
 	sigBuf       []byte            // refreshJob's scratch for a group signature
+	selSets      selectorSets      // interned selector records (selset.go)
 	dirtyAll     bool              // the next pass visits every queued job
 	cands        []match.Candidate // offerJob's scratch list
 	pivot        workerState       // offerJob's RoundRobin probe (only its ID is set)

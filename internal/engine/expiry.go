@@ -24,7 +24,9 @@ func maxAgeKey(jobID string) deadline.Key   { return deadline.Key{Kind: dlMaxAge
 // was once added to the heap, after the selectors', so that deadlines due at one
 // instant still fire in that order.
 func (e *Engine) startJobClocks(now time.Time, j *jobState) {
-	startSelectorClocks(now, j.requested(), nil)
+	if j.sel == nil || j.sel.shared == nil { // an interned record has no clock to start, and is not written to
+		startSelectorClocks(now, j.requested(), nil)
+	}
 	e.armSelectorExpiry(j)
 	j.seq = e.deadlines.Reserve()
 	e.startMaxAge(j)

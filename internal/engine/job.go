@@ -217,10 +217,13 @@ func (j *jobState) asg() *jobAssignments { return orZero(j.as, &noAssignments) }
 func (j *jobState) asgW() *jobAssignments { return alloc(&j.as) }
 
 // jobSelectors is a job's worker selectors, apart from the record so that a job
-// without any pays one pointer for them, not two slice headers (B4).
+// without any pays one pointer for them, not two slice headers (B4). A record may be
+// shared by the jobs whose selectors are identical (selset.go): then shared says by
+// how many, and nothing writes to it.
 type jobSelectors struct {
 	requested []Selector          // RequestedWorkerSelectors
 	reqs      []match.Requirement // the active ones, requested and attached
+	shared    *internedSelectors  // non-nil: interned (the record is shared.jobSelectors)
 }
 
 // noSelectors is what sels returns for a job without a jobSelectors. Nothing writes
@@ -239,8 +242,13 @@ func (j *jobState) requested() []Selector { return j.sels().requested }
 func (j *jobState) reqs() []match.Requirement { return j.sels().reqs }
 
 // setSelectors stores the job's requested selectors and active requirements; a job
-// left with neither keeps no record of them. O(1).
+// left with neither keeps no record of them. A job that shared an interned record
+// lets go of it first and gets one of its own. O(1), or O(selectors) to let go.
 func (j *jobState) setSelectors(requested []Selector, reqs []match.Requirement) {
+	if j.sel != nil && j.sel.shared != nil {
+		j.sel.shared.release()
+		j.sel = nil
+	}
 	if requested == nil && reqs == nil {
 		j.sel = nil
 		return
@@ -406,9 +414,14 @@ func (e *Engine) CreateJob(now time.Time, in Job) (Job, error) {
 		ID: in.ID, channel: e.names.intern(in.ChannelID), queue: e.names.intern(in.QueueID), Priority: int8(in.Priority),
 		Labels: in.Labels, st: stCreated, CreatedAt: now, enqDelta: notEnqueued,
 	}
-	j.setRequested(in.RequestedWorkerSelectors)
+	interned := len(in.RequestedWorkerSelectors) > 0 && e.selSets.intern(j, in.RequestedWorkerSelectors)
+	if !interned {
+		j.setRequested(in.RequestedWorkerSelectors)
+	}
 	j.setWritable(&in)
-	j.refreshReqs()
+	if !interned {
+		j.refreshReqs()
+	}
 	e.jobs.put(j)
 	e.activeIDs.insert(j)
 	e.startJobClocks(now, j)
@@ -809,6 +822,9 @@ func (e *Engine) DeleteJob(now time.Time, id string) error {
 	}
 	e.jobs.del(id)
 	e.doneIDs.remove(j)
+	if j.sel != nil && j.sel.shared != nil {
+		j.sel.shared.release()
+	}
 	e.emit(now, Event{Type: EvJobDeleted, JobID: id, QueueID: j.QueueID(), ChannelID: j.ChannelID(), ChannelReference: j.cold().ChannelReference})
 	return nil
 }
@@ -937,7 +953,11 @@ func (e *Engine) finish(j *jobState) {
 		}
 		j.x.declines = nil
 	}
-	j.setSelectors(j.requested(), nil)
+	if j.sel == nil || j.sel.shared == nil {
+		// Its requirements go (its view keeps the requested selectors); a shared
+		// record stays as it is, until the job is deleted (selset.go).
+		j.setSelectors(j.requested(), nil)
+	}
 }
 
 // CancelJob cancels a job in any non-terminal status: its offers are revoked, an
