@@ -23,10 +23,11 @@ import (
 // given selectors by UpdateJob keep records of their own. CheckIndexes verifies the
 // counts.
 //
-// A job whose set no other live job has pays for the table: an encoding of its
-// selectors, hashed, and a lookup, then a removal when it ends (about 2,000
-// instructions a B2 new-job sample, whose every set is its own); the records it
-// allocates are as many as before.
+// A job whose set no other stored job has pays for the table: an encoding of its
+// selectors, hashed, and a lookup, then a removal when it is deleted (about 1,200
+// instructions a B2 new-job sample, whose every set is its own). A job that is
+// classified, updated or reclassified gives up its shared record at once for one of
+// its own (setSelectors), one allocation more than before for such a job.
 
 // selectorSets is the engine's table of interned selector records, by the hash of
 // an encoding of their requested selectors (records whose hashes collide are
@@ -48,10 +49,11 @@ type internedSelectors struct {
 
 // hash returns a hash of sels: identical selectors hash alike. It hashes, in one
 // call, an encoding made on the stack: each key and operator, then the value, a
-// string or int or bool directly and any other as appendValue encodes it (which
-// gives 1 and 1.0 one encoding: intern tells them apart), each field ended by a
-// byte a key or operator cannot hold. O(len(sels)), no allocation for a few short
-// selectors.
+// string, int or bool directly and any other as appendValue encodes it (which gives
+// an int64 2 and a float64 2.0 one encoding), each field ended by a zero byte (a key
+// holding one may encode like another key). Selectors that encode alike but differ
+// are told apart by intern's exact comparison. O(len(sels)), no allocation for a
+// few short selectors.
 func (t *selectorSets) hash(sels []Selector) uint64 {
 	if t.m == nil {
 		t.seed = maphash.MakeSeed()
