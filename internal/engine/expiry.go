@@ -24,9 +24,7 @@ func maxAgeKey(jobID string) deadline.Key   { return deadline.Key{Kind: dlMaxAge
 // was once added to the heap, after the selectors', so that deadlines due at one
 // instant still fire in that order.
 func (e *Engine) startJobClocks(now time.Time, j *jobState) {
-	if j.sel == nil || j.sel.shared == nil { // an interned record has no clock to start, and is not written to
-		startSelectorClocks(now, j.requested(), nil)
-	}
+	startSelectorClocks(now, j.requested(), nil)
 	e.armSelectorExpiry(j)
 	j.seq = e.deadlines.Reserve()
 	e.startMaxAge(j)
@@ -50,10 +48,15 @@ func startSelectorClocks(now time.Time, sels, old []Selector) {
 	used := make([]bool, len(old))
 	for i := range sels {
 		s := &sels[i]
-		s.Expired, s.ExpiresAt = false, time.Time{}
 		if s.ExpiresAfter <= 0 {
+			// Written only if it carries an expiry state: a selector set shared by
+			// jobs (selset.go), which never does, is never written to.
+			if s.Expired || !s.ExpiresAt.IsZero() {
+				s.Expired, s.ExpiresAt = false, time.Time{}
+			}
 			continue
 		}
+		s.Expired, s.ExpiresAt = false, time.Time{}
 		inherited := false
 		for k, o := range old {
 			if !used[k] && sameSelector(*s, o) {

@@ -822,9 +822,7 @@ func (e *Engine) DeleteJob(now time.Time, id string) error {
 	}
 	e.jobs.del(id)
 	e.doneIDs.remove(j)
-	if j.sel != nil && j.sel.shared != nil {
-		j.sel.shared.release()
-	}
+	j.setSelectors(nil, nil) // lets go of a shared selector record (selset.go)
 	e.emit(now, Event{Type: EvJobDeleted, JobID: id, QueueID: j.QueueID(), ChannelID: j.ChannelID(), ChannelReference: j.cold().ChannelReference})
 	return nil
 }

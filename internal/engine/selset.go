@@ -55,10 +55,6 @@ type internedSelectors struct {
 // are told apart by intern's exact comparison. O(len(sels)), no allocation for a
 // few short selectors.
 func (t *selectorSets) hash(sels []Selector) uint64 {
-	if t.m == nil {
-		t.seed = maphash.MakeSeed()
-		t.m = make(map[uint64]*internedSelectors)
-	}
 	var buf [192]byte
 	b := buf[:0]
 	for _, s := range sels {
@@ -102,14 +98,18 @@ func internable(sels []Selector) bool {
 	return true
 }
 
-// intern gives j, a new job without a selector record or attached selectors, the
-// shared record of its requested selectors sels (the engine's own copy,
-// validated), making it for the first job that asks; it reports false, changing
-// nothing, when sels is not internable. O(len(sels)), plus the records in a bucket
-// (one but for a hash collision), plus making a new set's requirements.
+// intern gives j, a job being created (so without a selector record or attached
+// selectors), the shared record of its requested selectors sels (the engine's own
+// copy, validated), making it for the first job that asks; it reports false,
+// changing nothing, when sels is not internable. O(len(sels)), plus the records in
+// a bucket (one but for a hash collision), plus making a new set's requirements.
 func (t *selectorSets) intern(j *jobState, sels []Selector) bool {
-	if !internable(sels) || j.sel != nil || len(j.cold().AttachedWorkerSelectors) > 0 {
+	if !internable(sels) {
 		return false
+	}
+	if t.m == nil {
+		t.seed = maphash.MakeSeed()
+		t.m = make(map[uint64]*internedSelectors)
 	}
 	h := t.hash(sels)
 	first := t.m[h]
