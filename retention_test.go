@@ -26,7 +26,7 @@ import (
 // costs hundreds of bytes; the bound allows 16 bytes a job, for the jobs table's
 // incremental migrations and the collector's noise. A router whose deleted jobs
 // stayed would grow all run long, and a growing heap was most of B2's p99 latency
-// (BENCHMARKS.md, "Where B2's tail went").
+// (BENCHMARKS-HISTORY.md, "Where B2's tail went").
 func TestDeletedJobsLeaveNothingBehind(t *testing.T) {
 	r := newManualRouter(t, nil)
 	sub := r.Subscribe(&SubscribeOptions{Synchronous: true})

@@ -5,7 +5,7 @@ import (
 	"time"
 )
 
-// BenchmarkCalibration times a fixed piece of arithmetic, about 5 µs on the machine of
+// BenchmarkCalibration times a fixed piece of arithmetic, 2.5 µs at p50 on the machine of
 // BENCHMARKS.md, sample by sample as B2 times its calls, with a 4 KiB allocation
 // between samples as a benchmark's own bookkeeping would make. It involves no router:
 // its p99 against its p50 is the machine's own tail (preemption, interrupts, a

@@ -17,7 +17,7 @@ import (
 //
 // (-checklinkname=0: since Go 1.23 the linker refuses a reference to a runtime
 // variable the runtime does not export by name.) It is how "Where B2's tail went"
-// in BENCHMARKS.md was measured.
+// in BENCHMARKS-HISTORY.md was measured, and how BENCHMARKS.md splits B2 by phase.
 var markingNow func() bool
 
 // collectorMarking is markingNow, false without the probe.

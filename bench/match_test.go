@@ -134,8 +134,8 @@ func benchMatch(b *testing.B, im impl, workers, jobs int) {
 // Azure, and kept, the samples' jobs doubled the router's jobs within a second's run.
 // That growth was most of the p99: the heap grew all run long, so the calls that ran
 // while the collector marked found fresh memory to fault in and set up (see
-// BENCHMARKS.md, "Where B2's tail went"). op=worker-frees-up leaves nothing behind:
-// its worker goes offline again, which revokes the offer and requeues the job.
+// BENCHMARKS-HISTORY.md, "Where B2's tail went"). op=worker-frees-up leaves nothing
+// behind: its worker goes offline again, which revokes the offer and requeues the job.
 type backlog struct {
 	c       core
 	offers  subscription // OfferIssued only
