@@ -82,6 +82,7 @@ func New(opts *Options) (*Router, error) {
 		Seed:                     o.Seed,
 		Emit:                     func(ev engine.Event) { r.bus.publishOne(&ev) }, // ev stays on the stack: publishOne keeps no pointer to it
 	})
+	r.eng.SetWanted(0) // no subscription yet: no event is built (see syncWanted)
 	if o.ManualTime {
 		r.manualNow = o.StartTime
 		if r.manualNow.IsZero() {
@@ -149,6 +150,7 @@ func (r *Router) AdvanceTo(t time.Time) error {
 		return errInvalid(op, "router", "", fmt.Sprintf("time %s is before the router's time %s", t.Format(time.RFC3339Nano), r.manualNow.Format(time.RFC3339Nano)))
 	}
 	r.manualNow = t
+	r.syncWanted()
 	err := r.safely(func() error { r.eng.Advance(t); return nil })
 	r.flush()
 	return wrapErr(op, err)
@@ -195,6 +197,7 @@ func (r *Router) do(ctx context.Context, op string, f func(now time.Time) error)
 		return errClosed(op)
 	}
 	now := r.now()
+	r.syncWanted()
 	err := r.safely(func() error {
 		r.eng.Advance(now)
 		return f(now)
@@ -257,6 +260,7 @@ func (r *Router) onTimer() {
 	}
 	r.armed = time.Time{}
 	now := r.now()
+	r.syncWanted()
 	_ = r.safely(func() error { r.eng.Advance(now); return nil })
 	r.flush()
 }
@@ -274,5 +278,16 @@ func (r *Router) Subscribe(opts *SubscribeOptions) *Subscription {
 	if r.closed {
 		return closedSubscription(opts)
 	}
-	return r.bus.subscribe(opts)
+	s := r.bus.subscribe(opts)
+	r.syncWanted() // before the next command: the engine builds what s takes
+	return s
 }
+
+// syncWanted tells the engine which event types the subscriptions take, so that it
+// builds no event that none of them would (engine.SetWanted). The set widens only
+// in Subscribe, which calls this under r.mu before any later command runs; it
+// narrows when a subscription ends, which may happen without r.mu (Close, an
+// overflow), so each command calls this first too. Until then the engine's set is
+// wider than needed, which costs only the events built for nobody. Called with r.mu
+// held. O(1).
+func (r *Router) syncWanted() { r.eng.SetWanted(r.bus.index.wanted.Load()) }

@@ -145,6 +145,15 @@ func requireIndexIs(t *testing.T, b *bus, subs []*modelSub) {
 			open = append(open, m.s)
 		}
 	}
+	// The engine is asked to build an event type exactly when an open subscription's
+	// Types filter passes it (engine.Config.Wants).
+	for _, typ := range allEventTypes {
+		want := false
+		for _, m := range subs {
+			want = want || m.open() && (len(m.opts.Types) == 0 || slices.Contains(m.opts.Types, typ))
+		}
+		require.Equal(t, want, b.wants(engine.EventType(typ)), "wants(%s)", typ)
+	}
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	require.Equal(t, open, b.index.all())

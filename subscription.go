@@ -23,6 +23,13 @@ import (
 // their ID, so that a subscription per agent, each on its own WorkerID, adds to an
 // event only the cost of its own agent's subscription, however many agents there are.
 // One without an ID filter (Types alone, or none) sees every event.
+//
+// Types also decides what the Router builds: an event of a type that no open
+// subscription takes is not built at all (nor are the extras it would carry), so
+// a Router watched only through Types filters pays for the events it delivers. (ours)
+// Such an event still takes its Seq number, so an event's Seq does not depend on
+// who listens: a subscription to a few types sees gaps where the others fall, as
+// it would with them built.
 type SubscribeOptions struct {
 	// Types, when not empty, keeps only events of these types. A type that names no
 	// event matches nothing. Defaults to every type.
@@ -135,7 +142,7 @@ type Subscription struct {
 
 	// The filter, fixed at creation.
 	hasTypes   bool
-	types      uint32 // bit set of eventTypeBits
+	types      uint32 // bit set of eventTypeBit
 	workerID   string
 	jobID      string
 	queueID    string
@@ -333,7 +340,7 @@ func newSubscription(opts *SubscribeOptions, defaultMaxBacklog int) *Subscriptio
 		idx:        -1,
 	}
 	for _, t := range o.Types {
-		s.types |= eventTypeBits[engine.EventType(t)]
+		s.types |= eventTypeBit(engine.EventType(t))
 	}
 	if s.maxBacklog <= 0 {
 		s.maxBacklog = defaultMaxBacklog
@@ -341,28 +348,14 @@ func newSubscription(opts *SubscribeOptions, defaultMaxBacklog int) *Subscriptio
 	return s
 }
 
-// eventTypeBits gives each event type one bit, for the Types filter.
-var eventTypeBits = func() map[engine.EventType]uint32 {
-	all := []EventType{
-		EventTypeJobReceived, EventTypeJobClassified, EventTypeJobClassificationFailed,
-		EventTypeJobQueued, EventTypeJobCompleted, EventTypeJobClosed, EventTypeJobCancelled,
-		EventTypeJobExceptionTriggered, EventTypeJobWorkerSelectorsExpired,
-		EventTypeJobUnassigned, EventTypeJobWaitingForActivation, EventTypeJobSchedulingFailed,
-		EventTypeJobDeleted, EventTypeOfferIssued, EventTypeOfferAccepted,
-		EventTypeOfferDeclined, EventTypeOfferExpired, EventTypeOfferRevoked,
-		EventTypeWorkerRegistered, EventTypeWorkerDeregistered, EventTypeWorkerUpdated,
-		EventTypeWorkerDeleted,
-	}
-	m := make(map[engine.EventType]uint32, len(all))
-	for i, t := range all {
-		m[engine.EventType(t)] = 1 << i
-	}
-	return m
-}()
+// eventTypeBit is t's bit in a Types filter: the engine's numbering
+// (engine.EventTypeBit), so that the set of types some subscription wants can be
+// handed to the engine as it is (subIndex.wanted). O(1).
+func eventTypeBit(t engine.EventType) uint32 { return engine.EventTypeBit(t) }
 
 // matches reports whether ev passes the subscription's filters. O(1).
 func (s *Subscription) matches(ev *engine.Event) bool {
-	if s.hasTypes && s.types&eventTypeBits[ev.Type] == 0 {
+	if s.hasTypes && s.types&eventTypeBit(ev.Type) == 0 {
 		return false
 	}
 	if s.workerID != "" && ev.WorkerID != s.workerID {
@@ -628,16 +621,25 @@ type subIndex struct {
 
 	// The shared subscriptions' Types filters, summed up so that a publish can tell
 	// in O(1) whether any of them passes an event (sharedWants): how many have none,
-	// how many name each type (by its bit in eventTypeBits), and the bits some name.
+	// how many name each type (by its bit, eventTypeBit), and the bits some name.
 	sharedAllTypes int
 	sharedTypeUses [32]int
 	sharedTypes    uint32
+
+	// The same summary over every listed subscription, shared or not, and the set
+	// of types it makes: engine.AnyEventType while one has no Types filter, else
+	// the bits some name. The engine builds only the events of those types
+	// (Router.syncWanted). Atomic, since a subscription leaves the index under the
+	// bus's mutex alone, while a command may run.
+	allTypes int
+	typeUses [32]int
+	wanted   atomic.Uint32
 }
 
 // sharedWants reports whether some shared subscription passes ev: their only
 // filter is Types (an ID filter makes a subscription keyed). O(1).
 func (x *subIndex) sharedWants(ev *engine.Event) bool {
-	return x.sharedAllTypes > 0 || x.sharedTypes&eventTypeBits[ev.Type] != 0
+	return x.sharedAllTypes > 0 || x.sharedTypes&eventTypeBit(ev.Type) != 0
 }
 
 // countShared adds (by +1) or takes away (by -1) s's Types filter in the shared
@@ -658,6 +660,39 @@ func (x *subIndex) countShared(s *Subscription, by int) {
 			x.sharedTypes &^= 1 << i
 		}
 	}
+}
+
+// count adds (by +1) or takes away (by -1) s's Types filter in the summary of
+// every listed subscription, and stores the set of types it makes in wanted.
+// O(event types).
+func (x *subIndex) count(s *Subscription, by int) {
+	if !s.hasTypes {
+		x.allTypes += by
+	} else {
+		for i := range x.typeUses {
+			if s.types&(1<<i) != 0 {
+				x.typeUses[i] += by
+			}
+		}
+	}
+	w := uint32(0)
+	if x.allTypes > 0 {
+		w = engine.AnyEventType
+	} else {
+		for i, n := range x.typeUses {
+			if n > 0 {
+				w |= 1 << i
+			}
+		}
+	}
+	x.wanted.Store(w)
+}
+
+// wants reports whether some listed subscription may take events of type t (the
+// engine builds only those: Router.syncWanted). O(1), without a lock.
+func (b *bus) wants(t engine.EventType) bool {
+	w := b.index.wanted.Load()
+	return w&engine.AnyEventType != 0 || w&eventTypeBit(t) != 0
 }
 
 // hasKeyed reports whether any subscription filters on an ID: the maps hold only
@@ -687,6 +722,7 @@ func (x *subIndex) keyOf(s *Subscription) (m *map[string]*subList, key string) {
 
 // add lists s. O(1) amortised.
 func (x *subIndex) add(s *Subscription) {
+	x.count(s, +1)
 	l := &x.unkeyed
 	if s.shared {
 		l = &x.shared
@@ -708,6 +744,7 @@ func (x *subIndex) add(s *Subscription) {
 // empties (but the shared and unkeyed ones), so that subscriptions to IDs that come and go (a
 // job's, say) leave nothing behind.
 func (x *subIndex) remove(s *Subscription) {
+	x.count(s, -1)
 	l := s.list
 	if l == &x.shared {
 		x.countShared(s, -1)

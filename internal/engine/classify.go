@@ -374,8 +374,7 @@ func (e *Engine) finishClassification(now time.Time, j *jobState, c classificati
 		e.deadlines.Cancel(scheduleKey(j.ID))
 		j.st = stClassificationFailed
 		ev := e.jobEvent(EvJobClassificationFailed, j)
-		ev.Extra = &EventExtra{Reason: reason}
-		e.emit(now, ev)
+		e.emitWith(now, ev, &EventExtra{Reason: reason})
 		return
 	}
 	j.queue, j.ext().queueByPolicy = e.names.intern(c.queueID), c.byPolicy

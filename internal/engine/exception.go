@@ -271,8 +271,7 @@ func (e *Engine) fireRule(now time.Time, j *jobState, policyID string, r Excepti
 	}
 	j.ext().fired[k] = true
 	ev := e.jobEvent(EvJobExceptionTriggered, j)
-	ev.Extra = &EventExtra{RuleID: r.ID}
-	e.emit(now, ev)
+	e.emitWith(now, ev, &EventExtra{RuleID: r.ID})
 	epoch := j.x.enqueues // ext() above made j.x, so each enqueue from here on counts
 	e.runActions(now, j, r.ID, r.Actions)
 	return j.st == stQueued && j.x.enqueues == epoch

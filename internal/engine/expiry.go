@@ -136,8 +136,7 @@ func (e *Engine) expireSelectors(t time.Time, jobID string) {
 	}
 	if len(req) > 0 || len(att) > 0 {
 		ev := e.jobEvent(EvJobWorkerSelectorsExpired, j)
-		ev.Extra = &EventExtra{RequestedSelectors: req, AttachedSelectors: att}
-		e.emit(t, ev)
+		e.emitWith(t, ev, &EventExtra{RequestedSelectors: req, AttachedSelectors: att})
 	}
 	e.selectorsChanged(j)
 }

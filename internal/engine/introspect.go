@@ -59,3 +59,7 @@ func (e *Engine) Deadlines() []PendingDeadline {
 // Now returns the latest time the engine has seen: the time its commands act at
 // (a command given an earlier time acts at this one).
 func (e *Engine) Now() time.Time { return e.now }
+
+// Wanted returns the event types the engine records, as SetWanted last set them.
+// O(1).
+func (e *Engine) Wanted() uint32 { return e.wanted }

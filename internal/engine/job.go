@@ -999,10 +999,11 @@ func (e *Engine) cancel(now time.Time, j *jobState, code, note string) {
 		ev = e.assignmentEvent(EvJobCancelled, j, j.asg().current)
 	}
 	ev = e.withCode(ev, code)
+	var x *EventExtra
 	if note != "" {
-		ev.Extra = &EventExtra{Note: note}
+		x = &EventExtra{Note: note}
 	}
-	e.emit(now, ev)
+	e.emitWith(now, ev, x)
 }
 
 // UnassignJob takes an assigned job back from its worker: the capacity is released,
@@ -1032,8 +1033,7 @@ func (e *Engine) UnassignJob(now time.Time, jobID, aid string, suspend bool) (in
 	j.ext().UnassignmentCount++
 	j.asgW().current = ""
 	ev := e.assignmentEvent(EvJobUnassigned, j, aid)
-	ev.Extra = &EventExtra{UnassignmentCount: j.cold().UnassignmentCount}
-	e.emit(now, ev)
+	e.emitWith(now, ev, &EventExtra{UnassignmentCount: j.cold().UnassignmentCount})
 	if suspend {
 		j.ext().MatchingMode = MatchingMode{Kind: Suspend}
 		e.suspend(now, j)

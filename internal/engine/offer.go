@@ -99,10 +99,9 @@ func (e *Engine) offerEvent(typ EventType, o *offerState) Event {
 // revoke withdraws an open offer: OfferRevoked with the reason.
 func (e *Engine) revoke(now time.Time, o *offerState, reason string) {
 	ev := e.offerEvent(EvOfferRevoked, o)
-	ev.Extra = &EventExtra{Reason: reason}
 	e.endOffer(o, true)
 	e.freeOffer(o)
-	e.emit(now, ev)
+	e.emitWith(now, ev, &EventExtra{Reason: reason})
 }
 
 // revokeWorkerOffers revokes w's open offers, in issue order. O(offers × log n).
@@ -204,8 +203,9 @@ func (e *Engine) DeclineOffer(now time.Time, workerID, offerID string, retryAt t
 	}
 	j, w := o.job, o.worker
 	ev := e.offerEvent(EvOfferDeclined, o)
+	var x *EventExtra
 	if !retryAt.IsZero() {
-		ev.Extra = &EventExtra{RetryOfferAt: retryAt}
+		x = &EventExtra{RetryOfferAt: retryAt}
 	}
 	e.endOffer(o, true)
 	e.freeOffer(o)
@@ -217,7 +217,7 @@ func (e *Engine) DeclineOffer(now time.Time, workerID, offerID string, retryAt t
 	if retryAt.After(now) {
 		e.deadlines.Set(retryKey(j.ID, w.ID), retryAt)
 	}
-	e.emit(now, ev)
+	e.emitWith(now, ev, x)
 	e.match(now)
 	return nil
 }

@@ -282,6 +282,31 @@ const (
 	EvWorkerDeleted             EventType = "WorkerDeleted"
 )
 
+// eventTypeBits gives each event type one bit, in the order above, for sets of
+// them (the shell's Types filters).
+var eventTypeBits = func() map[EventType]uint32 {
+	all := []EventType{
+		EvJobReceived, EvJobClassified, EvJobClassificationFailed, EvJobQueued,
+		EvJobCompleted, EvJobClosed, EvJobCancelled, EvJobExceptionTriggered,
+		EvJobWorkerSelectorsExpired, EvJobUnassigned, EvJobWaitingForActivation,
+		EvJobSchedulingFailed, EvJobDeleted, EvOfferIssued, EvOfferAccepted,
+		EvOfferDeclined, EvOfferExpired, EvOfferRevoked, EvWorkerRegistered,
+		EvWorkerDeregistered, EvWorkerUpdated, EvWorkerDeleted,
+	}
+	m := make(map[EventType]uint32, len(all))
+	for i, t := range all {
+		m[t] = 1 << i
+	}
+	return m
+}()
+
+// EventTypeBit returns t's bit in a set of event types held as a uint32; 0 for a
+// string that names no event type. O(1).
+func EventTypeBit(t EventType) uint32 { return eventTypeBits[t] }
+
+// AnyEventType, in a set of event types, stands for every type.
+const AnyEventType uint32 = 1 << 31
+
 // Event is one state change. It is a flat union: each type fills the fields that
 // apply to it (see the public event structs). Maps, slices and sets in it are shared
 // with the engine's stored state and must not be written to. WorkerLabels is the

@@ -263,8 +263,8 @@ func (e *Engine) register(now time.Time, w *workerState) {
 	w.reg = e.regSeq
 	w.state = phaseActive
 	w.idleSince = now
-	e.emit(now, Event{Type: EvWorkerRegistered, WorkerID: w.ID, WorkerLabels: &w.labels.Set, WorkerTags: w.Tags,
-		Extra: &EventExtra{Queues: w.Queues, Capacity: w.Capacity, Channels: w.Channels, MaxConcurrentOffers: w.MaxConcurrentOffers}})
+	e.emitWith(now, Event{Type: EvWorkerRegistered, WorkerID: w.ID, WorkerLabels: &w.labels.Set, WorkerTags: w.Tags},
+		&EventExtra{Queues: w.Queues, Capacity: w.Capacity, Channels: w.Channels, MaxConcurrentOffers: w.MaxConcurrentOffers})
 }
 
 // deregister makes w unavailable: its offers are revoked, it drains while it holds
@@ -281,9 +281,9 @@ func (e *Engine) deregister(now time.Time, w *workerState) {
 }
 
 func (e *Engine) emitWorkerUpdated(now time.Time, w *workerState, changed []string) {
-	e.emit(now, Event{Type: EvWorkerUpdated, WorkerID: w.ID, WorkerLabels: &w.labels.Set, WorkerTags: w.Tags,
-		Extra: &EventExtra{Queues: w.Queues, Capacity: w.Capacity, Channels: w.Channels,
-			MaxConcurrentOffers: w.MaxConcurrentOffers, UpdatedProperties: changed}})
+	e.emitWith(now, Event{Type: EvWorkerUpdated, WorkerID: w.ID, WorkerLabels: &w.labels.Set, WorkerTags: w.Tags},
+		&EventExtra{Queues: w.Queues, Capacity: w.Capacity, Channels: w.Channels,
+			MaxConcurrentOffers: w.MaxConcurrentOffers, UpdatedProperties: changed})
 }
 
 // changedProps names the properties of w that in, with the labels l, changes.
