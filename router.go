@@ -279,15 +279,17 @@ func (r *Router) Subscribe(opts *SubscribeOptions) *Subscription {
 		return closedSubscription(opts)
 	}
 	s := r.bus.subscribe(opts)
-	r.syncWanted() // before the next command: the engine builds what s takes
+	r.syncWanted() // the engine builds what s takes (each command syncs too)
 	return s
 }
 
 // syncWanted tells the engine which event types the subscriptions take, so that it
-// builds no event that none of them would (engine.SetWanted). The set widens only
-// in Subscribe, which calls this under r.mu before any later command runs; it
-// narrows when a subscription ends, which may happen without r.mu (Close, an
-// overflow), so each command calls this first too. Until then the engine's set is
-// wider than needed, which costs only the events built for nobody. Called with r.mu
-// held. O(1).
+// builds no event that none of them would (engine.SetWanted). Every command calls
+// it first, under r.mu: the engine's set then holds the types of every
+// subscription listed before the command began (a subscription is listed in
+// Subscribe, under r.mu). A subscription that ends during a command (Close, an
+// overflow: they do not take r.mu) leaves the set wider than needed until the next
+// command, which costs only events built for nobody. Subscribe calls it too, so
+// that between commands the engine's set is never narrower than the bus's. Called
+// with r.mu held. O(1).
 func (r *Router) syncWanted() { r.eng.SetWanted(r.bus.index.wanted.Load()) }

@@ -24,12 +24,14 @@ import (
 // event only the cost of its own agent's subscription, however many agents there are.
 // One without an ID filter (Types alone, or none) sees every event.
 //
-// Types also decides what the Router builds: an event of a type that no open
-// subscription takes is not built at all (nor are the extras it would carry), so
-// a Router watched only through Types filters pays for the events it delivers. (ours)
-// Such an event still takes its Seq number, so an event's Seq does not depend on
-// who listens: a subscription to a few types sees gaps where the others fall, as
-// it would with them built.
+// Types also decides what the Router builds. (ours) An event of a type that no open
+// subscription takes is not recorded: no extras are allocated for it, nothing is
+// published, no subscription looks at it. Only Types narrows this: a subscription
+// without Types (an agent's desktop on its WorkerID, say) makes every type built,
+// and one with Types and an ID filter makes its types built for every worker, job
+// or queue. Such an event still takes its Seq number, so an event's Seq does not
+// depend on who listens: a subscription to a few types sees gaps where the others
+// fall, as it would with them recorded.
 type SubscribeOptions struct {
 	// Types, when not empty, keeps only events of these types. A type that names no
 	// event matches nothing. Defaults to every type.
@@ -896,9 +898,8 @@ func (b *bus) close(timeout time.Duration) {
 	}
 	b.closed = true
 	subs := b.index.all()
-	b.index = subIndex{}
 	for _, s := range subs {
-		s.list, s.idx = nil, -1
+		b.index.remove(s) // which also empties the set of types wanted
 	}
 	b.mu.Unlock()
 

@@ -1,6 +1,9 @@
 package jobrouter
 
 import (
+	"fmt"
+	"runtime"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -127,8 +130,62 @@ func TestEventsFollowTheSubscriptions(t *testing.T) {
 	for _, typ := range allEventTypes {
 		require.False(t, r.bus.wants(engine.EventType(typ)), "every subscription closed, %s", typ)
 	}
-	require.Equal(t, engine.AnyEventType, r.eng.Wanted(), "Close does not reach the engine…")
 	_, err = r.GetWorker(ctx, "w1")
 	require.NoError(t, err)
-	require.Zero(t, r.eng.Wanted(), "…the next command narrows its set")
+	require.Zero(t, r.eng.Wanted(), "the next command narrows the engine's set")
+}
+
+// TestSubscribeWhileCommandsRun: a subscription made while another goroutine runs
+// commands receives, from its first event on, every event of its types, although
+// the engine built none of them before: Subscribe tells the engine under the
+// Router's mutex, before any later command. Each job here is offered as it is
+// created, so its JobQueued is numbered just before its OfferIssued.
+func TestSubscribeWhileCommandsRun(t *testing.T) {
+	r := newManualRouter(t, nil)
+	_, err := r.UpsertWorker(ctx, Worker{ID: "w", Queues: []string{"q"}, Capacity: 1 << 20,
+		Channels: []ChannelConfig{{ChannelID: "voice", CapacityCostPerJob: 1}}, AvailableForOffers: true})
+	require.NoError(t, err)
+	offers := r.Subscribe(&SubscribeOptions{Types: []EventType{EventTypeOfferIssued}, Synchronous: true})
+	const n = 2000
+	var subscribed atomic.Bool
+	done := make(chan error, 1)
+	go func() {
+		for i := range n {
+			if i == n/2 {
+				for !subscribed.Load() { // the second half comes after Subscribe for sure
+					runtime.Gosched()
+				}
+			}
+			if _, err := r.CreateJob(ctx, Job{ID: fmt.Sprint("j", i), QueueID: "q", ChannelID: "voice"}); err != nil {
+				done <- err
+				return
+			}
+		}
+		done <- nil
+	}()
+	var offered []Event
+	for len(offered) < n/10 {
+		offered = offers.PollAppend(offered)
+		runtime.Gosched()
+	}
+	queued := r.Subscribe(&SubscribeOptions{Types: []EventType{EventTypeJobQueued}, Synchronous: true})
+	subscribed.Store(true)
+	require.NoError(t, <-done)
+	offered = offers.PollAppend(offered)
+	got := queued.Poll()
+	require.Len(t, offered, n)
+	require.NotEmpty(t, got)
+	first := got[0].Seq()
+	var want []uint64
+	for _, ev := range offered {
+		if ev.Seq()-1 >= first {
+			want = append(want, ev.Seq()-1)
+		}
+	}
+	var seqs []uint64
+	for _, ev := range got {
+		seqs = append(seqs, ev.Seq())
+	}
+	require.Equal(t, want, seqs, "every JobQueued from the first one received on")
+	require.GreaterOrEqual(t, len(seqs), n/2)
 }

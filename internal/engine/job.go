@@ -496,17 +496,17 @@ func (e *Engine) suspend(now time.Time, j *jobState) {
 	e.unqueue(j)
 	e.cancelWaitTimes(j)
 	j.st = stWaitingForActivation
-	e.emit(now, e.waitingEvent(j))
+	e.emitWaiting(now, j)
 }
 
-// waitingEvent is JobWaitingForActivation, with the time the job was scheduled for
-// if it was.
-func (e *Engine) waitingEvent(j *jobState) Event {
-	ev := e.jobEvent(EvJobWaitingForActivation, j)
+// emitWaiting announces JobWaitingForActivation at t, with the time the job was
+// scheduled for if it was.
+func (e *Engine) emitWaiting(t time.Time, j *jobState) {
+	var x *EventExtra
 	if at := j.cold().ScheduledAt; !at.IsZero() {
-		ev.Extra = &EventExtra{ScheduledAt: at}
+		x = &EventExtra{ScheduledAt: at}
 	}
-	return ev
+	e.emitWith(t, e.jobEvent(EvJobWaitingForActivation, j), x)
 }
 
 func (e *Engine) schedule(now time.Time, j *jobState) {
@@ -528,7 +528,7 @@ func (e *Engine) activateSchedule(t time.Time, id string) {
 	}
 	e.deadlines.Cancel(scheduleKey(id))
 	j.st = stWaitingForActivation
-	e.emit(t, e.waitingEvent(j))
+	e.emitWaiting(t, j)
 }
 
 // notEnqueued is jobState.enqDelta until the job is first enqueued. No enqueue gives

@@ -293,6 +293,9 @@ var eventTypeBits = func() map[EventType]uint32 {
 		EvOfferDeclined, EvOfferExpired, EvOfferRevoked, EvWorkerRegistered,
 		EvWorkerDeregistered, EvWorkerUpdated, EvWorkerDeleted,
 	}
+	if len(all) >= 31 {
+		panic("engine: more event types than bits below AnyEventType")
+	}
 	m := make(map[EventType]uint32, len(all))
 	for i, t := range all {
 		m[t] = 1 << i

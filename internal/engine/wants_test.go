@@ -2,18 +2,26 @@ package engine
 
 import (
 	"fmt"
+	"os"
+	"path/filepath"
+	"regexp"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/require"
+
+	"github.com/openjobrouter/jobrouter/internal/labels"
 )
 
 // wantsSteps are commands that record every event type built with extras
 // (EventExtra) and most of the others: workers registering, updating, going offline
 // with an open offer (revoked) and coming back, a decline with a RetryOfferAt, an
-// unassignment, a cancel with a note, completion, closing, deletion, and an offer
-// that expires. They run in order on one fixture.
+// unassignment, a cancel with a note, completion, closing, deletion, a
+// classification that fails, an exception rule that fires (its action cancels the
+// job), a scheduled job waiting for activation, a selector and an offer that
+// expire. They run in order on one fixture.
 func wantsSteps() []func(f *fixture) {
 	var aid string
 	w2 := agent("w2", "q")
@@ -50,8 +58,28 @@ func wantsSteps() []func(f *fixture) {
 		func(f *fixture) { require.NoError(f.t, f.e.DeleteJob(f.now, "j1")) },
 		func(f *fixture) { f.job(call("j2", "q")) },
 		func(f *fixture) { require.NoError(f.t, f.e.CancelJob(f.now, "j2", "abandoned", "caller hung up")) },
+		func(f *fixture) {
+			f.classified(ClassificationPolicy{ID: "cp", FallbackQueueID: "q", WorkerSelectorAttachments: []Attachment{{
+				Kind: AttachRuleEngine, Rule: &Rule{Kind: RuleStatic, Value: []Selector{{Key: "k", Op: labels.GreaterThan, Value: "x"}}}}}})
+			f.job(Job{ID: "jc", ChannelID: voice, ClassificationPolicyID: "cp"}) // JobClassificationFailed
+		},
+		func(f *fixture) {
+			_, err := f.e.UpsertExceptionPolicy(f.now, ExceptionPolicy{ID: "ex", Rules: []ExceptionRule{{ID: "r",
+				Trigger: Trigger{Kind: TriggerQueueLength, Threshold: 0},
+				Actions: []Action{{Kind: ActionCancel, Note: "too many"}}}}})
+			require.NoError(f.t, err)
+			q := f.queue("qx", "p")
+			q.ExceptionPolicyID = "ex"
+			_, err = f.e.UpsertQueue(f.now, q)
+			require.NoError(f.t, err)
+			f.job(call("je", "qx")) // JobExceptionTriggered, then JobCancelled
+		},
+		func(f *fixture) { f.job(scheduledAt("js", "q", f.now)) }, // JobWaitingForActivation at once
+		func(f *fixture) { f.job(withSelectors("jx", "q", excluding("nobody", 30*time.Second))) },
 		func(f *fixture) { f.job(call("j3", "q")) },
-		func(f *fixture) { f.advance(2 * expiry) }, // j3's offer expires; its worker is deregistered
+		// jx's selector expires, and the offers of jx and j3 expire (their workers are
+		// deregistered).
+		func(f *fixture) { f.advance(2 * expiry) },
 		func(f *fixture) { require.NoError(f.t, f.e.DeleteWorker(f.now, "w1")) },
 	}
 }
@@ -92,14 +120,21 @@ func TestUnwantedEventsKeepTheirSeq(t *testing.T) {
 	}
 	for _, typ := range []EventType{EvWorkerRegistered, EvWorkerUpdated, EvWorkerDeregistered, EvWorkerDeleted,
 		EvOfferIssued, EvOfferDeclined, EvOfferRevoked, EvOfferAccepted, EvOfferExpired,
-		EvJobReceived, EvJobQueued, EvJobUnassigned, EvJobCompleted, EvJobClosed, EvJobCancelled, EvJobDeleted} {
+		EvJobReceived, EvJobQueued, EvJobUnassigned, EvJobCompleted, EvJobClosed, EvJobCancelled, EvJobDeleted,
+		EvJobClassificationFailed, EvJobExceptionTriggered, EvJobWaitingForActivation, EvJobWorkerSelectorsExpired} {
 		require.True(t, seen[typ], "the steps record no %s", typ)
+	}
+	for _, ev := range all {
+		if ev.Type == EvJobWaitingForActivation {
+			require.NotNil(t, ev.Extra, "the scheduled job's event carries its ScheduledAt")
+		}
 	}
 
 	sets := []uint32{
 		0,
 		typeSet(EvOfferIssued),
-		typeSet(EvWorkerRegistered, EvWorkerUpdated, EvOfferRevoked, EvOfferDeclined, EvJobCancelled, EvJobUnassigned),
+		typeSet(EvWorkerRegistered, EvWorkerUpdated, EvOfferRevoked, EvOfferDeclined, EvJobCancelled, EvJobUnassigned,
+			EvJobClassificationFailed, EvJobExceptionTriggered, EvJobWaitingForActivation, EvJobWorkerSelectorsExpired),
 		typeSet(EvJobReceived, EvJobDeleted, EvWorkerDeleted),
 	}
 	check := func(name string, wanted func(step int) uint32) {
@@ -184,4 +219,24 @@ func TestUnwantedEventsAllocateNothing(t *testing.T) {
 	every := toggle(AnyEventType)
 	t.Logf("allocations per toggle: %v with no event wanted, %v with every event", none, every)
 	require.Equal(t, every-2, none, "the two extras (OfferRevoked's, WorkerRegistered's) are what the events cost")
+}
+
+// TestExtrasGoThroughEmitWith: an event's extras are allocated only when it is
+// wanted because every path hands them to emitWith rather than setting
+// Event.Extra itself. A source check, since the events and their Seq are the same
+// either way (TestUnwantedEventsKeepTheirSeq) and only the allocation differs.
+func TestExtrasGoThroughEmitWith(t *testing.T) {
+	files, err := filepath.Glob("*.go")
+	require.NoError(t, err)
+	bad := regexp.MustCompile(`Extra\s*(=|:)\s*&EventExtra\{`)
+	for _, name := range files {
+		if strings.HasSuffix(name, "_test.go") {
+			continue
+		}
+		src, err := os.ReadFile(name)
+		require.NoError(t, err)
+		for i, line := range strings.Split(string(src), "\n") {
+			require.False(t, bad.MatchString(line), "%s:%d sets an event's extras outside emitWith: %s", name, i+1, strings.TrimSpace(line))
+		}
+	}
 }
