@@ -224,9 +224,7 @@ func TestSharedLogFollowsTheSubscriptionsTypes(t *testing.T) {
 	queued2.Close()
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	require.Zero(t, b.index.sharedAllTypes)
-	require.Zero(t, b.index.sharedTypes)
-	require.Equal(t, [32]int{}, b.index.sharedTypeUses)
+	require.Equal(t, typeCounts{}, b.index.sharedTypes)
 }
 
 // The backlog limit counts only the events a shared subscription's filters pass,

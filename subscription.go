@@ -622,80 +622,67 @@ type subIndex struct {
 	byQueue  map[string]*subList // QueueID filter only
 
 	// The shared subscriptions' Types filters, summed up so that a publish can tell
-	// in O(1) whether any of them passes an event (sharedWants): how many have none,
-	// how many name each type (by its bit, eventTypeBit), and the bits some name.
-	sharedAllTypes int
-	sharedTypeUses [32]int
-	sharedTypes    uint32
-
-	// The same summary over every listed subscription, shared or not, and the set
-	// of types it makes: engine.AnyEventType while one has no Types filter, else
-	// the bits some name. The engine builds only the events of those types
+	// in O(1) whether any of them passes an event (sharedWants).
+	sharedTypes typeCounts
+	// The same over every listed subscription, shared or not, and the set of types
+	// it makes (typeCounts.set), which the engine builds the events of
 	// (Router.syncWanted). Atomic, since a subscription leaves the index under the
 	// bus's mutex alone, while a command may run.
-	allTypes int
-	typeUses [32]int
+	allTypes typeCounts
 	wanted   atomic.Uint32
+}
+
+// typeCounts sums up subscriptions' Types filters: how many have none, how many
+// name each type (by its bit, eventTypeBit), and the bits some name.
+type typeCounts struct {
+	none int
+	uses [32]int
+	bits uint32
+}
+
+// add adds (by +1) or takes away (by -1) s's Types filter. O(event types).
+func (c *typeCounts) add(s *Subscription, by int) {
+	if !s.hasTypes {
+		c.none += by
+		return
+	}
+	for i := range c.uses {
+		if s.types&(1<<i) == 0 {
+			continue
+		}
+		c.uses[i] += by
+		if c.uses[i] > 0 {
+			c.bits |= 1 << i
+		} else {
+			c.bits &^= 1 << i
+		}
+	}
+}
+
+// set is the set of types the counted subscriptions take: engine.AnyEventType
+// while one has no Types filter, else the bits some name. O(1).
+func (c *typeCounts) set() uint32 {
+	if c.none > 0 {
+		return engine.AnyEventType
+	}
+	return c.bits
+}
+
+// passes reports whether set, a set of event types as typeCounts.set gives it,
+// holds type t. O(1).
+func passes(set uint32, t engine.EventType) bool {
+	return set&engine.AnyEventType != 0 || set&eventTypeBit(t) != 0
 }
 
 // sharedWants reports whether some shared subscription passes ev: their only
 // filter is Types (an ID filter makes a subscription keyed). O(1).
 func (x *subIndex) sharedWants(ev *engine.Event) bool {
-	return x.sharedAllTypes > 0 || x.sharedTypes&eventTypeBit(ev.Type) != 0
-}
-
-// countShared adds (by +1) or takes away (by -1) s's Types filter in the shared
-// subscriptions' summary. O(event types).
-func (x *subIndex) countShared(s *Subscription, by int) {
-	if !s.hasTypes {
-		x.sharedAllTypes += by
-		return
-	}
-	for i := range x.sharedTypeUses {
-		if s.types&(1<<i) == 0 {
-			continue
-		}
-		x.sharedTypeUses[i] += by
-		if x.sharedTypeUses[i] > 0 {
-			x.sharedTypes |= 1 << i
-		} else {
-			x.sharedTypes &^= 1 << i
-		}
-	}
-}
-
-// count adds (by +1) or takes away (by -1) s's Types filter in the summary of
-// every listed subscription, and stores the set of types it makes in wanted.
-// O(event types).
-func (x *subIndex) count(s *Subscription, by int) {
-	if !s.hasTypes {
-		x.allTypes += by
-	} else {
-		for i := range x.typeUses {
-			if s.types&(1<<i) != 0 {
-				x.typeUses[i] += by
-			}
-		}
-	}
-	w := uint32(0)
-	if x.allTypes > 0 {
-		w = engine.AnyEventType
-	} else {
-		for i, n := range x.typeUses {
-			if n > 0 {
-				w |= 1 << i
-			}
-		}
-	}
-	x.wanted.Store(w)
+	return passes(x.sharedTypes.set(), ev.Type)
 }
 
 // wants reports whether some listed subscription may take events of type t (the
 // engine builds only those: Router.syncWanted). O(1), without a lock.
-func (b *bus) wants(t engine.EventType) bool {
-	w := b.index.wanted.Load()
-	return w&engine.AnyEventType != 0 || w&eventTypeBit(t) != 0
-}
+func (b *bus) wants(t engine.EventType) bool { return passes(b.index.wanted.Load(), t) }
 
 // hasKeyed reports whether any subscription filters on an ID: the maps hold only
 // lists that are not empty. O(1).
@@ -724,11 +711,12 @@ func (x *subIndex) keyOf(s *Subscription) (m *map[string]*subList, key string) {
 
 // add lists s. O(1) amortised.
 func (x *subIndex) add(s *Subscription) {
-	x.count(s, +1)
+	x.allTypes.add(s, +1)
+	x.wanted.Store(x.allTypes.set())
 	l := &x.unkeyed
 	if s.shared {
 		l = &x.shared
-		x.countShared(s, +1)
+		x.sharedTypes.add(s, +1)
 	} else if m, key := x.keyOf(s); m != nil {
 		if *m == nil {
 			*m = make(map[string]*subList)
@@ -746,10 +734,11 @@ func (x *subIndex) add(s *Subscription) {
 // empties (but the shared and unkeyed ones), so that subscriptions to IDs that come and go (a
 // job's, say) leave nothing behind.
 func (x *subIndex) remove(s *Subscription) {
-	x.count(s, -1)
+	x.allTypes.add(s, -1)
+	x.wanted.Store(x.allTypes.set())
 	l := s.list
 	if l == &x.shared {
-		x.countShared(s, -1)
+		x.sharedTypes.add(s, -1)
 	}
 	last := len(l.subs) - 1
 	l.subs[s.idx] = l.subs[last]
