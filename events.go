@@ -71,8 +71,10 @@ const (
 // Every map and slice in an event is the subscriber's own copy.
 type Event interface {
 	// Seq is the event's router-wide sequence number: one more for each event the
-	// Router announces, whichever subscriptions it reaches. A subscription receives
-	// its events in increasing Seq; one without filters sees no gap while it is open.
+	// Router announces, whichever subscriptions it reaches (an event of a type that
+	// no subscription takes is not built, but still takes its number: see
+	// SubscribeOptions). A subscription receives its events in increasing Seq; one
+	// without filters sees no gap while it is open.
 	Seq() uint64
 	// Time is the Router's time when the change happened (the clock reading of the
 	// call, or the deadline that fired).

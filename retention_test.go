@@ -2,13 +2,14 @@ package jobrouter
 
 import (
 	"fmt"
-	"runtime"
 	"sync/atomic"
 	"testing"
 	"time"
 	"unsafe"
 
 	"github.com/stretchr/testify/require"
+
+	"github.com/openjobrouter/jobrouter/internal/heaptest"
 )
 
 // TestDeletedJobsLeaveNothingBehind runs thousands of jobs through a Router, each
@@ -98,13 +99,13 @@ func TestDeletedJobsLeaveNothingBehind(t *testing.T) {
 		cycle(k)
 	}
 	stop()
-	before := liveHeap() - spareChunkBytes(r)
+	before := heaptest.Live() - spareChunkBytes(r)
 	stop = reading()
 	for k := warm; k < warm+n; k++ {
 		cycle(k)
 	}
 	stop()
-	after := liveHeap() - spareChunkBytes(r)
+	after := heaptest.Live() - spareChunkBytes(r)
 	grown := int64(after) - int64(before)
 	require.Less(t, grown, int64(16*n), "the live heap grew by %d B over %d deleted jobs (%.1f B a job)",
 		grown, n, float64(grown)/n)
@@ -118,14 +119,4 @@ func spareChunkBytes(r *Router) uint64 {
 	r.bus.mu.Lock()
 	defer r.bus.mu.Unlock()
 	return uint64(r.bus.log.spares.Len()) * uint64(unsafe.Sizeof(logChunk{}))
-}
-
-// liveHeap returns the bytes of live heap objects after two full collections (the
-// second frees what the first's finalizers and sweeps left).
-func liveHeap() uint64 {
-	runtime.GC()
-	runtime.GC()
-	var m runtime.MemStats
-	runtime.ReadMemStats(&m)
-	return m.HeapAlloc
 }

@@ -150,7 +150,6 @@ func (r *Router) AdvanceTo(t time.Time) error {
 		return errInvalid(op, "router", "", fmt.Sprintf("time %s is before the router's time %s", t.Format(time.RFC3339Nano), r.manualNow.Format(time.RFC3339Nano)))
 	}
 	r.manualNow = t
-	r.syncWanted()
 	err := r.safely(func() error { r.eng.Advance(t); return nil })
 	r.flush()
 	return wrapErr(op, err)
@@ -197,7 +196,6 @@ func (r *Router) do(ctx context.Context, op string, f func(now time.Time) error)
 		return errClosed(op)
 	}
 	now := r.now()
-	r.syncWanted()
 	err := r.safely(func() error {
 		r.eng.Advance(now)
 		return f(now)
@@ -206,8 +204,12 @@ func (r *Router) do(ctx context.Context, op string, f func(now time.Time) error)
 	return wrapErr(op, err)
 }
 
-// safely runs f, turning a panic into an ErrInternal error so that none escapes.
+// safely runs f, the engine work of a command (every call that moves the engine
+// goes through it), turning a panic into an ErrInternal error so that none escapes.
+// It first hands the engine the event types the subscriptions take (syncWanted).
+// Called with r.mu held.
 func (r *Router) safely(f func() error) (err error) {
+	r.syncWanted()
 	defer func() {
 		if p := recover(); p != nil {
 			// wrapErr fills in the operation.
@@ -260,7 +262,6 @@ func (r *Router) onTimer() {
 	}
 	r.armed = time.Time{}
 	now := r.now()
-	r.syncWanted()
 	_ = r.safely(func() error { r.eng.Advance(now); return nil })
 	r.flush()
 }
@@ -285,7 +286,7 @@ func (r *Router) Subscribe(opts *SubscribeOptions) *Subscription {
 
 // syncWanted tells the engine which event types the subscriptions take, so that it
 // builds no event that none of them would (engine.SetWanted). Every command calls
-// it first, under r.mu: the engine's set then holds the types of every
+// it first (safely), under r.mu: the engine's set then holds the types of every
 // subscription listed before the command began (a subscription is listed in
 // Subscribe, under r.mu). A subscription that ends during a command (Close, an
 // overflow: they do not take r.mu) leaves the set wider than needed until the next

@@ -84,7 +84,6 @@ func (r *Router) applyRuleResults(req engine.RuleRequest, results []engine.RuleR
 		return
 	}
 	now := r.now()
-	r.syncWanted()
 	_ = r.safely(func() error {
 		r.eng.Advance(now)
 		r.eng.ApplyRuleResults(now, req.JobID, req.Token, results)

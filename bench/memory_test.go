@@ -4,6 +4,8 @@ import (
 	"runtime"
 	"testing"
 	"time"
+
+	"github.com/openjobrouter/jobrouter/internal/heaptest"
 )
 
 // BenchmarkB4Memory measures the live heap per queued job and per registered worker
@@ -27,13 +29,13 @@ func BenchmarkB4Memory(b *testing.B) {
 			b.StopTimer()
 			c := im.new(coreConfig{})
 			setupQueue(b, c, "q", policySpec{id: "p", offerExpiresAfter: time.Hour})
-			before := heapInUse()
+			before := heaptest.Live()
 			b.StartTimer()
 			for k := range jobs {
 				must(b, c.createJob(jobSpec{id: jobID("j", k), queueID: "q"}))
 			}
 			b.StopTimer()
-			perJob += float64(int64(heapInUse())-int64(before)) / float64(jobs)
+			perJob += float64(int64(heaptest.Live())-int64(before)) / float64(jobs)
 			c.close()
 
 			c = im.new(coreConfig{})
@@ -43,13 +45,13 @@ func BenchmarkB4Memory(b *testing.B) {
 				specs[i] = workerSpec{id: workerID(i), queues: []string{"q"}, capacity: 1,
 					labels: richLabels(i%combos, i), available: true}
 			}
-			before = heapInUse()
+			before = heaptest.Live()
 			b.StartTimer()
 			for _, w := range specs {
 				must(b, c.upsertWorker(w))
 			}
 			b.StopTimer()
-			perWorker += float64(int64(heapInUse())-int64(before)) / float64(workers)
+			perWorker += float64(int64(heaptest.Live())-int64(before)) / float64(workers)
 			runtime.KeepAlive(specs)
 			c.close()
 			b.StartTimer()
@@ -86,7 +88,7 @@ func BenchmarkB4ClosedJobMemory(b *testing.B) {
 			must(b, c.upsertWorker(workerSpec{id: workerID(0), queues: []string{"q"}, capacity: 1, available: true}))
 			sub := c.subscribe(subOptions{types: []string{evOfferIssued}, synchronous: true})
 			evs = sub.poll(evs[:0])
-			before := heapInUse()
+			before := heaptest.Live()
 			b.StartTimer()
 			closed := 0
 			for k := range jobs {
@@ -105,7 +107,7 @@ func BenchmarkB4ClosedJobMemory(b *testing.B) {
 			if closed != jobs {
 				b.Fatalf("%d jobs closed of %d created", closed, jobs)
 			}
-			perJob += float64(int64(heapInUse())-int64(before)) / float64(jobs)
+			perJob += float64(int64(heaptest.Live())-int64(before)) / float64(jobs)
 			runtime.KeepAlive(evs)
 			sub.close()
 			c.close()
