@@ -69,3 +69,31 @@ func BenchmarkCalibrationWake(b *testing.B) {
 		calibrationWork(3 * 4000)
 	})
 }
+
+// BenchmarkCalibrationCrossCore is the machine's cross-core round trip (crossCoreRTT):
+// one cache line handed between threads pinned to two CPUs, b.N times; rtt-ns is the
+// mean round trip. It involves no router. This machine has stretches, lasting
+// minutes, in which it is three to four times its usual (BENCHMARKS.md, B1's ratio);
+// B1 reports the same probe, taken around its run, as xcore-rtt-ns. Skipped where
+// threads cannot be pinned (not Linux, one CPU, GOMAXPROCS 1).
+func BenchmarkCalibrationCrossCore(b *testing.B) {
+	rtt, err := crossCoreRTT(b.N)
+	if err != nil {
+		b.Skip(err)
+	}
+	b.ReportMetric(float64(rtt.Nanoseconds()), "rtt-ns")
+}
+
+// xcoreProbeRounds is the length of the cross-core probe B1 takes before and after
+// its run: 2–10 ms on the machine of BENCHMARKS.md.
+const xcoreProbeRounds = 20_000
+
+// reportCrossCore reports as xcore-rtt-ns the slower of two cross-core round trips,
+// before (a probe the caller took) and now; nothing when the probe cannot run.
+func reportCrossCore(b *testing.B, before time.Duration, beforeErr error) {
+	after, err := crossCoreRTT(xcoreProbeRounds)
+	if beforeErr != nil || err != nil {
+		return
+	}
+	b.ReportMetric(float64(max(before, after).Nanoseconds()), "xcore-rtt-ns")
+}

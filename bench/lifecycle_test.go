@@ -21,7 +21,11 @@ const inFlight = 32
 // jobs (at most inFlight open at once); a subscriber goroutine reads every event and,
 // on each OfferIssued, accepts the offer, completes and closes the job, as a worker's
 // agent would. One b.N iteration is one lifecycle; lifecycles/s counts from the first
-// create to the last close.
+// create to the last close. xcore-rtt-ns is the machine's cross-core round trip
+// (crossCoreRTT), the slower of a probe before the run and one after it: the
+// pipeline hands every lifecycle between goroutines that are often on different
+// cores, and in the machine's stretches of slow cross-core traffic its throughput
+// falls with it (BENCHMARKS.md).
 func BenchmarkB1Lifecycle(b *testing.B) {
 	for _, workers := range []int{100, 10_000} {
 		b.Run(fmt.Sprintf("workers=%d", workers), func(b *testing.B) {
@@ -29,6 +33,7 @@ func BenchmarkB1Lifecycle(b *testing.B) {
 				b.ReportAllocs()
 				r := newLifecycles(b, im, workers, 0)
 				defer r.stop(b)
+				rtt, rttErr := crossCoreRTT(xcoreProbeRounds)
 				n := 0
 				start := time.Now()
 				for b.Loop() {
@@ -37,6 +42,7 @@ func BenchmarkB1Lifecycle(b *testing.B) {
 				}
 				r.drain(b)
 				b.ReportMetric(float64(n)/time.Since(start).Seconds(), "lifecycles/s")
+				reportCrossCore(b, rtt, rttErr)
 			})
 		})
 	}

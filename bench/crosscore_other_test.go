@@ -1,0 +1,13 @@
+//go:build !linux
+
+package bench
+
+import (
+	"errors"
+	"time"
+)
+
+// crossCoreRTT pins threads to CPUs, which this package does on Linux only.
+func crossCoreRTT(int) (time.Duration, error) {
+	return 0, errors.New("cross-core probe: Linux only")
+}
