@@ -74,7 +74,7 @@ func BenchmarkCalibrationWake(b *testing.B) {
 // one cache line handed between threads pinned to two CPUs, b.N times; rtt-ns is the
 // mean round trip. It involves no router. This machine has stretches, lasting
 // minutes, in which it is three to four times its usual (BENCHMARKS.md, B1's ratio);
-// B1 reports the same probe, taken around its run, as xcore-rtt-ns. Skipped where
+// B1 and B2 report the same probe, taken around their run, as xcore-rtt-ns. Skipped where
 // threads cannot be pinned (not Linux, one CPU, GOMAXPROCS 1).
 func BenchmarkCalibrationCrossCore(b *testing.B) {
 	rtt, err := crossCoreRTT(b.N)
@@ -84,8 +84,8 @@ func BenchmarkCalibrationCrossCore(b *testing.B) {
 	b.ReportMetric(float64(rtt.Nanoseconds()), "rtt-ns")
 }
 
-// xcoreProbeRounds is the length of the cross-core probe B1 takes before and after
-// its run: 2–10 ms on the machine of BENCHMARKS.md.
+// xcoreProbeRounds is the length of the cross-core probe B1 and B2 take before and
+// after their run: 2–10 ms on the machine of BENCHMARKS.md.
 const xcoreProbeRounds = 20_000
 
 // reportCrossCore reports as xcore-rtt-ns the slower of two cross-core round trips,

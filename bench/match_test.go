@@ -57,6 +57,7 @@ func benchMatch(b *testing.B, im impl, workers, jobs int) {
 		defer r.close()
 		var lat latencies
 		var split gcSplit
+		rtt, rttErr := crossCoreRTT(xcoreProbeRounds)
 		k := 0
 		for b.Loop() {
 			// An idle worker of a combination that has no backlog.
@@ -84,12 +85,14 @@ func benchMatch(b *testing.B, im impl, workers, jobs int) {
 		}
 		lat.reportPerJob(b, jobs)
 		split.report(b)
+		reportCrossCore(b, rtt, rttErr)
 	})
 	b.Run("op=worker-frees-up", func(b *testing.B) {
 		r := newBacklog(b, im, workers, jobs)
 		defer r.close()
 		var lat latencies
 		var split gcSplit
+		rtt, rttErr := crossCoreRTT(xcoreProbeRounds)
 		k := 0
 		for b.Loop() {
 			// A worker of the combination of the k-th queued job: it is offered the
@@ -114,6 +117,7 @@ func benchMatch(b *testing.B, im impl, workers, jobs int) {
 		}
 		lat.reportPerJob(b, jobs)
 		split.report(b)
+		reportCrossCore(b, rtt, rttErr)
 	})
 }
 
