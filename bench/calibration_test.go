@@ -72,11 +72,15 @@ func BenchmarkCalibrationWake(b *testing.B) {
 
 // BenchmarkCalibrationCrossCore is the machine's cross-core round trip (crossCoreRTT):
 // one cache line handed between threads pinned to two CPUs, b.N times; rtt-ns is the
-// mean round trip. It involves no router. This machine has stretches, lasting
-// minutes, in which it is three to four times its usual (BENCHMARKS.md, B1's ratio);
-// B1 and B2 report the same probe, taken around their run, as xcore-rtt-ns. Skipped where
-// threads cannot be pinned (not Linux, one CPU, GOMAXPROCS 1).
+// median batch's mean round trip. It involves no router. This machine has
+// stretches, lasting minutes, in which it is about four times its usual
+// (BENCHMARKS.md, B1's ratio); B1 and B2 report the same probe, taken around their
+// run, as xcore-rtt-ns. Skipped where threads cannot be pinned (not Linux, one CPU,
+// GOMAXPROCS 1) and under the race detector.
 func BenchmarkCalibrationCrossCore(b *testing.B) {
+	if raceEnabled {
+		b.Skip("cross-core probe: not the machine's figure under the race detector")
+	}
 	rtt, err := crossCoreRTT(b.N)
 	if err != nil {
 		b.Skip(err)
@@ -85,12 +89,17 @@ func BenchmarkCalibrationCrossCore(b *testing.B) {
 }
 
 // xcoreProbeRounds is the length of the cross-core probe B1 and B2 take before and
-// after their run: 2–10 ms on the machine of BENCHMARKS.md.
-const xcoreProbeRounds = 20_000
+// after their run: 20 batches, 1.5–15 ms on the machine of BENCHMARKS.md.
+const xcoreProbeRounds = 20 * crossCoreBatch
 
 // reportCrossCore reports as xcore-rtt-ns the slower of two cross-core round trips,
-// before (a probe the caller took) and now; nothing when the probe cannot run.
+// before (a probe the caller took) and now, so that a run during which the machine
+// changed state shows the slower one; nothing when the probe cannot run or the race
+// detector is on.
 func reportCrossCore(b *testing.B, before time.Duration, beforeErr error) {
+	if raceEnabled {
+		return
+	}
 	after, err := crossCoreRTT(xcoreProbeRounds)
 	if beforeErr != nil || err != nil {
 		return

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"runtime"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -13,20 +14,39 @@ import (
 	"golang.org/x/sys/unix"
 )
 
+// crossCoreBatch is how many round trips crossCoreRTT times together: long enough
+// that reading the clock costs nothing beside them (about 0.1–1 ms), short enough
+// that one batch the Go scheduler or the collector interrupts is one outlier among
+// many.
+const crossCoreBatch = 1000
+
 // crossCoreRTT is the machine's cross-core round trip: two threads, each pinned to
 // one of the first two CPUs the process may run on, hand one cache line back and
 // forth rounds times (an atomic counter each side waits to see advanced, then
-// advances), and the mean time of a round trip is returned. It is what a goroutine
-// woken on the other core pays to read what the waker has just written, twice, and
-// so what B1's pipeline (creator, subscription goroutine, agent, each often on the
-// other core from the last) pays at every hand-off.
+// advances). It is what a goroutine woken on the other core pays to read what the
+// waker has just written, twice, and so what B1's pipeline (creator, subscription
+// goroutine, agent, each often on the other core from the last) pays at every
+// hand-off.
 //
-// Both sides spin on a locked thread of their own and end without unlocking it, so
-// that the runtime ends those threads rather than hand a pinned thread to other
-// goroutines. It needs two CPUs and GOMAXPROCS ≥ 2 (with one processor the two
-// spinning sides could only meet at preemptions); otherwise, or when the kernel
-// refuses the pinning, it returns an error.
+// The round trips are timed in batches of crossCoreBatch once both sides spin, and
+// the result is the median batch's mean round trip: the two spinning sides hold
+// both of Go's processors, so a goroutine that needs one (the collector's workers
+// after a benchmark's setup, say) stalls the batches it preempts, and the median
+// leaves those out. Under the race detector, whose atomics are slower, the figure
+// is not the machine's.
+//
+// Each side locks its goroutine to its thread and ends without unlocking it, so
+// that no pinned thread runs other goroutines afterwards: the runtime ends such a
+// thread, or, if it is the process's main thread, parks it for good. It needs
+// rounds ≥ 1, two CPUs (the first two the process may use: on a machine with SMT
+// they may be one core's two threads; this one has one thread a core) and
+// GOMAXPROCS ≥ 2 (with one processor the two spinning sides could only meet at
+// preemptions); otherwise, or when the kernel refuses the pinning, it returns an
+// error.
 func crossCoreRTT(rounds int) (time.Duration, error) {
+	if rounds < 1 {
+		return 0, errors.New("cross-core probe: needs at least one round trip")
+	}
 	if runtime.GOMAXPROCS(0) < 2 {
 		return 0, errors.New("cross-core probe: needs GOMAXPROCS >= 2")
 	}
@@ -35,7 +55,7 @@ func crossCoreRTT(rounds int) (time.Duration, error) {
 		return 0, fmt.Errorf("cross-core probe: %w", err)
 	}
 	var cpus []int
-	for c := 0; c < len(allowed)*64 && len(cpus) < 2; c++ {
+	for c := 0; c < 1024 && len(cpus) < 2; c++ { // IsSet is false past the set's end
 		if allowed.IsSet(c) {
 			cpus = append(cpus, c)
 		}
@@ -45,15 +65,16 @@ func crossCoreRTT(rounds int) (time.Duration, error) {
 	}
 
 	var (
-		line    atomic.Int64 // the cache line handed back and forth
+		line    atomic.Int64 // the cache line handed back and forth; -1 until both spin
 		ready   sync.WaitGroup
 		done    sync.WaitGroup
 		start   = make(chan struct{})
 		pinErrs [2]error
-		elapsed time.Duration
+		batches []float64 // each batch's mean round trip, in ns
 	)
+	line.Store(-1)
 	pin := func(side int) bool {
-		runtime.LockOSThread() // never unlocked: the thread ends with the goroutine
+		runtime.LockOSThread() // never unlocked (see above)
 		var set unix.CPUSet
 		set.Set(cpus[side])
 		pinErrs[side] = unix.SchedSetaffinity(0, &set)
@@ -69,6 +90,7 @@ func crossCoreRTT(rounds int) (time.Duration, error) {
 		if !ok || pinErrs[0] != nil {
 			return
 		}
+		line.Store(0) // spinning: the timing side may start
 		for i := int64(0); i < int64(rounds); i++ {
 			for line.Load() != 2*i+1 {
 			}
@@ -83,13 +105,18 @@ func crossCoreRTT(rounds int) (time.Duration, error) {
 		if !ok || pinErrs[1] != nil {
 			return
 		}
-		t0 := time.Now()
-		for i := int64(0); i < int64(rounds); i++ {
-			line.Store(2*i + 1)
-			for line.Load() != 2*i+2 {
-			}
+		for line.Load() != 0 {
 		}
-		elapsed = time.Since(t0)
+		for i := 0; i < rounds; i += crossCoreBatch {
+			n := min(crossCoreBatch, rounds-i)
+			t0 := time.Now()
+			for k := int64(i); k < int64(i+n); k++ {
+				line.Store(2*k + 1)
+				for line.Load() != 2*k+2 {
+				}
+			}
+			batches = append(batches, float64(time.Since(t0).Nanoseconds())/float64(n))
+		}
 	}()
 	ready.Wait()
 	close(start)
@@ -97,5 +124,6 @@ func crossCoreRTT(rounds int) (time.Duration, error) {
 	if err := errors.Join(pinErrs[0], pinErrs[1]); err != nil {
 		return 0, fmt.Errorf("cross-core probe: pinning a thread: %w", err)
 	}
-	return elapsed / time.Duration(max(rounds, 1)), nil
+	slices.Sort(batches)
+	return time.Duration(batches[len(batches)/2] + 0.5), nil
 }

@@ -23,6 +23,7 @@ import (
 // is p50-ns and p99-ns only. queued-jobs is J; ns/op/queued-job divides the mean by it,
 // since both routers scan every queued job on each match, which makes the naive
 // router's figure (taken with far fewer jobs, see sizes) comparable per operation.
+// xcore-rtt-ns is the machine's cross-core round trip around the run (as in B1).
 // See newBacklog for how the state is built and why.
 func BenchmarkB2Match(b *testing.B) {
 	sz := scale(b)
