@@ -49,14 +49,14 @@ type Engine struct {
 	policies map[string]*DistributionPolicy
 	queues   map[string]*queueState
 	workers  map[string]*workerState
-	jobs     jobTable // by ID, keyed by the record's own ID field (jobtable.go)
+	jobs     jobStore // by ID: the live ones hashed, the terminal ones in doneIDs (jobstore.go)
 	// Open offers have no table of their own: an offer is always named with its
 	// worker, and found among the worker's open offers (workerState.offerByID).
 
 	// Every job is in one of two ID-ordered indexes, for paged listing (index.go):
 	// a job in both would cost one more tree entry each (B4).
 	activeIDs jobIndex             // the jobs that are not terminal
-	doneIDs   jobIndex             // the closed and cancelled jobs
+	doneIDs   jobIndex             // the closed and cancelled jobs (jobs finds them here)
 	workerIDs idIndex              // every worker ID in order (index.go)
 	labelSets map[string]*labelSet // interned worker label sets by labelKey (labelset.go)
 
@@ -113,7 +113,7 @@ func New(cfg Config) *Engine {
 			return "id-" + uitoa(n)
 		}
 	}
-	return &Engine{
+	e := &Engine{
 		cfg:           cfg,
 		policies:      make(map[string]*DistributionPolicy),
 		queues:        make(map[string]*queueState),
@@ -124,6 +124,8 @@ func New(cfg Config) *Engine {
 		deadlines:     deadline.New(),
 		wanted:        AnyEventType,
 	}
+	e.jobs.doneIDs = &e.doneIDs
+	return e
 }
 
 // at records now as the engine's time, never moving backwards: a clock that jumps

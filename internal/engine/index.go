@@ -145,6 +145,16 @@ func (x *jobIndex) get(j *jobState) (*jobState, bool) {
 	return x.t.Get(j)
 }
 
+// maxID returns the greatest ID in the index, "" when it holds no job. O(log n),
+// down the rightmost path.
+func (x *jobIndex) maxID() string {
+	if x.t == nil {
+		return ""
+	}
+	j, _ := x.t.Max() // indexHead, whose ID is "", when no job is left
+	return j.ID
+}
+
 // len returns the number of jobs. O(1).
 func (x *jobIndex) len() int {
 	if x.t == nil {

@@ -820,8 +820,7 @@ func (e *Engine) DeleteJob(now time.Time, id string) error {
 	if !j.st.terminal() {
 		return conflict("job", id, "only a closed or cancelled job can be deleted; it is "+string(j.Status()))
 	}
-	e.jobs.del(id)
-	e.doneIDs.remove(j)
+	e.jobs.forget(j)         // and out of doneIDs
 	j.setSelectors(nil, nil) // lets go of a shared selector record (selset.go)
 	e.emit(now, Event{Type: EvJobDeleted, JobID: id, QueueID: j.QueueID(), ChannelID: j.ChannelID(), ChannelReference: j.cold().ChannelReference})
 	return nil
@@ -935,7 +934,7 @@ func (e *Engine) withCode(ev Event, code string) Event {
 // finish forgets a terminal job's pending deadlines.
 func (e *Engine) finish(j *jobState) {
 	e.activeIDs.remove(j)
-	e.doneIDs.insert(j)
+	e.jobs.retire(j) // into doneIDs
 	if j.x != nil {
 		j.x.deferredActions = nil
 	}

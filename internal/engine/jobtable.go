@@ -113,25 +113,35 @@ func (t *jobTable) len() int { return t.n }
 // comma-ok lookup does. Expected O(1) probes (at most 3/4 of the slots are used);
 // it changes nothing and allocates nothing.
 func (t *jobTable) get(id string) (*jobState, bool) {
-	if t.n == 0 {
-		return nil, false
+	j, _, ok := t.lookup(id)
+	return j, ok
+}
+
+// lookup is get that also returns id's hash (t.hash), which jobStore reuses; the
+// hash is 0 while t has no seed, before its first put (no job has a hash then).
+func (t *jobTable) lookup(id string) (_ *jobState, h uint64, _ bool) {
+	if t.seed == (maphash.Seed{}) && t.testHash == nil {
+		return nil, 0, false
 	}
-	h := t.hash(id)
+	h = t.hash(id)
+	if t.n == 0 {
+		return nil, h, false
+	}
 	r := t.recentAt(h)
 	if j := *r; j != nil && j.ID == id {
-		return j, true
+		return j, h, true
 	}
 	if i := t.cur.find(id, h); i >= 0 {
 		*r = t.cur.jobs[i]
-		return *r, true
+		return *r, h, true
 	}
 	if t.old.jobs != nil {
 		if i := t.old.find(id, h); i >= 0 {
 			*r = t.old.jobs[i]
-			return *r, true
+			return *r, h, true
 		}
 	}
-	return nil, false
+	return nil, h, false
 }
 
 // put adds j, keyed by j.ID, which the caller guarantees is not in t (the engine
