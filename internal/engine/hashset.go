@@ -18,7 +18,8 @@ package engine
 // dereference, unlike jobTable's). Migration ends before the new table passes
 // half: with C old slots, L ≤ C/2 live and at most C/8 - 1 adds while it lasts,
 // the new table uses at most L + C/8 slots: 5C/8 < C when doubling, 3C/8 < C/2
-// when sweeping (L < C/4). TestHashSetMigrationBound checks it.
+// when sweeping (L < C/4). TestHashSetMigrationBound and TestHashSetSweeps check
+// that the rebuild, add's fallback, never runs.
 //
 // The zero hashSet is empty and ready to use; it allocates only when it grows.
 type hashSet struct {
@@ -26,6 +27,8 @@ type hashSet struct {
 	next     int // old's slots below next have been moved
 	n        int // values in cur and old
 	moved    int // slots migrated, for tests of the per-call bound
+	sweeps   int // migrations into a table of the same size, for tests
+	rebuilds int // add's fallback taken, for tests (never, by the bound above)
 }
 
 // hashSlots is one open-addressing array of values: 0 is empty, 1 a tombstone.
@@ -105,6 +108,7 @@ func (s *hashSet) grow() {
 		size = minHashSlots
 	case s.n < len(s.cur.vals)/4:
 		size = len(s.cur.vals)
+		s.sweeps++
 	}
 	s.old, s.next = s.cur, 0
 	s.cur = newHashSlots(size)
@@ -116,6 +120,7 @@ func (s *hashSet) grow() {
 // rebuild moves every value into one new table where they and one more use at most
 // a quarter of the slots, and ends any migration. O(n), allocating.
 func (s *hashSet) rebuild() {
+	s.rebuilds++
 	size := max(len(s.cur.vals), minHashSlots)
 	for size/4 < s.n+1 {
 		size *= 2

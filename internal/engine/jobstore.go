@@ -22,16 +22,19 @@ import (
 // Two tests answer it in O(1):
 //
 //   - maxDone is the greatest terminal ID: an ID above it is none of theirs. Where
-//     IDs ascend (a counter's, ULIDs, version 7 UUIDs, B1's), that is every new ID,
-//     and nothing else is needed.
+//     IDs ascend as strings (fixed-width counters, ULIDs, version 7 UUIDs, B1's),
+//     that is every new ID, and nothing else is needed. Unpadded counters ("id-9"
+//     sorts after "id-10") and random UUIDs (the Router's default NewID) do not
+//     ascend.
 //   - done is the multiset of the terminal IDs' hashes (hashSet: 8 bytes a job, no
 //     pointer), for IDs that do not ascend (random UUIDs, NewID's default). It is
 //     kept only once it is needed, since adding to it is itself a cache miss a
 //     close in a large set (a Go map in its place, kept from the start, took most
 //     of the gain back): after filterAfterMisses lookups of IDs below maxDone that
-//     the index did not hold, it is built, filterStep terminal jobs per call in ID
-//     order (no call hashes them all), and kept from then on. While it is being
-//     built it answers for the IDs up to built, the last one added.
+//     the index did not hold (new IDs that do not ascend, or lookups of deleted
+//     ones), it is built, filterStep terminal jobs per call in ID order (no call
+//     hashes them all), and kept from then on, for good. While it is being built
+//     it answers for the IDs up to built, the last one added.
 //
 // The cost is the lookup of a terminal job (GetJob, DeleteJob, and the calls
 // refused because the job is closed or cancelled): O(log n) comparisons of IDs in
@@ -39,7 +42,7 @@ import (
 //
 // The zero jobStore is not ready: New points doneIDs at the engine's index.
 type jobStore struct {
-	live    jobTable
+	live    jobTable  // the jobs that are neither closed nor cancelled
 	maxDone string    // the greatest terminal job's ID; "" when there is none
 	doneIDs *jobIndex // the engine's index of the terminal jobs
 	probe   jobState  // the search key of a lookup in doneIDs
@@ -69,8 +72,10 @@ func (s *jobStore) covers(id string) bool {
 // get returns the job whose ID is id and whether there is one. O(1) for a job
 // that is not terminal and for an ID no job has (above maxDone, or once done is
 // kept, unless its hash is a terminal job's); O(log n) for a terminal job, and for
-// an ID below maxDone before done is kept. It changes no job and allocates nothing
-// (but once, when it starts building done).
+// an ID below maxDone that done does not cover yet, which also counts a miss and,
+// while done is being built, adds a step to it (O(log n + filterStep), allocating
+// when done grows). It changes no job; it does change the store's bookkeeping, as
+// every engine call may (the engine is used under one lock).
 func (s *jobStore) get(id string) (*jobState, bool) {
 	j, h, ok := s.live.lookup(id)
 	if ok || id > s.maxDone {
@@ -98,10 +103,15 @@ func (s *jobStore) put(j *jobState) { s.live.put(j) }
 
 // retire moves j, which has just become terminal, from the live table to the
 // terminal jobs' index. O(1) expected for the table and done; O(log n) for the
-// index, one comparison a level when j's ID is the greatest.
+// index, one comparison a level when j's ID is the greatest; plus a step of
+// building done, O(log n + filterStep), while it is being built. Engine.finish,
+// the one caller, runs once a job; should j not be in the live table, it is put in
+// the index all the same unless it is there already, so no job is lost.
 func (s *jobStore) retire(j *jobState) {
 	if !s.live.del(j.ID) {
-		return
+		if _, ok := s.doneIDs.get(j); ok {
+			return
+		}
 	}
 	s.doneIDs.insert(j)
 	if s.covers(j.ID) {
@@ -114,7 +124,7 @@ func (s *jobStore) retire(j *jobState) {
 }
 
 // forget drops j, a terminal job being deleted, from the terminal jobs' index and
-// from done. O(log n).
+// from done. O(log n), plus a step of building done while it is being built.
 func (s *jobStore) forget(j *jobState) {
 	if s.covers(j.ID) {
 		s.done.remove(s.live.hash(j.ID))

@@ -53,7 +53,7 @@ func TestHashSetDifferential(t *testing.T) {
 }
 
 // TestHashSetMigrationBound adds a million values one by one: the current table is
-// never more than half used, so the rebuild (put's fallback) never runs, and every
+// never more than half used, so the rebuild (add's fallback) never runs, and every
 // migration ends before the next begins.
 func TestHashSetMigrationBound(t *testing.T) {
 	var s hashSet
@@ -67,6 +67,47 @@ func TestHashSetMigrationBound(t *testing.T) {
 		}
 	}
 	require.Equal(t, 1_000_000, s.len())
+	require.Zero(t, s.rebuilds)
+}
+
+// TestHashSetSweeps churns a set whose size stays far below its capacity, so that
+// tombstones, not values, fill it: it migrates into tables of the same size (the
+// sweeps), never rebuilds, and still agrees with a counting map.
+func TestHashSetSweeps(t *testing.T) {
+	var s hashSet
+	rng := rand.New(rand.NewPCG(5, 5))
+	ref := map[uint64]int{}
+	var vals []uint64
+	for i := 0; i < 2000; i++ { // grow to 4,096 slots or more first
+		v := rng.Uint64()
+		s.add(v)
+		ref[setValue(v)]++
+		vals = append(vals, v)
+	}
+	for len(vals) > 100 { // then shrink to 100
+		v := vals[len(vals)-1]
+		vals = vals[:len(vals)-1]
+		require.True(t, s.remove(v))
+		ref[setValue(v)]--
+	}
+	for op := 0; op < 200_000; op++ { // and churn at 100
+		i := rng.IntN(len(vals))
+		require.True(t, s.remove(vals[i]))
+		ref[setValue(vals[i])]--
+		vals[i] = rng.Uint64()
+		s.add(vals[i])
+		ref[setValue(vals[i])]++
+		require.LessOrEqual(t, s.cur.used, len(s.cur.vals)/2)
+		if op%1000 == 0 {
+			for _, v := range vals[:10] {
+				require.True(t, s.has(v))
+			}
+			require.Equal(t, ref[setValue(vals[0]^8)] > 0, s.has(vals[0]^8))
+		}
+	}
+	require.Greater(t, s.sweeps, 10, "tombstones swept")
+	require.Zero(t, s.rebuilds)
+	require.Equal(t, 100, s.len())
 }
 
 // storeModel drives an engine with jobs whose IDs come in a given order, cancels
@@ -286,6 +327,63 @@ func TestJobStoreFilterBuildsInSteps(t *testing.T) {
 	require.NoError(t, f.e.DeleteJob(f.now, "job-0001"))
 	require.Equal(t, n+extra, s.done.len())
 	require.NoError(t, f.e.CheckIndexes())
+}
+
+// TestJobStoreChurnWhileBuilding starts building done over 600 terminal jobs with
+// ascending IDs, then, while it is being built, creates, cancels, deletes and looks
+// up jobs above and below built at random, checking every lookup against a model
+// and CheckIndexes after every call: with the engine's hash and with one that
+// hashes every ID alike, under which done's answers are all "maybe" and a wrong
+// removal or a wrong "no" shows.
+func TestJobStoreChurnWhileBuilding(t *testing.T) {
+	for _, constant := range []bool{false, true} {
+		t.Run(fmt.Sprint("constant-hash=", constant), func(t *testing.T) {
+			var hash func(string) uint64
+			if constant {
+				hash = func(string) uint64 { return 0x5555 }
+			}
+			m := newStoreModel(t, 9, hash)
+			f := m.f
+			for i := 0; i < 600; i++ {
+				id := fmt.Sprintf("job-%04d", i)
+				f.job(call(id, "q"))
+				require.NoError(t, f.e.CancelJob(f.now, id, "", ""))
+				m.status[id], m.seen[id] = 't', true
+				m.ids = append(m.ids, id)
+			}
+			s := &f.e.jobs
+			for i := 0; !s.building; i++ {
+				_, ok := s.get(fmt.Sprintf("job-%04d-x%d", 300, i)) // below maxDone, no such job
+				require.False(t, ok)
+			}
+			during := 0
+			for op := 0; op < 3000 && s.building; op++ {
+				var id string
+				switch r := m.rng.IntN(4); {
+				case r == 0: // a new ID near built, on either side of it
+					id = s.built + fmt.Sprintf("-%d", m.rng.IntN(3))
+					if m.rng.IntN(2) == 0 && len(s.built) > 0 {
+						id = s.built[:len(s.built)-1]
+					}
+				default:
+					id = m.ids[m.rng.IntN(len(m.ids))]
+				}
+				m.step(id)
+				for k := 0; k < 3; k++ {
+					probe := m.ids[m.rng.IntN(len(m.ids))]
+					j, ok := s.get(probe)
+					require.Equal(t, m.status[probe] != 0, ok, "get %s (%c) while building up to %s", probe, m.status[probe], s.built)
+					if ok {
+						require.Equal(t, m.status[probe] == 't', j.st.terminal(), "get %s", probe)
+					}
+				}
+				require.NoError(t, f.e.CheckIndexes())
+				during++
+			}
+			require.Greater(t, during, 20, "calls made while building")
+			m.verify()
+		})
+	}
 }
 
 // TestJobStoreCheckCatchesCorruption breaks each invariant of jobStore.check in
