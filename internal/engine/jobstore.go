@@ -15,7 +15,7 @@ import (
 // callers do not delete them the terminal jobs come to outnumber the others by
 // far, and in the one table they made it grow, migrate, miss the cache and be
 // scanned by the collector: B1, which closes a job a lifecycle and never deletes
-// one, ran 7–10 % faster with its closed jobs out of the table (BENCHMARKS.md).
+// one, runs about 5 % faster with its closed jobs out of the table (BENCHMARKS.md).
 //
 // The question a lookup asks most is whether an ID is new (CreateJob's check), and
 // for a new ID the index must not be searched, which costs a cache miss a level.
