@@ -89,7 +89,7 @@ func BenchmarkCalibrationCrossCore(b *testing.B) {
 }
 
 // xcoreProbeRounds is the length of the cross-core probe B1 and B2 take before and
-// after their run: 20 batches, 1.5–15 ms on the machine of BENCHMARKS.md.
+// after their run: 20 batches, 1.5–9 ms on the machine of BENCHMARKS.md.
 const xcoreProbeRounds = 20 * crossCoreBatch
 
 // reportCrossCore reports as xcore-rtt-ns the slower of two cross-core round trips,

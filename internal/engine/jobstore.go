@@ -28,9 +28,9 @@ import (
 //     ascend.
 //   - done is the multiset of the terminal IDs' hashes (hashSet: 8 bytes a job, no
 //     pointer), for IDs that do not ascend (random UUIDs, NewID's default). It is
-//     kept only once it is needed, since adding to it is itself a cache miss a
-//     close in a large set (a Go map in its place, kept from the start, took most
-//     of the gain back): after filterAfterMisses lookups of IDs below maxDone that
+//     kept only once it is needed, since each close would add to it, a cache
+//     miss per close in a large set (a Go map in its place, kept from the start,
+//     took most of the gain back): after filterAfterMisses lookups of IDs below maxDone that
 //     the index did not hold (new IDs that do not ascend, or lookups of deleted
 //     ones), it is built, filterStep terminal jobs per call in ID order (no call
 //     hashes them all), and kept from then on, for good. While it is being built
@@ -222,7 +222,7 @@ func (s *jobStore) check() error {
 		}
 	}
 	if n != s.done.len() || len(got) != len(want) {
-		return fmt.Errorf("job store: done holds %d hashes (%d counted, %d distinct), %d distinct wanted", n, s.done.len(), len(got), len(want))
+		return fmt.Errorf("job store: done counts %d hashes, %d in its slots (%d distinct), %d distinct wanted", s.done.len(), n, len(got), len(want))
 	}
 	for v, c := range want {
 		if got[v] != c {

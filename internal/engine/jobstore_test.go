@@ -11,7 +11,7 @@ import (
 
 // TestHashSetDifferential drives a hashSet and a Go map counting values, the
 // reference, with the same random adds and removes, from a pool small enough for
-// repeats, through several growths and sweeps: has, remove's answer and len must
+// repeats, through several growths (TestHashSetSweeps churns): has, remove's answer and len must
 // agree after every call, and no call may move more than migrateStep slots.
 func TestHashSetDifferential(t *testing.T) {
 	for seed := uint64(1); seed <= 20; seed++ {
@@ -386,8 +386,8 @@ func TestJobStoreChurnWhileBuilding(t *testing.T) {
 	}
 }
 
-// TestJobStoreCheckCatchesCorruption breaks each invariant of jobStore.check in
-// turn and requires CheckIndexes to report it.
+// TestJobStoreCheckCatchesCorruption breaks four of jobStore.check's invariants in
+// turn and requires CheckIndexes to report each.
 func TestJobStoreCheckCatchesCorruption(t *testing.T) {
 	setup := func(t *testing.T) *fixture {
 		f := newFixture(t)

@@ -10,7 +10,8 @@ import (
 	"strings"
 )
 
-// jobTable is the engine's jobs by ID: an open-addressing hash set of record
+// jobTable is the engine's jobs that are not terminal, by ID (jobStore.live): an
+// open-addressing hash set of record
 // pointers keyed by the record's own ID, so a slot costs 8 bytes plus a 1-byte
 // tag, where a Go map stores the 16-byte string key beside the pointer (B4).
 //
