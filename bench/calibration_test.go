@@ -3,6 +3,8 @@ package bench
 import (
 	"testing"
 	"time"
+
+	"github.com/openjobrouter/jobrouter/internal/raceflag"
 )
 
 // BenchmarkCalibration times a fixed piece of arithmetic, 2.5 µs at p50 on the machine of
@@ -78,7 +80,7 @@ func BenchmarkCalibrationWake(b *testing.B) {
 // run, as xcore-rtt-ns. Skipped where threads cannot be pinned (not Linux, one CPU,
 // GOMAXPROCS 1) and under the race detector.
 func BenchmarkCalibrationCrossCore(b *testing.B) {
-	if raceEnabled {
+	if raceflag.Enabled {
 		b.Skip("cross-core probe: not the machine's figure under the race detector")
 	}
 	rtt, err := crossCoreRTT(b.N)
@@ -97,7 +99,7 @@ const xcoreProbeRounds = 20 * crossCoreBatch
 // changed state shows the slower one; nothing when the probe cannot run or the race
 // detector is on.
 func reportCrossCore(b *testing.B, before time.Duration, beforeErr error) {
-	if raceEnabled {
+	if raceflag.Enabled {
 		return
 	}
 	after, err := crossCoreRTT(xcoreProbeRounds)

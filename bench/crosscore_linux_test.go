@@ -73,38 +73,33 @@ func crossCoreRTT(rounds int) (time.Duration, error) {
 		batches []float64 // each batch's mean round trip, in ns
 	)
 	line.Store(-1)
-	pin := func(side int) bool {
-		runtime.LockOSThread() // never unlocked (see above)
-		var set unix.CPUSet
-		set.Set(cpus[side])
-		pinErrs[side] = unix.SchedSetaffinity(0, &set)
-		return pinErrs[side] == nil
+	// side runs body on a goroutine locked to a thread pinned to cpus[i], once both
+	// sides are pinned, and not at all if either could not be.
+	side := func(i int, body func()) {
+		go func() {
+			defer done.Done()
+			runtime.LockOSThread() // never unlocked (see above)
+			var set unix.CPUSet
+			set.Set(cpus[i])
+			pinErrs[i] = unix.SchedSetaffinity(0, &set)
+			ready.Done()
+			<-start
+			if pinErrs[0] == nil && pinErrs[1] == nil {
+				body()
+			}
+		}()
 	}
 	ready.Add(2)
 	done.Add(2)
-	go func() { // the answering side: waits for an odd count, makes it even
-		defer done.Done()
-		ok := pin(1)
-		ready.Done()
-		<-start
-		if !ok || pinErrs[0] != nil {
-			return
-		}
+	side(1, func() { // the answering side: waits for an odd count, makes it even
 		line.Store(0) // spinning: the timing side may start
 		for i := int64(0); i < int64(rounds); i++ {
 			for line.Load() != 2*i+1 {
 			}
 			line.Store(2*i + 2)
 		}
-	}()
-	go func() { // the timing side: makes the count odd, waits for it to be even
-		defer done.Done()
-		ok := pin(0)
-		ready.Done()
-		<-start
-		if !ok || pinErrs[1] != nil {
-			return
-		}
+	})
+	side(0, func() { // the timing side: makes the count odd, waits for it to be even
 		for line.Load() != 0 {
 		}
 		for i := 0; i < rounds; i += crossCoreBatch {
@@ -117,7 +112,7 @@ func crossCoreRTT(rounds int) (time.Duration, error) {
 			}
 			batches = append(batches, float64(time.Since(t0).Nanoseconds())/float64(n))
 		}
-	}()
+	})
 	ready.Wait()
 	close(start)
 	done.Wait()

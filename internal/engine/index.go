@@ -109,7 +109,7 @@ func (x *idIndex) ascendAfter(after string, fn func(id string) bool) {
 // The zero value is an empty index.
 type jobIndex struct {
 	t     *tbtree.BTreeG[*jobState]
-	probe *jobState // ascendAfter's search key, reused so that a listing allocates none
+	probe *jobState // the search key of ascendAfter and byID, reused so that they allocate none
 	// removeHint is where the last removal went: jobs end roughly in the order
 	// they were created, so with ascending IDs removals cluster at the low end.
 	removeHint tbtree.PathHint
@@ -143,6 +143,21 @@ func (x *jobIndex) get(j *jobState) (*jobState, bool) {
 		return nil, false
 	}
 	return x.t.Get(j)
+}
+
+// byID returns the job whose ID is id, if it is there. O(log n); it allocates
+// nothing after the index's first search.
+func (x *jobIndex) byID(id string) (*jobState, bool) {
+	if x.t == nil || id == "" {
+		return nil, false
+	}
+	if x.probe == nil {
+		x.probe = &jobState{}
+	}
+	x.probe.ID = id
+	j, ok := x.t.Get(x.probe)
+	x.probe.ID = ""
+	return j, ok
 }
 
 // maxID returns the greatest ID in the index, "" when it holds no job. O(log n),

@@ -45,7 +45,6 @@ type jobStore struct {
 	live    jobTable  // the jobs that are neither closed nor cancelled
 	maxDone string    // the greatest terminal job's ID; "" when there is none
 	doneIDs *jobIndex // the engine's index of the terminal jobs
-	probe   jobState  // the search key of a lookup in doneIDs
 
 	done     hashSet // live.hash of the terminal IDs up to built (all when whole)
 	misses   int     // lookups below maxDone that the index did not hold
@@ -84,9 +83,7 @@ func (s *jobStore) get(id string) (*jobState, bool) {
 	if s.covers(id) && !s.done.has(h) {
 		return nil, false
 	}
-	s.probe.ID = id
-	j, ok = s.doneIDs.get(&s.probe)
-	s.probe.ID = ""
+	j, ok = s.doneIDs.byID(id)
 	if !ok && !s.covers(id) {
 		s.misses++
 		if s.misses >= filterAfterMisses && !s.building && !s.whole {
@@ -108,14 +105,18 @@ func (s *jobStore) put(j *jobState) { s.live.put(j) }
 // the one caller, runs once a job; should j not be in the live table, it is put in
 // the index all the same unless it is there already, so no job is lost.
 func (s *jobStore) retire(j *jobState) {
-	if !s.live.del(j.ID) {
+	h, inLive := s.live.remove(j.ID)
+	if !inLive {
 		if _, ok := s.doneIDs.get(j); ok {
 			return
 		}
 	}
 	s.doneIDs.insert(j)
 	if s.covers(j.ID) {
-		s.done.add(s.live.hash(j.ID))
+		if !inLive {
+			h = s.live.hash(j.ID)
+		}
+		s.done.add(h)
 	}
 	if j.ID > s.maxDone {
 		s.maxDone = j.ID
@@ -194,10 +195,11 @@ func (s *jobStore) check() error {
 	want := map[uint64]int{}
 	var bad error
 	s.doneIDs.ascendAfter("", func(j *jobState) bool {
+		_, inLive := s.live.get(j.ID)
 		switch {
 		case !j.st.terminal():
 			bad = fmt.Errorf("job store: job %q in the terminal jobs' index is %s", j.ID, j.Status())
-		case s.live.n > 0 && s.inLive(j.ID):
+		case inLive:
 			bad = fmt.Errorf("job store: terminal job %q in the live table", j.ID)
 		}
 		if s.covers(j.ID) {
@@ -230,10 +232,4 @@ func (s *jobStore) check() error {
 		}
 	}
 	return nil
-}
-
-// inLive reports whether the live table holds a job with ID id. For check.
-func (s *jobStore) inLive(id string) bool {
-	_, ok := s.live.get(id)
-	return ok
 }

@@ -172,11 +172,18 @@ func (t *jobTable) put(j *jobState) {
 // O(1) probes; while migrating it also moves up to migrateStep old slots. It
 // allocates nothing.
 func (t *jobTable) del(id string) bool {
+	_, ok := t.remove(id)
+	return ok
+}
+
+// remove is del that also returns id's hash (t.hash), which jobStore reuses; the
+// hash is 0 when t is empty.
+func (t *jobTable) remove(id string) (h uint64, _ bool) {
 	if t.n == 0 {
-		return false
+		return 0, false
 	}
 	t.step()
-	h := t.hash(id)
+	h = t.hash(id)
 	s := &t.cur
 	i := s.find(id, h)
 	if i < 0 && t.old.jobs != nil {
@@ -184,14 +191,14 @@ func (t *jobTable) del(id string) bool {
 		i = s.find(id, h)
 	}
 	if i < 0 {
-		return false
+		return h, false
 	}
 	if r := t.recentAt(h); *r == s.jobs[i] {
 		*r = nil
 	}
 	s.tags[i], s.jobs[i] = tagDeleted, nil
 	t.n--
-	return true
+	return h, true
 }
 
 // grow starts a migration to a table twice the size of the current one, or the

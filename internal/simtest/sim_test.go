@@ -15,6 +15,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/openjobrouter/jobrouter/internal/raceflag"
 	"github.com/stretchr/testify/require"
 )
 
@@ -61,7 +62,7 @@ func envInt(t *testing.T, name string, def int) int {
 func TestSimulation(t *testing.T) {
 	steps := envInt(t, "SIMTEST_STEPS", defaultSteps)
 	seeds := envInt(t, "SIMTEST_SEEDS", defaultSeeds)
-	if raceEnabled {
+	if raceflag.Enabled {
 		steps = envInt(t, "SIMTEST_STEPS", raceSteps)
 		seeds = envInt(t, "SIMTEST_SEEDS", raceSeeds)
 	}
