@@ -11,6 +11,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/openjobrouter/jobrouter/internal/engine"
+	"github.com/openjobrouter/jobrouter/internal/lockprobe"
 )
 
 // Router is an in-memory job router. Create one with New; it is safe for concurrent
@@ -19,7 +20,7 @@ import (
 // times, CloseAt times), applies the operation, queues the resulting events for
 // each subscriber and returns. See the package documentation for the full contract.
 type Router struct {
-	mu     sync.Mutex
+	mu     routerMutex
 	eng    *engine.Engine
 	bus    *bus
 	closed bool
@@ -171,6 +172,26 @@ func (r *Router) Now() time.Time {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	return r.now()
+}
+
+// routerMutex is the Router's lock: a sync.Mutex that, built with the lockprobe tag,
+// also times how long it is held (internal/lockprobe, for the benchmarks). In any
+// other build the Span is empty and its calls are inlined away.
+type routerMutex struct {
+	sync.Mutex
+	span lockprobe.Span
+}
+
+// Lock takes the lock.
+func (m *routerMutex) Lock() {
+	m.Mutex.Lock()
+	m.span.Start()
+}
+
+// Unlock releases it.
+func (m *routerMutex) Unlock() {
+	m.span.Stop()
+	m.Mutex.Unlock()
 }
 
 // now reads the Router's time. Called with r.mu held.

@@ -25,7 +25,8 @@ const inFlight = 32
 // (crossCoreRTT), the slower of a probe before the run and one after it: the
 // pipeline hands every lifecycle between goroutines that are often on different
 // cores, and in the machine's stretches of slow cross-core traffic its throughput
-// falls with it (BENCHMARKS.md).
+// falls with it (BENCHMARKS.md). cpu-ns and, built with the lockprobe tag, lock-ns
+// are the run's two bounds (boundRun).
 func BenchmarkB1Lifecycle(b *testing.B) {
 	for _, workers := range []int{100, 10_000} {
 		b.Run(fmt.Sprintf("workers=%d", workers), func(b *testing.B) {
@@ -34,6 +35,7 @@ func BenchmarkB1Lifecycle(b *testing.B) {
 				r := newLifecycles(b, im, workers, 0)
 				defer r.stop(b)
 				rtt, rttErr := crossCoreRTT(xcoreProbeRounds)
+				lk := startBoundRun(im)
 				n := 0
 				start := time.Now()
 				for b.Loop() {
@@ -41,7 +43,9 @@ func BenchmarkB1Lifecycle(b *testing.B) {
 					n++
 				}
 				r.drain(b)
-				b.ReportMetric(float64(n)/time.Since(start).Seconds(), "lifecycles/s")
+				elapsed := time.Since(start)
+				b.ReportMetric(float64(n)/elapsed.Seconds(), "lifecycles/s")
+				lk.report(b, n, elapsed)
 				reportCrossCore(b, rtt, rttErr)
 			})
 		})
@@ -55,7 +59,7 @@ func BenchmarkB1Lifecycle(b *testing.B) {
 // event crosses a goroutine, so this is the router's own cost per lifecycle, events
 // included, without B1's hand-offs between the creating goroutine, the subscription
 // goroutine and the agent goroutine. One b.N iteration is one lifecycle; at the end
-// every job must have been closed.
+// every job must have been closed. It reports B1's bounds too (boundRun).
 func BenchmarkB1LifecycleSync(b *testing.B) {
 	for _, workers := range []int{100, 10_000} {
 		b.Run(fmt.Sprintf("workers=%d", workers), func(b *testing.B) {
@@ -64,7 +68,9 @@ func BenchmarkB1LifecycleSync(b *testing.B) {
 				c := im.new(coreConfig{})
 				defer c.close()
 				setupIdleWorkers(b, c, workers)
-				runSyncLifecycles(b, c, nil)
+				lk := startBoundRun(im)
+				n, elapsed := runSyncLifecycles(b, c, nil)
+				lk.report(b, n, elapsed)
 			})
 		})
 	}
@@ -85,12 +91,12 @@ func setupIdleWorkers(b *testing.B, c core, n int) {
 // synchronous subscription is polled and each OfferIssued polled is answered at once
 // with accept, complete and close; closed (when not nil) is then called with the
 // offer, its job closed. At the end every job must have been closed; it reports
-// lifecycles/s.
-func runSyncLifecycles(b *testing.B, c core, closed func(offer event)) {
+// lifecycles/s and returns how many lifecycles it ran and the time they took.
+func runSyncLifecycles(b *testing.B, c core, closed func(offer event)) (n int, elapsed time.Duration) {
 	sub := c.subscribe(subOptions{synchronous: true})
 	defer sub.close()
 	var evs []event
-	n, nClosed := 0, 0
+	nClosed := 0
 	answer := func() {
 		evs = sub.poll(evs[:0])
 		for _, ev := range evs {
@@ -117,11 +123,12 @@ func runSyncLifecycles(b *testing.B, c core, closed func(offer event)) {
 		answer()
 	}
 	answer() // the last job's JobClosed
-	elapsed := time.Since(start)
+	elapsed = time.Since(start)
 	if nClosed != n {
 		b.Fatalf("%d jobs closed of %d created", nClosed, n)
 	}
 	b.ReportMetric(float64(n)/elapsed.Seconds(), "lifecycles/s")
+	return n, elapsed
 }
 
 // BenchmarkB7StalledSubscriber runs the B1 workload (100 workers) with no other
