@@ -25,7 +25,7 @@ func BenchmarkB9Desktops(b *testing.B) {
 		}
 		var mine []event
 		want := []string{evOfferIssued, evOfferAccepted, evJobCompleted, evJobClosed}
-		runSyncLifecycles(b, c, func(offer event) {
+		runSyncLifecycles(b, c, nil, func(offer event) {
 			mine = desktops[offer.workerID].poll(mine[:0])
 			if len(mine) != len(want) {
 				b.Fatalf("desktop of %s: %d events, want %d: %v", offer.workerID, len(mine), len(want), mine)

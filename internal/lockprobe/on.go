@@ -49,7 +49,8 @@ func Reset() {
 
 // Read returns the total time the lock was held since the last Reset, less one
 // clock read per span (the probe's own cost inside the span), and how many times
-// it was taken.
+// it was taken. Call it while no span is in progress: the two totals are read one
+// after the other.
 func Read() (held time.Duration, n int64) {
 	n = taken.Load()
 	return time.Duration(max(0, heldNs.Load()-n*readCost)), n
