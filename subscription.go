@@ -144,7 +144,7 @@ type Subscription struct {
 
 	// The filter, fixed at creation.
 	hasTypes   bool
-	types      uint32 // bit set of eventTypeBit
+	types      uint32 // bit set of engine.EventTypeBit
 	workerID   string
 	jobID      string
 	queueID    string
@@ -342,7 +342,7 @@ func newSubscription(opts *SubscribeOptions, defaultMaxBacklog int) *Subscriptio
 		idx:        -1,
 	}
 	for _, t := range o.Types {
-		s.types |= eventTypeBit(engine.EventType(t))
+		s.types |= engine.EventTypeBit(engine.EventType(t))
 	}
 	if s.maxBacklog <= 0 {
 		s.maxBacklog = defaultMaxBacklog
@@ -350,14 +350,9 @@ func newSubscription(opts *SubscribeOptions, defaultMaxBacklog int) *Subscriptio
 	return s
 }
 
-// eventTypeBit is t's bit in a Types filter: the engine's numbering
-// (engine.EventTypeBit), so that the set of types some subscription wants can be
-// handed to the engine as it is (subIndex.wanted). O(1).
-func eventTypeBit(t engine.EventType) uint32 { return engine.EventTypeBit(t) }
-
 // matches reports whether ev passes the subscription's filters. O(1).
 func (s *Subscription) matches(ev *engine.Event) bool {
-	if s.hasTypes && s.types&eventTypeBit(ev.Type) == 0 {
+	if s.hasTypes && s.types&engine.EventTypeBit(ev.Type) == 0 {
 		return false
 	}
 	if s.workerID != "" && ev.WorkerID != s.workerID {
@@ -633,7 +628,8 @@ type subIndex struct {
 }
 
 // typeCounts sums up subscriptions' Types filters: how many have none, how many
-// name each type (by its bit, eventTypeBit), and the bits some name.
+// name each type (by its bit, engine.EventTypeBit: the engine's numbering, so that
+// the set of types wanted is handed to the engine as it is), and the bits some name.
 type typeCounts struct {
 	none int
 	uses [32]int
@@ -671,7 +667,7 @@ func (c *typeCounts) set() uint32 {
 // passes reports whether set, a set of event types as typeCounts.set gives it,
 // holds type t. O(1).
 func passes(set uint32, t engine.EventType) bool {
-	return set&engine.AnyEventType != 0 || set&eventTypeBit(t) != 0
+	return set&engine.AnyEventType != 0 || set&engine.EventTypeBit(t) != 0
 }
 
 // sharedWants reports whether some shared subscription passes ev: their only

@@ -3,7 +3,7 @@
 package lockprobe
 
 import (
-	"sort"
+	"slices"
 	"sync/atomic"
 	"time"
 	_ "unsafe" // go:linkname
@@ -66,6 +66,6 @@ func measureReadCost() int64 {
 		}
 		costs[i] = (nanotime() - t0) / per
 	}
-	sort.Slice(costs, func(a, b int) bool { return costs[a] < costs[b] })
+	slices.Sort(costs)
 	return costs[batches/2]
 }
